@@ -1,0 +1,1 @@
+"""Terugkoppeling-bot: VDAB counsellors report back to a client's trajectbegeleider via Teams."""

@@ -1,0 +1,190 @@
+"""The protocol's things: clients, recipients, drafts, handoffs, refusals, audit events.
+
+A ``Draft`` is a terugkoppeling being written by a counsellor; a ``Handoff`` is one that was
+sent to a trajectbegeleider. Client data (``ClientData``) is the only part that is sensitive:
+stores seal it, purges drop it, and nothing else ever holds it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.domain.template import Content, Identity
+from bot.domain.text import normalise_name
+
+
+class Agency(StrEnum):
+    AGII = "agii"
+    ATLAS = "atlas"
+    AMAL = "amal"
+
+
+class Recipient(BaseModel):
+    """A trajectbegeleider, as VDAB's client system records them (never typed by a counsellor)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    naam: str
+    email: str
+    aad_object_id: str
+    tenant_id: str
+    agentschap: Agency
+
+
+class DirectoryClient(BaseModel):
+    """One entry of the client directory. ``klant_id`` stays inside VDAB: it is never sent."""
+
+    model_config = ConfigDict(frozen=True)
+
+    klant_id: str
+    naam: str
+    geboortedatum: date
+    actief_inburgeringstraject: bool
+    trajectbegeleider: Recipient
+
+
+class Actor(BaseModel):
+    """Whoever clicked or typed: identified by Entra ID object id and tenant, never by name."""
+
+    model_config = ConfigDict(frozen=True)
+
+    aad_object_id: str
+    tenant_id: str
+    name: str = ""
+
+
+class Address(BaseModel):
+    """Where a Teams conversation lives, enough to post into it later (proactively)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    service_url: str
+    conversation_id: str
+    tenant_id: str
+    user_id: str
+    bot_id: str = ""
+    bot_name: str = ""
+    channel_id: str = "msteams"
+
+
+class Delivery(BaseModel):
+    """The recipient's copy of a handoff: which message in which chat."""
+
+    model_config = ConfigDict(frozen=True)
+
+    address: Address
+    activity_id: str
+
+
+class ClientData(BaseModel):
+    """Everything that identifies or describes the client. Sealed at rest, purged when done."""
+
+    model_config = ConfigDict(frozen=True)
+
+    identity: Identity
+    content: Content | None = None
+
+
+class Stage(StrEnum):
+    """Where a draft is in the conversation contract."""
+
+    IDENTIFY = "identify"
+    CONFIRM_REPEAT = "confirm_repeat"
+    COMPOSE = "compose"
+    PREVIEW = "preview"
+
+
+class Draft(BaseModel):
+    """A terugkoppeling being written; all state lives here, never in the card."""
+
+    id: str
+    version: int = 0
+    stage: Stage = Stage.IDENTIFY
+    counsellor: Actor
+    counsellor_address: Address
+    created_at: datetime
+    expires_at: datetime
+    recipient: Recipient | None = None
+    fingerprint: str | None = None
+    previously_sent_at: datetime | None = None
+    client: ClientData | None = None
+
+
+class HandoffState(StrEnum):
+    DELIVERING = "delivering"
+    DELIVERED = "delivered"
+    TRANSFERRED = "transferred"  # "overgezet" to KBI/Allis
+    RETURNED = "returned"  # "niet mijn klant": an incident
+
+    @property
+    def is_open(self) -> bool:
+        return self in (HandoffState.DELIVERING, HandoffState.DELIVERED)
+
+
+class Handoff(BaseModel):
+    """A sent terugkoppeling. After a purge only the content-free envelope remains."""
+
+    id: str
+    reference: str
+    draft_id: str
+    version: int = 0
+    state: HandoffState = HandoffState.DELIVERING
+    counsellor: Actor
+    counsellor_address: Address
+    recipient: Recipient
+    created_at: datetime
+    sent_at: datetime | None = None
+    closed_at: datetime | None = None
+    delivery: Delivery | None = None
+    client: ClientData | None = None
+
+
+class Reason(StrEnum):
+    """Why something was refused: codes for the audit, Dutch text in the Teams layer."""
+
+    NOT_PERSONAL = "not_personal_chat"
+    COUNSELLOR_TENANT = "counsellor_tenant_not_allowed"
+    OUTSIDE_PROTOCOL = "outside_protocol_period"
+    UNKNOWN_CLIENT = "unknown_client"
+    AMBIGUOUS_CLIENT = "ambiguous_client"
+    NOT_ACTIVE = "no_active_inburgeringstraject"
+    RECIPIENT_NOT_ALLOWED = "recipient_not_allowed"
+    NOT_OWNER = "not_draft_owner"
+    NOT_RECIPIENT = "not_recipient"
+    STALE = "stale"
+
+
+class AuditEvent(BaseModel):
+    """One line of evidence. By construction it has no field that could hold client data."""
+
+    model_config = ConfigDict(frozen=True)
+
+    at: datetime
+    event: str
+    subject: str
+    actor: str = ""
+    agency: Agency | None = None
+    reason: str | None = None
+    seq: int | None = Field(default=None, description="assigned by the store")
+
+
+def new_id() -> str:
+    """An unguessable id for drafts and handoffs (carried in card data)."""
+    return secrets.token_urlsafe(16)
+
+
+def new_reference() -> str:
+    """A short reference people can read out and search for, e.g. ``TK-7F3A9C``."""
+    return "TK-" + secrets.token_hex(3).upper()
+
+
+def client_fingerprint(key: bytes, naam: str, geboortedatum: date) -> str:
+    """A keyed hash that recognises a client again without storing who it is."""
+    message = f"{normalise_name(naam)}|{geboortedatum.isoformat()}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
