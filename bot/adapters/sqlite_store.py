@@ -1,0 +1,239 @@
+"""The embedded store: one SQLite file, WAL, secure_delete, schema versioned by ``user_version``.
+
+Client data lives only in ``sealed`` (ciphertext) with its wrapped key in ``record_keys``; the
+other tables hold content-free envelopes as JSON. A purge deletes both rows in one transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiosqlite
+
+from bot.adapters.crypto import Sealed, Sealer
+from bot.adapters.sealing import envelope, restore, seal_client
+from bot.app.ports import Conflict, Store
+from bot.domain.model import AuditEvent, Draft, Handoff
+
+MIGRATIONS: list[str] = [
+    # 1: drafts, handoffs, sealed client data with one key per record, sent fingerprints, audit.
+    """
+    CREATE TABLE drafts (
+        id TEXT PRIMARY KEY, version INTEGER NOT NULL, expires_at TEXT NOT NULL, doc TEXT NOT NULL);
+    CREATE INDEX drafts_expiry ON drafts (expires_at);
+    CREATE TABLE handoffs (
+        id TEXT PRIMARY KEY, reference TEXT NOT NULL UNIQUE, draft_id TEXT NOT NULL UNIQUE,
+        version INTEGER NOT NULL, state TEXT NOT NULL, doc TEXT NOT NULL);
+    CREATE TABLE sealed (record_id TEXT PRIMARY KEY, ciphertext BLOB NOT NULL);
+    CREATE TABLE record_keys (record_id TEXT PRIMARY KEY, key_id TEXT NOT NULL, wrapped_key BLOB NOT NULL);
+    CREATE TABLE sent_clients (fingerprint TEXT PRIMARY KEY, last_sent_at TEXT NOT NULL);
+    CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, event TEXT NOT NULL,
+        subject TEXT NOT NULL, actor TEXT NOT NULL, agency TEXT, reason TEXT);
+    CREATE INDEX audit_at ON audit (at);
+    """,
+]
+
+
+class SqliteStore(Store):
+    """A ``Store`` on one SQLite file; safe for several processes (WAL, immediate transactions)."""
+
+    def __init__(self, db: aiosqlite.Connection, sealer: Sealer) -> None:
+        self._db = db
+        self._sealer = sealer
+
+    @classmethod
+    async def open(cls, path: Path, sealer: Sealer) -> SqliteStore:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = await aiosqlite.connect(path, isolation_level=None)
+        for pragma in (
+            "journal_mode = WAL",
+            "secure_delete = ON",  # deleted pages are zeroed, not left readable in the file
+            "foreign_keys = ON",
+            "busy_timeout = 5000",
+            "synchronous = NORMAL",
+        ):
+            await db.execute(f"PRAGMA {pragma}")
+        store = cls(db, sealer)
+        await store._migrate()
+        return store
+
+    async def _migrate(self) -> None:
+        async with self._write():
+            (current,) = await (await self._db.execute("PRAGMA user_version")).fetchone()  # type: ignore[misc]
+            for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
+                for statement in filter(str.strip, script.split(";")):
+                    await self._db.execute(statement)
+                await self._db.execute(f"PRAGMA user_version = {number}")
+
+    @contextlib.asynccontextmanager
+    async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
+        await self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            await self._db.execute("ROLLBACK")
+            raise
+        await self._db.execute("COMMIT")
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    # -- sealed client data ---------------------------------------------------------------------
+
+    async def _put_sealed(self, record_id: str, sealed: Sealed | None) -> None:
+        await self._drop_sealed(record_id)
+        if sealed is not None:
+            await self._db.execute(
+                "INSERT INTO record_keys (record_id, key_id, wrapped_key) VALUES (?, ?, ?)",
+                (record_id, sealed.key_id, sealed.wrapped_key),
+            )
+            await self._db.execute(
+                "INSERT INTO sealed (record_id, ciphertext) VALUES (?, ?)", (record_id, sealed.ciphertext)
+            )
+
+    async def _drop_sealed(self, record_id: str) -> None:
+        await self._db.execute("DELETE FROM record_keys WHERE record_id = ?", (record_id,))
+        await self._db.execute("DELETE FROM sealed WHERE record_id = ?", (record_id,))
+
+    async def _get_sealed(self, record_id: str) -> Sealed | None:
+        cursor = await self._db.execute(
+            "SELECT k.key_id, k.wrapped_key, s.ciphertext FROM record_keys k"
+            " JOIN sealed s USING (record_id) WHERE record_id = ?",
+            (record_id,),
+        )
+        row = await cursor.fetchone()
+        return Sealed(row[0], row[1], row[2]) if row else None
+
+    # -- drafts ---------------------------------------------------------------------------------
+
+    async def add_draft(self, draft: Draft) -> Draft:
+        draft = draft.model_copy(update={"version": 1})
+        sealed = seal_client(self._sealer, draft.id, draft.client)
+        async with self._write() as db:
+            try:
+                await db.execute(
+                    "INSERT INTO drafts (id, version, expires_at, doc) VALUES (?, ?, ?, ?)",
+                    (draft.id, draft.version, draft.expires_at.isoformat(), envelope(draft)),
+                )
+            except sqlite3.IntegrityError as error:
+                raise Conflict(draft.id) from error
+            await self._put_sealed(draft.id, sealed)
+        return draft
+
+    async def get_draft(self, draft_id: str) -> Draft | None:
+        row = await (await self._db.execute("SELECT doc FROM drafts WHERE id = ?", (draft_id,))).fetchone()
+        if row is None:
+            return None
+        return restore(Draft, self._sealer, row[0], await self._get_sealed(draft_id))
+
+    async def save_draft(self, draft: Draft) -> Draft:
+        saved = draft.model_copy(update={"version": draft.version + 1})
+        sealed = seal_client(self._sealer, draft.id, draft.client)
+        async with self._write() as db:
+            cursor = await db.execute(
+                "UPDATE drafts SET version = ?, expires_at = ?, doc = ? WHERE id = ? AND version = ?",
+                (saved.version, saved.expires_at.isoformat(), envelope(saved), draft.id, draft.version),
+            )
+            if cursor.rowcount != 1:
+                raise Conflict(draft.id)
+            await self._put_sealed(draft.id, sealed)
+        return saved
+
+    async def delete_draft(self, draft_id: str) -> None:
+        async with self._write() as db:
+            await db.execute("DELETE FROM drafts WHERE id = ?", (draft_id,))
+            await self._drop_sealed(draft_id)
+
+    # -- handoffs -------------------------------------------------------------------------------
+
+    async def add_handoff(self, handoff: Handoff) -> Handoff:
+        handoff = handoff.model_copy(update={"version": 1})
+        sealed = seal_client(self._sealer, handoff.id, handoff.client)
+        async with self._write() as db:
+            try:
+                await db.execute(
+                    "INSERT INTO handoffs (id, reference, draft_id, version, state, doc)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (handoff.id, handoff.reference, handoff.draft_id, handoff.version,
+                     handoff.state.value, envelope(handoff)),
+                )
+            except sqlite3.IntegrityError as error:
+                raise Conflict(handoff.reference) from error
+            await self._put_sealed(handoff.id, sealed)
+        return handoff
+
+    async def _handoff_where(self, column: str, value: str) -> Handoff | None:
+        cursor = await self._db.execute(f"SELECT id, doc FROM handoffs WHERE {column} = ?", (value,))
+        row = await cursor.fetchone()
+        if row is None:
+            return None
+        return restore(Handoff, self._sealer, row[1], await self._get_sealed(row[0]))
+
+    async def get_handoff(self, handoff_id: str) -> Handoff | None:
+        return await self._handoff_where("id", handoff_id)
+
+    async def handoff_for_draft(self, draft_id: str) -> Handoff | None:
+        return await self._handoff_where("draft_id", draft_id)
+
+    async def save_handoff(self, handoff: Handoff) -> Handoff:
+        saved = handoff.model_copy(update={"version": handoff.version + 1})
+        sealed = seal_client(self._sealer, handoff.id, handoff.client)
+        async with self._write() as db:
+            cursor = await db.execute(
+                "UPDATE handoffs SET version = ?, state = ?, doc = ? WHERE id = ? AND version = ?",
+                (saved.version, saved.state.value, envelope(saved), handoff.id, handoff.version),
+            )
+            if cursor.rowcount != 1:
+                raise Conflict(handoff.reference)
+            await self._put_sealed(handoff.id, sealed)
+        return saved
+
+    async def delete_handoff(self, handoff_id: str) -> None:
+        async with self._write() as db:
+            await db.execute("DELETE FROM handoffs WHERE id = ?", (handoff_id,))
+            await self._drop_sealed(handoff_id)
+
+    # -- sent clients and audit -----------------------------------------------------------------
+
+    async def last_sent(self, fingerprint: str) -> datetime | None:
+        cursor = await self._db.execute(
+            "SELECT last_sent_at FROM sent_clients WHERE fingerprint = ?", (fingerprint,)
+        )
+        row = await cursor.fetchone()
+        return datetime.fromisoformat(row[0]) if row else None
+
+    async def mark_sent(self, fingerprint: str, at: datetime) -> None:
+        async with self._write() as db:
+            await db.execute(
+                "INSERT INTO sent_clients (fingerprint, last_sent_at) VALUES (?, ?)"
+                " ON CONFLICT (fingerprint) DO UPDATE SET last_sent_at = excluded.last_sent_at",
+                (fingerprint, at.isoformat()),
+            )
+
+    async def append_audit(self, event: AuditEvent) -> None:
+        async with self._write() as db:
+            await db.execute(
+                "INSERT INTO audit (at, event, subject, actor, agency, reason) VALUES (?, ?, ?, ?, ?, ?)",
+                (event.at.astimezone(UTC).isoformat(), event.event, event.subject, event.actor,
+                 event.agency.value if event.agency else None, event.reason),
+            )
+
+    async def audit_events(
+        self, since: datetime | None = None, until: datetime | None = None
+    ) -> list[AuditEvent]:
+        # ISO strings of UTC instants sort as time; stored events are always UTC.
+        cursor = await self._db.execute(
+            "SELECT seq, at, event, subject, actor, agency, reason FROM audit"
+            " WHERE at >= ? AND at < ? ORDER BY seq",
+            (since.astimezone(UTC).isoformat() if since else "", until.astimezone(UTC).isoformat() if until else "~"),
+        )
+        return [
+            AuditEvent(seq=r[0], at=datetime.fromisoformat(r[1]), event=r[2], subject=r[3],
+                       actor=r[4], agency=r[5], reason=r[6])
+            for r in await cursor.fetchall()
+        ]

@@ -1,0 +1,91 @@
+"""The contract every Store backend honours (see ``bot.app.ports.Store``)."""
+
+from datetime import timedelta
+
+import pytest
+
+from bot.app.ports import Conflict
+from bot.domain.model import AuditEvent, HandoffState, Stage
+from tests import factories as f
+
+
+async def test_draft_round_trip_with_sealed_client_data(store):
+    added = await store.add_draft(f.draft())
+    assert added.version == 1
+    loaded = await store.get_draft(added.id)
+    assert loaded == added
+    assert loaded.client.identity.naam == "Amina El Idrissi"
+
+
+async def test_missing_records_are_none(store):
+    assert await store.get_draft("nope") is None
+    assert await store.get_handoff("nope") is None
+    assert await store.handoff_for_draft("nope") is None
+
+
+async def test_save_is_optimistic(store):
+    added = await store.add_draft(f.draft(stage=Stage.COMPOSE))
+    saved = await store.save_draft(added.model_copy(update={"stage": Stage.PREVIEW}))
+    assert saved.version == 2 and (await store.get_draft(added.id)).stage is Stage.PREVIEW
+    with pytest.raises(Conflict):
+        await store.save_draft(added.model_copy(update={"stage": Stage.IDENTIFY}))  # stale version
+    assert (await store.get_draft(added.id)).stage is Stage.PREVIEW
+
+
+async def test_duplicate_draft_id_conflicts(store):
+    draft = await store.add_draft(f.draft())
+    with pytest.raises(Conflict):
+        await store.add_draft(draft)
+
+
+async def test_one_handoff_per_draft_and_unique_reference(store):
+    first = await store.add_handoff(f.handoff(draft_id="draft-1"))
+    with pytest.raises(Conflict):
+        await store.add_handoff(f.handoff(draft_id="draft-1"))
+    with pytest.raises(Conflict):
+        await store.add_handoff(f.handoff(reference=first.reference))
+    assert (await store.handoff_for_draft("draft-1")).id == first.id
+
+
+async def test_handoff_purge_keeps_envelope_and_drops_content(store):
+    added = await store.add_handoff(f.handoff())
+    closed = await store.save_handoff(
+        added.model_copy(update={"state": HandoffState.TRANSFERRED, "client": None, "closed_at": f.NOW})
+    )
+    loaded = await store.get_handoff(added.id)
+    assert loaded == closed and loaded.client is None and loaded.reference == added.reference
+    with pytest.raises(Conflict):
+        await store.save_handoff(added)  # the old version cannot resurrect the content
+
+
+async def test_client_data_never_in_clear_and_gone_after_purge(store):
+    secret = "Zyxwvut Sentinelnaam"
+    draft = await store.add_draft(f.draft(client=f.client(secret)))
+    handoff = await store.add_handoff(f.handoff(draft_id=draft.id, client=f.client(secret)))
+
+    def on_disk() -> bytes:
+        return b"".join(p.read_bytes() for p in store.files if p.exists())
+
+    assert secret.encode() not in on_disk()
+    await store.delete_draft(draft.id)
+    await store.save_handoff(handoff.model_copy(update={"client": None, "state": HandoffState.RETURNED}))
+    assert await store.get_draft(draft.id) is None
+    assert (await store.get_handoff(handoff.id)).client is None
+    assert secret.encode() not in on_disk()
+
+
+async def test_sent_fingerprints(store):
+    assert await store.last_sent("fp") is None
+    await store.mark_sent("fp", f.NOW)
+    await store.mark_sent("fp", f.NOW + timedelta(days=1))
+    assert await store.last_sent("fp") == f.NOW + timedelta(days=1)
+
+
+async def test_audit_is_ordered_and_filtered_by_time(store):
+    for hours, event in [(0, "started"), (1, "sent"), (30, "transferred")]:
+        await store.append_audit(AuditEvent(at=f.NOW + timedelta(hours=hours), event=event, subject="TK-1"))
+    events = await store.audit_events()
+    assert [e.event for e in events] == ["started", "sent", "transferred"]
+    assert [e.seq for e in events] == sorted(e.seq for e in events)
+    window = await store.audit_events(f.NOW + timedelta(minutes=30), f.NOW + timedelta(days=1))
+    assert [e.event for e in window] == ["sent"]
