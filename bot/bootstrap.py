@@ -1,0 +1,114 @@
+"""The composition root: builds every adapter from settings and hands them to the services."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from aiohttp import web
+
+from bot.adapters.clock import SystemClock
+from bot.adapters.crypto import Sealer, decode_key, generate_key
+from bot.adapters.directory_file import FileDirectory
+from bot.adapters.sqlite_store import SqliteStore
+from bot.app.ports import Clock, Store
+from bot.app.services import Terugkoppeling
+from bot.config import Settings
+from bot.domain.policy import Policy
+from bot.teams.adapter import BotRegistration, create_adapter
+from bot.teams.cards import Cards
+from bot.teams.endpoint import TeamsEndpoint
+from bot.teams.handler import TerugkoppelingBot
+from bot.teams.messenger import TeamsMessenger
+from bot.web import create_app
+
+log = logging.getLogger(__name__)
+
+
+class ConfigurationError(Exception):
+    """The settings cannot run safely; the message says which one and why."""
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    store: Store
+    service: Terugkoppeling
+    app: web.Application
+
+    async def close(self) -> None:
+        await self.store.close()
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def master_key(settings: Settings) -> bytes:
+    """``BOT_DATA_KEY``; in local mode a development key kept beside the database."""
+    if settings.data_key:
+        return decode_key(settings.data_key)
+    if not settings.local_mode or settings.sqlite_path is None:
+        raise ConfigurationError("BOT_DATA_KEY is required outside local mode")
+    key_file = settings.sqlite_path.parent / "dev-master.key"
+    if not key_file.exists():
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(generate_key())
+        log.warning("generated a development data key", extra={"path": str(key_file)})
+    return decode_key(key_file.read_text().strip())
+
+
+async def open_store(settings: Settings, sealer: Sealer) -> Store:
+    path = settings.sqlite_path
+    if path is None:
+        raise ConfigurationError(f"BOT_STORE: unsupported store {settings.store.split(':')[0]!r}")
+    return await SqliteStore.open(path, sealer)
+
+
+def policy_of(settings: Settings) -> Policy:
+    return Policy(
+        counsellor_tenants=settings.counsellor_tenants,
+        agency_tenants=settings.agency_tenants,
+        protocol_start=settings.protocol_start,
+        protocol_end=settings.protocol_end,
+        draft_ttl=timedelta(hours=settings.draft_ttl_hours),
+    )
+
+
+async def build(settings: Settings, *, clock: Clock | None = None) -> Runtime:
+    if settings.local_mode and not is_loopback(settings.host):
+        # Anonymous mode posts to any serviceUrl a caller names: it must never face a network.
+        raise ConfigurationError("local mode (no MicrosoftAppId) listens on loopback only; set HOST=127.0.0.1")
+    if not settings.directory_file.exists():
+        raise ConfigurationError(f"BOT_DIRECTORY_FILE not found: {settings.directory_file}")
+    sealer = Sealer(master_key(settings))
+    store = await open_store(settings, sealer)
+    adapter = create_adapter(
+        BotRegistration(settings.app_id, settings.app_password, settings.app_type, settings.app_tenant_id)
+    )
+    cards = Cards()
+    messenger = TeamsMessenger(
+        adapter, cards, service_url=settings.teams_service_url, app_id_for=lambda _tenant: settings.app_id
+    )
+    service = Terugkoppeling(
+        store=store,
+        directory=FileDirectory(Path(settings.directory_file)),
+        messenger=messenger,
+        clock=clock or SystemClock(),
+        policy=policy_of(settings),
+        fingerprint_key=sealer.fingerprint_key,
+    )
+    bot = TerugkoppelingBot(service, cards)
+    app = create_app(TeamsEndpoint(adapter, bot), health={"mode": "local" if settings.local_mode else "production"})
+    return Runtime(settings, store, service, app)

@@ -1,0 +1,80 @@
+"""Configuration from environment variables (and ``.env``), in one place.
+
+Bot Framework's own names are kept (``MicrosoftAppId`` …); the bot's own start with ``BOT_``.
+With no ``MicrosoftAppId`` the bot runs in local mode: no Bot Framework authentication.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+EMEA_SERVICE_URL = "https://smba.trafficmanager.net/emea/"
+
+
+def _csv_set(value: object) -> frozenset[str] | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return frozenset(v.strip() for v in value.split(",") if v.strip())
+    return frozenset(value)  # type: ignore[arg-type]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    host: str = Field("127.0.0.1", validation_alias=AliasChoices("HOST"))
+    port: int = Field(3978, validation_alias=AliasChoices("PORT"))
+
+    app_id: str = Field("", validation_alias=AliasChoices("MicrosoftAppId", "MICROSOFTAPPID"))
+    app_password: str = Field("", validation_alias=AliasChoices("MicrosoftAppPassword", "MICROSOFTAPPPASSWORD"))
+    app_type: Literal["MultiTenant", "SingleTenant", "UserAssignedMSI"] = Field(
+        "MultiTenant", validation_alias=AliasChoices("MicrosoftAppType", "MICROSOFTAPPTYPE")
+    )
+    app_tenant_id: str = Field("", validation_alias=AliasChoices("MicrosoftAppTenantId", "MICROSOFTAPPTENANTID"))
+
+    store: str = Field("sqlite:///./data/terugkoppeling.db", validation_alias=AliasChoices("BOT_STORE"))
+    directory_file: Path = Field(Path("examples/clients.json"), validation_alias=AliasChoices("BOT_DIRECTORY_FILE"))
+    teams_service_url: str = Field(EMEA_SERVICE_URL, validation_alias=AliasChoices("BOT_TEAMS_SERVICE_URL"))
+    data_key: str = Field("", validation_alias=AliasChoices("BOT_DATA_KEY"))
+    counsellor_tenants: Annotated[frozenset[str] | None, NoDecode] = Field(None, validation_alias=AliasChoices("BOT_COUNSELLOR_TENANTS"))
+    agency_tenants: Annotated[dict[str, frozenset[str]] | None, NoDecode] = Field(None, validation_alias=AliasChoices("BOT_AGENCY_TENANTS"))
+    protocol_start: date = Field(date(2025, 4, 1), validation_alias=AliasChoices("BOT_PROTOCOL_START"))
+    protocol_end: date | None = Field(None, validation_alias=AliasChoices("BOT_PROTOCOL_END"))
+    draft_ttl_hours: float = Field(24, gt=0, validation_alias=AliasChoices("BOT_DRAFT_TTL_HOURS"))
+    log_level: str = Field("INFO", validation_alias=AliasChoices("BOT_LOG_LEVEL"))
+
+    @field_validator("counsellor_tenants", mode="before")
+    @classmethod
+    def _tenants(cls, value: object) -> frozenset[str] | None:
+        return _csv_set(value)
+
+    @field_validator("agency_tenants", mode="before")
+    @classmethod
+    def _agencies(cls, value: object) -> dict[str, frozenset[str]] | None:
+        """``agii=<tenant>,atlas=<tenant>,amal=<tenant>``; an agency may appear more than once."""
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str):
+            return value  # type: ignore[return-value]
+        mapping: dict[str, set[str]] = {}
+        for pair in filter(None, (p.strip() for p in value.split(","))):
+            agency, sep, tenant = pair.partition("=")
+            if not sep or agency.strip() not in ("agii", "atlas", "amal") or not tenant.strip():
+                raise ValueError(f"BOT_AGENCY_TENANTS: expected agency=tenant, got {pair!r}")
+            mapping.setdefault(agency.strip(), set()).add(tenant.strip())
+        return {k: frozenset(v) for k, v in mapping.items()}
+
+    @property
+    def local_mode(self) -> bool:
+        """No bot registration configured: no authentication, for a developer's machine only."""
+        return not self.app_id
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        prefix = "sqlite:///"
+        return Path(self.store[len(prefix):]) if self.store.startswith(prefix) else None

@@ -1,0 +1,54 @@
+"""From a parsed HTTP body to a bot turn: authentication, activity checks, invoke response."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import jwt
+from aiohttp import web
+from botbuilder.core import Bot
+from botbuilder.core.cloud_adapter_base import CloudAdapterBase
+from botbuilder.schema import Activity
+from msrest.serialization import Model
+
+log = logging.getLogger(__name__)
+
+
+class TeamsEndpoint:
+    """Runs one incoming activity through the CloudAdapter and the bot."""
+
+    def __init__(self, adapter: CloudAdapterBase, bot: Bot) -> None:
+        self.adapter = adapter
+        self.bot = bot
+
+    async def handle(self, body: dict[str, Any], auth_header: str) -> tuple[int, object | None]:
+        activity = _activity(body)
+        if activity is None:
+            return 400, {"error": "not a valid activity"}
+        try:
+            response = await self.adapter.process_activity(auth_header, activity, self.bot.on_turn)
+        except (PermissionError, jwt.PyJWTError, web.HTTPUnauthorized):
+            return 401, {"error": "unauthorized"}
+        except Exception as error:  # noqa: BLE001 - no traceback (it may quote content) to caller or log
+            log.error("turn failed", extra={"error": type(error).__name__, "verb": activity.name or activity.type})
+            return 500, {"error": "internal error"}
+        if response is None:
+            return 201, None
+        payload = response.body
+        # CloudAdapter leaves msrest models in the body; serialise exactly once (BOTBUILDER-NOTES 2).
+        return response.status, payload.serialize() if isinstance(payload, Model) else payload
+
+
+def _activity(body: dict[str, Any]) -> Activity | None:
+    if not isinstance(body.get("type"), str):
+        return None
+    try:
+        activity = Activity().deserialize(body)
+    except Exception:  # noqa: BLE001 - msrest raises assorted types for wrong shapes
+        return None
+    if not activity.conversation or not activity.conversation.id or not activity.service_url:
+        return None
+    if not activity.from_property or not activity.from_property.id:
+        return None
+    return activity

@@ -1,0 +1,184 @@
+"""The Teams activity handler: routes messages and card actions to the application service.
+
+Each ``Action.Execute`` verb maps to one function in ``VERBS``; the function's result is a card
+that replaces the clicked one (Universal Actions). Nothing here decides policy.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from botbuilder.core import CardFactory, InvokeResponse, MessageFactory, TurnContext
+from botbuilder.core.teams import TeamsActivityHandler
+from botbuilder.schema import AdaptiveCardInvokeResponse
+
+from bot.app import services as s
+from bot.domain.model import Actor, HandoffState, Reason
+from bot.teams import texts
+from bot.teams.activity import ExecuteAction, actor_of, address_of, command_text, is_personal, parse_invoke
+from bot.teams.cards import Card, Cards
+
+log = logging.getLogger(__name__)
+
+CARD_TYPE = "application/vnd.microsoft.card.adaptive"
+MESSAGE_TYPE = "application/vnd.microsoft.activity.message"
+START_COMMANDS = frozenset({"terugkoppeling"})
+HELP_COMMANDS = frozenset({"help", "hulp", "?"})
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """What a verb handler gets: who clicked, what the card carried, in which conversation."""
+
+    actor: Actor
+    action: ExecuteAction
+    context: TurnContext
+
+
+Handler = Callable[["TerugkoppelingBot", Call], Awaitable[Card]]
+
+
+class TerugkoppelingBot(TeamsActivityHandler):
+    def __init__(self, service: s.Terugkoppeling, cards: Cards) -> None:
+        self.service = service
+        self.cards = cards
+
+    # -- messages -------------------------------------------------------------------------------
+
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        command = command_text(activity.text)
+        if not is_personal(activity):
+            await turn_context.send_activity(texts.GROUP_CHAT)
+            return
+        actor = actor_of(activity)
+        if command in START_COMMANDS and actor is not None:
+            result = await self.service.start(actor, address_of(activity))
+            card = self._card_for(result)
+            await turn_context.send_activity(MessageFactory.attachment(_attachment(card)))
+            return
+        await turn_context.send_activity(MessageFactory.text(texts.HELP))
+
+    # -- card actions ---------------------------------------------------------------------------
+
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
+        # botbuilder's own adaptiveCard/action path double-serialises the response with
+        # CloudAdapter and crashes on malformed actions (BOTBUILDER-NOTES 2, 3): do it here.
+        if turn_context.activity.name != "adaptiveCard/action":
+            return await super().on_invoke_activity(turn_context)
+        action = parse_invoke(turn_context.activity.value)
+        actor = actor_of(turn_context.activity)
+        if action is None or actor is None:
+            return InvokeResponse(status=400, body=_error(400, "BadRequest", "Ongeldige kaartactie."))
+        if not is_personal(turn_context.activity):
+            return _card(self.cards.refusal(Reason.NOT_PERSONAL))
+        handler = VERBS[action.verb]
+        if action.verb != "nieuw" and not (action.data.draft or action.data.handoff):
+            return InvokeResponse(status=400, body=_error(400, "BadRequest", "Ongeldige kaartactie."))
+        card = await handler(self, Call(actor, action, turn_context))
+        return _card(card)
+
+    # -- verbs ----------------------------------------------------------------------------------
+
+    async def _new(self, call: Call) -> Card:
+        return self._card_for(await self.service.start(call.actor, address_of(call.context.activity)))
+
+    async def _identify(self, call: Call) -> Card:
+        return self._card_for(
+            await self.service.identify(call.actor, call.action.data.draft or "", call.action.data.inputs())
+        )
+
+    async def _restart(self, call: Call) -> Card:
+        return self._card_for(await self.service.restart(call.actor, call.action.data.draft or ""))
+
+    async def _confirm_repeat(self, call: Call) -> Card:
+        return self._card_for(await self.service.confirm_repeat(call.actor, call.action.data.draft or ""))
+
+    async def _preview(self, call: Call) -> Card:
+        return self._card_for(
+            await self.service.preview(call.actor, call.action.data.draft or "", call.action.data.inputs())
+        )
+
+    async def _edit(self, call: Call) -> Card:
+        return self._card_for(await self.service.edit(call.actor, call.action.data.draft or ""))
+
+    async def _cancel(self, call: Call) -> Card:
+        return self._card_for(await self.service.cancel(call.actor, call.action.data.draft or ""))
+
+    async def _send(self, call: Call) -> Card:
+        return self._card_for(await self.service.send(call.actor, call.action.data.draft or ""))
+
+    async def _transferred(self, call: Call) -> Card:
+        return self._card_for(
+            await self.service.close(call.actor, call.action.data.handoff or "", HandoffState.TRANSFERRED)
+        )
+
+    async def _returned(self, call: Call) -> Card:
+        return self._card_for(
+            await self.service.close(call.actor, call.action.data.handoff or "", HandoffState.RETURNED)
+        )
+
+    # -- results to cards -----------------------------------------------------------------------
+
+    def _card_for(self, result: object) -> Card:
+        today = self.service.today()
+        match result:
+            case s.Shown(draft):
+                return self.cards.for_draft(draft, today)
+            case s.FormErrors(draft, values, errors):
+                return self.cards.for_draft(draft, today, values, errors)
+            case s.Refused(reason, draft_id):
+                return self.cards.refusal(reason, draft_id)
+            case s.Stale():
+                return self.cards.refusal(Reason.STALE)
+            case s.Cancelled():
+                return self.cards.message(texts.CANCELLED_TITLE, texts.CANCELLED_TEXT, offer_new=True)
+            case s.Sent(handoff):
+                return self.cards.receipt(handoff)
+            case s.NotDelivered(draft):
+                card = self.cards.for_draft(draft, today)
+                card["body"].insert(0, _warning(texts.NOT_DELIVERED))
+                return card
+            case s.Closed(handoff):
+                return self.cards.closed(handoff)
+            case s.AlreadyClosed(handoff):
+                return self.cards.message(
+                    texts.REFUSALS[Reason.STALE][0], texts.ALREADY_CLOSED.format(reference=handoff.reference)
+                )
+        raise TypeError(f"no card for {type(result).__name__}")
+
+
+VERBS: dict[str, Handler] = {
+    "nieuw": TerugkoppelingBot._new,
+    "identificeer": TerugkoppelingBot._identify,
+    "herbegin": TerugkoppelingBot._restart,
+    "bevestig_herhaling": TerugkoppelingBot._confirm_repeat,
+    "bekijk": TerugkoppelingBot._preview,
+    "wijzig": TerugkoppelingBot._edit,
+    "annuleer": TerugkoppelingBot._cancel,
+    "verstuur": TerugkoppelingBot._send,
+    "overgezet": TerugkoppelingBot._transferred,
+    "niet_mijn_klant": TerugkoppelingBot._returned,
+}
+
+
+def _attachment(card: Card):
+    return CardFactory.adaptive_card(card)
+
+
+def _card(card: Card) -> InvokeResponse:
+    return InvokeResponse(
+        status=200, body=AdaptiveCardInvokeResponse(status_code=200, type=CARD_TYPE, value=card)
+    )
+
+
+def _error(status: int, code: str, message: str) -> AdaptiveCardInvokeResponse:
+    return AdaptiveCardInvokeResponse(
+        status_code=status, type="application/vnd.microsoft.error", value={"code": code, "message": message}
+    )
+
+
+def _warning(text: str) -> dict:
+    return {"type": "TextBlock", "text": text, "color": "Attention", "weight": "Bolder", "wrap": True}

@@ -1,0 +1,148 @@
+"""The ``Messenger`` port on Teams: proactive 1:1 messages through the Bot Connector."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from botbuilder.core import BotAdapter, CardFactory, MessageFactory, TurnContext
+from botbuilder.schema import (
+    Activity,
+    ActivityTypes,
+    ChannelAccount,
+    ConversationAccount,
+    ConversationParameters,
+    ConversationReference,
+)
+from botframework.connector.models import ErrorResponseException
+from msrest.exceptions import ClientRequestError, HttpOperationError
+
+from bot.app.ports import DeliveryError, Notice
+from bot.domain.model import Address, Delivery, Handoff
+from bot.teams import texts
+from bot.teams.cards import Cards
+
+log = logging.getLogger(__name__)
+
+# Teams documents these as worth retrying; 403 (e.g. MessageWritesBlocked) and 404 are not.
+RETRYABLE = frozenset({408, 412, 429, 500, 502, 503, 504})
+
+
+def _status(error: Exception) -> int | None:
+    response = getattr(error, "response", None)
+    return getattr(response, "status_code", None)
+
+
+def _delivery_error(error: Exception) -> DeliveryError:
+    status = _status(error)
+    return DeliveryError(status, retryable=status is None or status in RETRYABLE)
+
+
+async def _post(context: TurnContext, activity: Activity) -> str:
+    """A new message in the turn's conversation. ``send_activity`` in a proactive turn would post
+    a reply to a made-up activity id (BOTBUILDER-NOTES 8)."""
+    connector = context.turn_state[BotAdapter.BOT_CONNECTOR_CLIENT_KEY]
+    response = await connector.conversations.send_to_conversation(context.activity.conversation.id, activity)
+    return response.id
+
+
+def reference_of(address: Address) -> ConversationReference:
+    return ConversationReference(
+        channel_id=address.channel_id,
+        service_url=address.service_url,
+        conversation=ConversationAccount(id=address.conversation_id, tenant_id=address.tenant_id,
+                                         conversation_type="personal"),
+        user=ChannelAccount(id=address.user_id),
+        bot=ChannelAccount(id=address.bot_id, name=address.bot_name),
+    )
+
+
+class TeamsMessenger:
+    """Delivers handoffs into recipients' 1:1 chats and talks to counsellors proactively."""
+
+    def __init__(
+        self, adapter: BotAdapter, cards: Cards, *, service_url: str, app_id_for: Callable[[str], str]
+    ) -> None:
+        self._adapter = adapter
+        self._cards = cards
+        self._service_url = service_url
+        self._app_id_for = app_id_for  # tenant id → the bot registration that speaks to that tenant
+
+    async def deliver(self, handoff: Handoff) -> Delivery:
+        recipient = handoff.recipient
+        app_id = self._app_id_for(recipient.tenant_id)
+        card = self._cards.recipient(handoff)
+        parameters = ConversationParameters(
+            is_group=False,
+            members=[ChannelAccount(id=recipient.aad_object_id)],
+            tenant_id=recipient.tenant_id,
+            channel_data={"tenant": {"id": recipient.tenant_id}},
+        )
+        delivered: list[Delivery] = []
+
+        async def send(context: TurnContext) -> None:
+            conversation_id = context.activity.conversation.id
+            activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
+            activity.summary = texts.NOTIFICATION_SUMMARY.format(reference=handoff.reference)
+            activity_id = await _post(context, activity)
+            address = Address(
+                service_url=self._service_url,
+                conversation_id=conversation_id,
+                tenant_id=recipient.tenant_id,
+                user_id=recipient.aad_object_id,
+                bot_id=f"28:{app_id}" if app_id else "",
+            )
+            delivered.append(Delivery(address=address, activity_id=activity_id))
+
+        try:
+            await self._adapter.create_conversation(app_id, send, parameters, "msteams", self._service_url, None)
+        except (ErrorResponseException, HttpOperationError, ClientRequestError, OSError) as error:
+            raise _delivery_error(error) from None
+        return delivered[0]
+
+    async def withdraw(self, handoff: Handoff) -> None:
+        delivery = handoff.delivery
+        if delivery is None:
+            return
+        replacement = self._cards.closed(handoff)
+        activity_id = delivery.activity_id
+
+        async def overwrite_then_delete(context: TurnContext) -> None:
+            # Overwrite first: a client that misses the delete still shows no client data.
+            update = Activity(type=ActivityTypes.message, id=activity_id,
+                              attachments=[CardFactory.adaptive_card(replacement)])
+            await self._best_effort("update", handoff, context.update_activity(update))
+            await self._best_effort("delete", handoff, context.delete_activity(activity_id))
+            confirmation = MessageFactory.text(self._cards.closed_text(handoff))
+            await self._best_effort("confirm", handoff, _post(context, confirmation))
+
+        await self._continue(delivery.address, handoff.recipient.tenant_id, overwrite_then_delete, handoff)
+
+    async def notify_counsellor(self, handoff: Handoff, notice: Notice) -> None:
+        template = texts.TRANSFERRED_COUNSELLOR if notice is Notice.TRANSFERRED else texts.RETURNED_COUNSELLOR
+        text = template.format(reference=handoff.reference)
+
+        async def tell(context: TurnContext) -> None:
+            await self._best_effort("notify", handoff, _post(context, MessageFactory.text(text)))
+
+        await self._continue(handoff.counsellor_address, handoff.counsellor.tenant_id, tell, handoff)
+
+    async def _continue(
+        self, address: Address, tenant_id: str, logic: Callable[[TurnContext], Awaitable[None]], handoff: Handoff
+    ) -> None:
+        try:
+            await self._adapter.continue_conversation(reference_of(address), logic, self._app_id_for(tenant_id))
+        except Exception as error:  # noqa: BLE001 - reported, never fatal: the purge already happened
+            log.warning("proactive turn failed", extra={"ref": handoff.reference, "error": type(error).__name__})
+
+    @staticmethod
+    async def _best_effort(step: str, handoff: Handoff, call: Awaitable[object]) -> None:
+        """A failed update/delete/confirmation is logged, not raised: the content is purged already."""
+        try:
+            await call
+        except Exception as error:  # noqa: BLE001
+            log.warning(
+                "connector call failed",
+                extra={"ref": handoff.reference, "step": step, "status": _status(error),
+                       "error": type(error).__name__},
+            )

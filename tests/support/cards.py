@@ -1,0 +1,71 @@
+"""Every card the bot emits in a test is checked against the official Adaptive Card 1.5 schema."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft6Validator
+
+SCHEMA = Path(__file__).resolve().parents[1] / "data" / "adaptive-card-1.5.json"
+
+
+@cache
+def validator() -> Draft6Validator:
+    return Draft6Validator(json.loads(SCHEMA.read_text(encoding="utf-8")))
+
+
+def assert_valid_card(card: dict[str, Any]) -> None:
+    errors = sorted(validator().iter_errors(card), key=lambda e: list(e.absolute_path))
+    assert not errors, "card is not valid Adaptive Card 1.5:\n" + "\n".join(
+        f"  at {'/'.join(map(str, e.absolute_path))}: {e.message[:200]}" for e in errors[:10]
+    )
+    assert card.get("version") == "1.5"
+
+
+def texts(card: dict[str, Any]) -> list[str]:
+    """Every piece of text a person would read on the card, in order."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key in ("text", "title", "label", "value", "placeholder"):
+                if isinstance(node.get(key), str) and node.get("type") not in ("Input.Date", "Input.Time"):
+                    found.append(node[key])
+            for value in node.values():
+                if isinstance(value, (dict, list)):
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(card)
+    return found
+
+
+def verbs(card: dict[str, Any]) -> list[str]:
+    return [a["verb"] for a in card.get("actions", []) if a.get("type") == "Action.Execute"]
+
+
+def action_data(card: dict[str, Any], verb: str) -> dict[str, Any]:
+    return next(a["data"] for a in card["actions"] if a.get("verb") == verb)
+
+
+def inputs(card: dict[str, Any]) -> dict[str, Any]:
+    """Input id → current value, for every input on the card."""
+    found: dict[str, Any] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if str(node.get("type", "")).startswith("Input.") and "id" in node:
+                found[node["id"]] = node.get("value")
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(card)
+    return found

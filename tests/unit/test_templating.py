@@ -1,0 +1,48 @@
+"""Cards are bound structurally: data never becomes template syntax."""
+
+import json
+
+import pytest
+
+from bot.teams.templating import CardTemplates
+
+
+@pytest.fixture
+def templates(tmp_path):
+    (tmp_path / "card.json").write_text(json.dumps({
+        "type": "AdaptiveCard",
+        "body": [
+            {"type": "TextBlock", "text": "Hallo ${naam}"},
+            {"$when": "${fout}", "type": "TextBlock", "text": "${fout}"},
+            {"$when": "${!fout}", "type": "TextBlock", "text": "geen fout"},
+            {"$data": "${rijen}", "type": "TextRun", "text": "${label}: ${waarde}"},
+            {"$include": "_deel"},
+        ],
+        "data": {"id": "${id}", "n": "${n}"},
+    }))
+    (tmp_path / "_deel.json").write_text(json.dumps([{"type": "TextBlock", "text": "deel ${naam}"}]))
+    return CardTemplates(tmp_path)
+
+
+def test_injection_renders_literally(templates):
+    evil = '"}], ${naam} {"type": "Action.OpenUrl"}'
+    card = templates.bind("card", {"naam": evil, "fout": "", "rijen": [], "id": "x", "n": 1})
+    assert card["body"][0]["text"] == f"Hallo {evil}"
+    assert card["body"][2]["text"] == f"deel {evil}"
+    assert len(card["body"]) == 3
+
+
+def test_when_data_and_whole_values(templates):
+    card = templates.bind(
+        "card", {"naam": "A", "fout": "Vul dit in.", "rijen": [{"label": "a", "waarde": "1"},
+                                                           {"label": "b", "waarde": "2"}], "id": "d1", "n": 3}
+    )
+    texts = [e["text"] for e in card["body"]]
+    assert texts == ["Hallo A", "Vul dit in.", "a: 1", "b: 2", "deel A"]
+    assert card["data"] == {"id": "d1", "n": 3}
+    assert all("$when" not in e and "$data" not in e for e in card["body"])
+
+
+def test_missing_data_is_a_bug(templates):
+    with pytest.raises(KeyError):
+        templates.bind("card", {"naam": "A"})
