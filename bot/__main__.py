@@ -13,8 +13,8 @@ from datetime import UTC, date, datetime, time
 from aiohttp import web
 
 from bot import logs
-from bot.bootstrap import ConfigurationError, build, master_key, open_store
 from bot.adapters.crypto import Sealer
+from bot.bootstrap import ConfigurationError, build, master_key, open_store
 from bot.config import Settings
 
 log = logging.getLogger("bot")
@@ -27,7 +27,7 @@ async def _serve(settings: Settings) -> None:
             "Local mode: no Bot Framework authentication, loopback only.\n"
             f"  store:     {settings.store}\n"
             f"  directory: {settings.directory_file}\n"
-            f"  data key:  {'BOT_DATA_KEY' if settings.data_key else 'generated development key (./data/dev-master.key)'}\n"
+            f"  data key:  {'BOT_DATA_KEY' if settings.data_key else 'development key in ./data/dev-master.key'}\n"
             f"  listening: http://{settings.host}:{settings.port}/api/messages",
             flush=True,
         )

@@ -90,6 +90,8 @@ async def build(settings: Settings, *, clock: Clock | None = None) -> Runtime:
     if settings.local_mode and not is_loopback(settings.host):
         # Anonymous mode posts to any serviceUrl a caller names: it must never face a network.
         raise ConfigurationError("local mode (no MicrosoftAppId) listens on loopback only; set HOST=127.0.0.1")
+    if not settings.local_mode and (settings.counsellor_tenants is None or settings.agency_tenants is None):
+        raise ConfigurationError("BOT_COUNSELLOR_TENANTS and BOT_AGENCY_TENANTS are required outside local mode")
     if not settings.directory_file.exists():
         raise ConfigurationError(f"BOT_DIRECTORY_FILE not found: {settings.directory_file}")
     sealer = Sealer(master_key(settings))

@@ -10,10 +10,12 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 EMEA_SERVICE_URL = "https://smba.trafficmanager.net/emea/"
+TenantSet = frozenset[str]
+AgencyTenants = dict[str, frozenset[str]]
 
 
 def _csv_set(value: object) -> frozenset[str] | None:
@@ -25,28 +27,28 @@ def _csv_set(value: object) -> frozenset[str] | None:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True, env_ignore_empty=True)
 
-    host: str = Field("127.0.0.1", validation_alias=AliasChoices("HOST"))
-    port: int = Field(3978, validation_alias=AliasChoices("PORT"))
+    host: str = Field("127.0.0.1", alias="HOST")
+    port: int = Field(3978, alias="PORT")
 
-    app_id: str = Field("", validation_alias=AliasChoices("MicrosoftAppId", "MICROSOFTAPPID"))
-    app_password: str = Field("", validation_alias=AliasChoices("MicrosoftAppPassword", "MICROSOFTAPPPASSWORD"))
+    app_id: str = Field("", alias="MicrosoftAppId")
+    app_password: str = Field("", alias="MicrosoftAppPassword")
     app_type: Literal["MultiTenant", "SingleTenant", "UserAssignedMSI"] = Field(
-        "MultiTenant", validation_alias=AliasChoices("MicrosoftAppType", "MICROSOFTAPPTYPE")
+        "MultiTenant", alias="MicrosoftAppType"
     )
-    app_tenant_id: str = Field("", validation_alias=AliasChoices("MicrosoftAppTenantId", "MICROSOFTAPPTENANTID"))
+    app_tenant_id: str = Field("", alias="MicrosoftAppTenantId")
 
-    store: str = Field("sqlite:///./data/terugkoppeling.db", validation_alias=AliasChoices("BOT_STORE"))
-    directory_file: Path = Field(Path("examples/clients.json"), validation_alias=AliasChoices("BOT_DIRECTORY_FILE"))
-    teams_service_url: str = Field(EMEA_SERVICE_URL, validation_alias=AliasChoices("BOT_TEAMS_SERVICE_URL"))
-    data_key: str = Field("", validation_alias=AliasChoices("BOT_DATA_KEY"))
-    counsellor_tenants: Annotated[frozenset[str] | None, NoDecode] = Field(None, validation_alias=AliasChoices("BOT_COUNSELLOR_TENANTS"))
-    agency_tenants: Annotated[dict[str, frozenset[str]] | None, NoDecode] = Field(None, validation_alias=AliasChoices("BOT_AGENCY_TENANTS"))
-    protocol_start: date = Field(date(2025, 4, 1), validation_alias=AliasChoices("BOT_PROTOCOL_START"))
-    protocol_end: date | None = Field(None, validation_alias=AliasChoices("BOT_PROTOCOL_END"))
-    draft_ttl_hours: float = Field(24, gt=0, validation_alias=AliasChoices("BOT_DRAFT_TTL_HOURS"))
-    log_level: str = Field("INFO", validation_alias=AliasChoices("BOT_LOG_LEVEL"))
+    store: str = Field("sqlite:///./data/terugkoppeling.db", alias="BOT_STORE")
+    directory_file: Path = Field(Path("examples/clients.json"), alias="BOT_DIRECTORY_FILE")
+    teams_service_url: str = Field(EMEA_SERVICE_URL, alias="BOT_TEAMS_SERVICE_URL")
+    data_key: str = Field("", alias="BOT_DATA_KEY")
+    counsellor_tenants: Annotated[TenantSet | None, NoDecode] = Field(None, alias="BOT_COUNSELLOR_TENANTS")
+    agency_tenants: Annotated[AgencyTenants | None, NoDecode] = Field(None, alias="BOT_AGENCY_TENANTS")
+    protocol_start: date = Field(date(2025, 4, 1), alias="BOT_PROTOCOL_START")
+    protocol_end: date | None = Field(None, alias="BOT_PROTOCOL_END")
+    draft_ttl_hours: float = Field(24, gt=0, alias="BOT_DRAFT_TTL_HOURS")
+    log_level: str = Field("INFO", alias="BOT_LOG_LEVEL")
 
     @field_validator("counsellor_tenants", mode="before")
     @classmethod

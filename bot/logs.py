@@ -39,6 +39,6 @@ def setup(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # msrest logs request and response bodies at DEBUG: never let them through.
-    for noisy in ("msrest", "botframework", "azure", "urllib3"):
+    # msrest logs request bodies and aiosqlite query parameters at DEBUG: never let them through.
+    for noisy in ("msrest", "botframework", "azure", "urllib3", "aiosqlite"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, time
+from datetime import UTC, date, datetime, time, timedelta
 
 from bot.domain.model import (
-    Actor, Address, Agency, ClientData, Draft, Handoff, Recipient, Stage, new_id, new_reference,
+    Actor,
+    Address,
+    Agency,
+    ClientData,
+    Draft,
+    Handoff,
+    Recipient,
+    Stage,
+    new_id,
+    new_reference,
 )
 from bot.domain.template import Content, Identity, Stap
 

@@ -1,0 +1,70 @@
+"""`python -m bot` as a newcomer runs it: local mode, loopback, health, and safe refusals."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def bot_process(tmp_path: Path, **env: str) -> subprocess.Popen:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "Microsoft", "HOST", "PORT"))}
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot"], cwd=tmp_path, env={**clean, "PYTHONPATH": str(ROOT), **env},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def test_local_mode_starts_with_no_configuration(tmp_path):
+    port = free_port()
+    (tmp_path / "examples").mkdir()
+    (tmp_path / "examples" / "clients.json").write_text((ROOT / "examples" / "clients.json").read_text())
+    process = bot_process(tmp_path, PORT=str(port))
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as response:
+                    assert response.status == 200
+                    assert b'"mode": "local"' in response.read()
+                    break
+            except OSError:
+                assert process.poll() is None, process.stderr.read()
+                assert time.monotonic() < deadline, "server did not come up"
+                time.sleep(0.1)
+    finally:
+        process.terminate()
+        out, _ = process.communicate(timeout=10)
+    assert "Local mode: no Bot Framework authentication" in out
+    assert (tmp_path / "data" / "terugkoppeling.db").exists()
+    key = tmp_path / "data" / "dev-master.key"
+    assert key.exists() and oct(key.stat().st_mode & 0o777) == "0o600"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"HOST": "0.0.0.0"}, "loopback only"),
+        ({"MicrosoftAppId": "1", "BOT_COUNSELLOR_TENANTS": "v", "BOT_AGENCY_TENANTS": "atlas=a"},
+         "BOT_DATA_KEY is required"),
+        ({"MicrosoftAppId": "1", "BOT_DATA_KEY": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="},
+         "BOT_COUNSELLOR_TENANTS and BOT_AGENCY_TENANTS are required"),
+    ],
+)
+def test_unsafe_configurations_refuse_to_start(tmp_path, env, message):
+    process = bot_process(tmp_path, BOT_DIRECTORY_FILE=str(ROOT / "examples" / "clients.json"), **env)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 2
+    assert message in err
