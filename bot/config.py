@@ -23,7 +23,7 @@ def _csv_set(value: object) -> frozenset[str] | None:
         return None
     if isinstance(value, str):
         return frozenset(v.strip() for v in value.split(",") if v.strip())
-    return frozenset(value)  # type: ignore[arg-type]
+    return frozenset(str(v) for v in value)  # type: ignore[attr-defined]
 
 
 class Settings(BaseSettings):

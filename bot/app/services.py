@@ -129,7 +129,10 @@ class Terugkoppeling:
 
     async def _owned_draft(self, actor: Actor, draft_id: str, *stages: Stage) -> Draft | Refused | Stale:
         draft = await self.store.get_draft(draft_id)
-        if draft is None or draft.expires_at <= self.clock.now():
+        if draft is None:
+            return Stale()
+        if draft.expires_at <= self.clock.now():
+            await self._expire(draft)
             return Stale()
         if (draft.counsellor.aad_object_id, draft.counsellor.tenant_id) != (
             actor.aad_object_id,
@@ -329,6 +332,12 @@ class Terugkoppeling:
         return Closed(handoff)
 
     # -- helpers --------------------------------------------------------------------------------
+
+    async def _expire(self, draft: Draft) -> None:
+        """An unfinished draft past its time is purged as soon as anyone touches it."""
+        await self.store.delete_draft(draft.id)
+        await self._audit("expired", draft.id, draft.counsellor.aad_object_id, self._agency(draft))
+        await self._audit("purged", draft.id, draft.counsellor.aad_object_id, self._agency(draft))
 
     async def _save(self, draft: Draft) -> Draft:
         return await self.store.save_draft(draft)

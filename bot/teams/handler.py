@@ -23,7 +23,6 @@ from bot.teams.cards import Card, Cards
 log = logging.getLogger(__name__)
 
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
-MESSAGE_TYPE = "application/vnd.microsoft.activity.message"
 START_COMMANDS = frozenset({"terugkoppeling"})
 HELP_COMMANDS = frozenset({"help", "hulp", "?"})
 

@@ -157,10 +157,13 @@ async def test_stale_actions_get_a_clear_card(harness, counsellor, els):
 async def test_expired_draft_is_stale(harness, counsellor):
     from datetime import timedelta
 
-    await counsellor.say("terugkoppeling")
+    await identify(counsellor, "Amina El Idrissi", "1990-04-12")
+    draft = await _draft(harness)
     harness.clock.advance(timedelta(hours=25))
-    card = await counsellor.click("identificeer", {"naam": "Amina El Idrissi", "geboortedatum": "1990-04-12"})
+    card = await counsellor.click("bekijk", CONTENT)
     assert texts(card)[0] == "Deze terugkoppeling is niet meer open"
+    assert await harness.runtime.store.get_draft(draft.id) is None  # purged on the spot
+    assert [e.event for e in await harness.runtime.store.audit_events()][-2:] == ["expired", "purged"]
 
 
 async def test_delivery_failure_keeps_the_preview_and_sends_nothing(harness, counsellor, els):

@@ -134,7 +134,8 @@ class FakeConnector:
         if request.method == "GET" and len(parts) == 5 and parts[3] == "members":
             member = {"id": parts[4], "name": "Teams User", "aadObjectId": parts[4]}
             return self._record("GET", path, conversation, None, None, 200, member)
-        return self._record(request.method, path, conversation, activity_id, body, 405, {"error": {"code": "BadMethod"}})
+        bad_method = {"error": {"code": "BadMethod"}}
+        return self._record(request.method, path, conversation, activity_id, body, 405, bad_method)
 
     def _create(self, path: str, body: dict[str, Any]) -> web.Response:
         members = body.get("members") or []
