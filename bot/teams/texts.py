@@ -7,8 +7,8 @@ from bot.domain.template import ErrorCode, FieldError, Stap
 
 AGENCY_NAMES: dict[Agency, str] = {
     Agency.AGII: "Agentschap Integratie en Inburgering",
-    Agency.ATLAS: "Atlas (Antwerpen)",
-    Agency.AMAL: "Amal (Gent)",
+    Agency.ATLAS: "Atlas Antwerpen",
+    Agency.AMAL: "Amal Gent",
 }
 
 FIELD_LABELS: dict[str, str] = {

@@ -39,9 +39,9 @@ async def test_ineligible_clients_are_refused(harness, counsellor, naam, born, t
 
 async def test_same_name_different_birth_date_reaches_each_own_trajectbegeleider(harness, counsellor):
     card = await identify(counsellor, "ali hassan", "1985-06-01")
-    assert "Els Peeters, trajectbegeleider bij Atlas (Antwerpen)" in texts(card)
+    assert "Els Peeters, trajectbegeleider bij Atlas Antwerpen" in texts(card)
     card = await identify(counsellor, "Ali Hassan", "1993-03-14")
-    assert "Pieter De Smet, trajectbegeleider bij Amal (Gent)" in texts(card)
+    assert "Pieter De Smet, trajectbegeleider bij Amal Gent" in texts(card)
 
 
 async def test_accents_do_not_matter(harness, counsellor):
