@@ -15,7 +15,17 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from bot.domain.model import (
-    Actor, Address, Agency, ClientData, Delivery, Draft, Handoff, HandoffState, Reason, Recipient, Stage,
+    Actor,
+    Address,
+    Agency,
+    ClientData,
+    Delivery,
+    Draft,
+    Handoff,
+    HandoffState,
+    Reason,
+    Recipient,
+    Stage,
 )
 from bot.domain.template import Content, ErrorCode, FieldError, Identity, Stap
 from bot.teams.cards import Cards

@@ -48,7 +48,7 @@ class SqliteStore(Store):
 
     @classmethod
     async def open(cls, path: Path, sealer: Sealer) -> SqliteStore:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         db = await aiosqlite.connect(path, isolation_level=None)
         for pragma in (
             "journal_mode = WAL",

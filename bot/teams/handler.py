@@ -60,6 +60,12 @@ class TerugkoppelingBot(TeamsActivityHandler):
             return
         await turn_context.send_activity(MessageFactory.text(texts.HELP))
 
+    async def on_members_added_activity(self, members_added, turn_context: TurnContext) -> None:
+        """A welcome when the app is installed in someone's personal scope."""
+        bot_id = turn_context.activity.recipient.id if turn_context.activity.recipient else None
+        if is_personal(turn_context.activity) and any(m.id == bot_id for m in members_added):
+            await turn_context.send_activity(MessageFactory.text(texts.WELCOME))
+
     # -- card actions ---------------------------------------------------------------------------
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
@@ -76,6 +82,7 @@ class TerugkoppelingBot(TeamsActivityHandler):
         handler = VERBS[action.verb]
         if action.verb != "nieuw" and not (action.data.draft or action.data.handoff):
             return InvokeResponse(status=400, body=_error(400, "BadRequest", "Ongeldige kaartactie."))
+        log.info("card action", extra={"verb": action.verb, "draft": action.data.draft or action.data.handoff})
         card = await handler(self, Call(actor, action, turn_context))
         return _card(card)
 

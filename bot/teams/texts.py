@@ -113,6 +113,12 @@ HELP = (
     "Typ **terugkoppeling** om een terugkoppeling aan de trajectbegeleider van een klant "
     "met een actief inburgeringstraject te versturen."
 )
+WELCOME = (
+    "Hallo! Met deze bot stuurt een VDAB-bemiddelaar een terugkoppeling naar de trajectbegeleider van "
+    "een klant met een actief inburgeringstraject, volgens het protocol tussen VDAB en de agentschappen. "
+    "Bemiddelaars typen **terugkoppeling** om te beginnen. Trajectbegeleiders hoeven niets te doen: "
+    "terugkoppelingen verschijnen vanzelf in deze chat."
+)
 CANCELLED_TITLE = "Geannuleerd"
 CANCELLED_TEXT = "De terugkoppeling werd geannuleerd. Er werd niets verstuurd en niets bewaard."
 NOT_DELIVERED = (

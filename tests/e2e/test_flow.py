@@ -159,3 +159,11 @@ async def test_group_chat_gets_a_refusal_and_no_form(harness):
 async def test_other_text_gets_help(harness, counsellor):
     await counsellor.say("hallo")
     assert counsellor.card is None and "terugkoppeling" in counsellor.last_text()
+
+
+async def test_welcome_when_installed_in_personal_scope(harness, counsellor):
+    status, _ = await harness.post(counsellor.activity(
+        type="conversationUpdate", membersAdded=[{"id": "28:terugkoppeling-bot"}],
+    ))
+    assert status in (200, 201)
+    assert "typen **terugkoppeling**" in counsellor.last_text()

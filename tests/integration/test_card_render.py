@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tools.render_examples import RENDERER, example_cards, render
 from tests.support.cards import assert_valid_card
+from tools.render_examples import RENDERER, example_cards, render
 
 READY = shutil.which("node") and Path("/usr/bin/chromium").exists() and (RENDERER.parent / "node_modules").exists()
 needs_renderer = pytest.mark.skipif(
