@@ -17,6 +17,7 @@ from bot.domain.directory import Ineligible, eligibility, matches
 from bot.domain.model import (
     Actor,
     Address,
+    Agency,
     AuditEvent,
     ClientData,
     Draft,
@@ -115,7 +116,7 @@ class Terugkoppeling:
         return self.clock.now().astimezone(BRUSSELS).date()
 
     async def _audit(
-        self, event: str, subject: str, actor: str = "", agency=None, reason: str | None = None
+        self, event: str, subject: str, actor: str = "", agency: Agency | None = None, reason: str | None = None
     ) -> None:
         await self.store.append_audit(
             AuditEvent(
@@ -343,5 +344,5 @@ class Terugkoppeling:
         return await self.store.save_draft(draft)
 
     @staticmethod
-    def _agency(draft: Draft):
+    def _agency(draft: Draft) -> Agency | None:
         return draft.recipient.agentschap if draft.recipient else None

@@ -94,6 +94,8 @@ def is_personal(activity: Any) -> bool:
 
 
 def _tenant_of(activity: Any) -> str | None:
+    """Teams names the tenant in channelData; conversation.tenantId is the fallback."""
     channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
-    tenant = (channel_data.get("tenant") or {}).get("id") if isinstance(channel_data.get("tenant"), dict) else None
-    return tenant or getattr(activity.conversation, "tenant_id", None)
+    tenant = channel_data.get("tenant")
+    tenant_id = tenant.get("id") if isinstance(tenant, dict) else None
+    return tenant_id or getattr(activity.conversation, "tenant_id", None)

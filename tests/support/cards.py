@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -25,24 +26,25 @@ def assert_valid_card(card: dict[str, Any]) -> None:
     assert card.get("version") == "1.5"
 
 
+def nodes(card: Any) -> Iterator[dict[str, Any]]:
+    """Every object in the card, depth first, in document order."""
+    if isinstance(card, dict):
+        yield card
+        card = list(card.values())
+    if isinstance(card, list):
+        for item in card:
+            yield from nodes(item)
+
+
 def texts(card: dict[str, Any]) -> list[str]:
     """Every piece of text a person would read on the card, in order."""
-    found: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for key in ("text", "title", "label", "value", "placeholder"):
-                if isinstance(node.get(key), str) and node.get("type") not in ("Input.Date", "Input.Time"):
-                    found.append(node[key])
-            for value in node.values():
-                if isinstance(value, (dict, list)):
-                    walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(card)
-    return found
+    return [
+        node[key]
+        for node in nodes(card)
+        if node.get("type") not in ("Input.Date", "Input.Time")
+        for key in ("text", "title", "label", "value", "placeholder")
+        if isinstance(node.get(key), str)
+    ]
 
 
 def verbs(card: dict[str, Any]) -> list[str]:
@@ -55,17 +57,4 @@ def action_data(card: dict[str, Any], verb: str) -> dict[str, Any]:
 
 def inputs(card: dict[str, Any]) -> dict[str, Any]:
     """Input id → current value, for every input on the card."""
-    found: dict[str, Any] = {}
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if str(node.get("type", "")).startswith("Input.") and "id" in node:
-                found[node["id"]] = node.get("value")
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(card)
-    return found
+    return {n["id"]: n.get("value") for n in nodes(card) if str(n.get("type", "")).startswith("Input.") and "id" in n}
