@@ -8,11 +8,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PORT=3978
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml requirements.lock README.md ./
 COPY bot ./bot
 COPY cards ./cards
 COPY examples ./examples
-RUN pip install . \
+RUN pip install -c requirements.lock . \
  && useradd --system --uid 10001 --home-dir /app bot \
  && mkdir -p /app/data && chown bot /app/data
 USER bot

@@ -2,15 +2,18 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
 
 .PHONY: run test cards install clean
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+# Re-install only when the declared or locked dependencies change.
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[test]'
+	touch $(STAMP)
 
-install: $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test]'
+install: $(STAMP)
 
 run: install
 	$(BIN)/python -m bot

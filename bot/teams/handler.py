@@ -24,7 +24,6 @@ log = logging.getLogger(__name__)
 
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
 START_COMMANDS = frozenset({"terugkoppeling"})
-HELP_COMMANDS = frozenset({"help", "hulp", "?"})
 
 
 @dataclass(frozen=True, slots=True)
