@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.adapters.clock import FixedClock
+from tests.support.cards import assert_valid_card
 from tests.support.connector import FakeConnector
 from tests.support.teams import Harness, TeamsUser, capture_logs
 
@@ -37,6 +38,8 @@ async def harness(tmp_path, connector, bot_env, caplog):
     await h.start()
     yield h
     await h.close()
+    for card in connector.all_cards():  # incl. the recipient's card and its content-free overwrite
+        assert_valid_card(card)
     logging.getLogger().removeHandler(handler)
 
 

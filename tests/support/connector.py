@@ -187,6 +187,14 @@ class FakeConnector:
             for a in (c.body or {}).get("attachments") or [] if a.get("contentType", "").endswith("card.adaptive")
         ]
 
+    def all_cards(self) -> list[dict[str, Any]]:
+        """Every Adaptive Card the bot put on a screen: posted, replied or written over an old one."""
+        return [
+            a["content"]
+            for c in self.ok() if c.method in ("POST", "PUT") and "/activities" in c.path
+            for a in (c.body or {}).get("attachments") or [] if a.get("contentType", "").endswith("card.adaptive")
+        ]
+
     def cards_to(self, member_id: str) -> list[dict[str, Any]]:
         """Cards posted into the 1:1 chat the bot opened with ``member_id``."""
         conversation = self.conversation_for(member_id)
