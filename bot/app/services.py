@@ -195,7 +195,7 @@ class Terugkoppeling:
                 "client": ClientData(identity=checked.model.model_copy(update={"naam": found.naam})),
             }
         )
-        draft = await self._save(draft)
+        draft = await self.store.save_draft(draft)
         await self._audit(
             "identified", draft.id, actor.aad_object_id, verdict.recipient.agentschap,
             reason="repeat" if previously else None,
@@ -207,7 +207,7 @@ class Terugkoppeling:
         draft = await self._owned_draft(actor, draft_id, Stage.CONFIRM_REPEAT)
         if not isinstance(draft, Draft):
             return draft
-        draft = await self._save(draft.model_copy(update={"stage": Stage.COMPOSE}))
+        draft = await self.store.save_draft(draft.model_copy(update={"stage": Stage.COMPOSE}))
         await self._audit("repeat_confirmed", draft.id, actor.aad_object_id, self._agency(draft))
         return Shown(draft)
 
@@ -222,14 +222,14 @@ class Terugkoppeling:
         if checked.model is None or draft.client is None:
             return FormErrors(draft, checked.values, checked.errors)
         client = draft.client.model_copy(update={"content": checked.model})
-        return Shown(await self._save(draft.model_copy(update={"stage": Stage.PREVIEW, "client": client})))
+        return Shown(await self.store.save_draft(draft.model_copy(update={"stage": Stage.PREVIEW, "client": client})))
 
     async def edit(self, actor: Actor, draft_id: str) -> Shown | Refused | Stale:
         """``wijzig``: back from the preview to the content form, with everything kept."""
         draft = await self._owned_draft(actor, draft_id, Stage.PREVIEW)
         if not isinstance(draft, Draft):
             return draft
-        return Shown(await self._save(draft.model_copy(update={"stage": Stage.COMPOSE})))
+        return Shown(await self.store.save_draft(draft.model_copy(update={"stage": Stage.COMPOSE})))
 
     async def cancel(self, actor: Actor, draft_id: str) -> Cancelled | Refused | Stale:
         """``annuleer``: purge the draft at any step."""
@@ -339,9 +339,6 @@ class Terugkoppeling:
         await self.store.delete_draft(draft.id)
         await self._audit("expired", draft.id, draft.counsellor.aad_object_id, self._agency(draft))
         await self._audit("purged", draft.id, draft.counsellor.aad_object_id, self._agency(draft))
-
-    async def _save(self, draft: Draft) -> Draft:
-        return await self.store.save_draft(draft)
 
     @staticmethod
     def _agency(draft: Draft) -> Agency | None:

@@ -34,8 +34,20 @@ class Call:
     action: ExecuteAction
     context: TurnContext
 
+    @property
+    def draft(self) -> str:
+        return self.action.data.draft or ""
 
-Handler = Callable[["TerugkoppelingBot", Call], Awaitable[Card]]
+    @property
+    def handoff(self) -> str:
+        return self.action.data.handoff or ""
+
+    @property
+    def inputs(self) -> dict[str, str]:
+        return self.action.data.inputs()
+
+
+UseCase = Callable[[s.Terugkoppeling, Call], Awaitable[object]]
 
 
 class TerugkoppelingBot(TeamsActivityHandler):
@@ -78,52 +90,12 @@ class TerugkoppelingBot(TeamsActivityHandler):
             return InvokeResponse(status=400, body=_error(400, "BadRequest", "Ongeldige kaartactie."))
         if not is_personal(turn_context.activity):
             return _card(self.cards.refusal(Reason.NOT_PERSONAL))
-        handler = VERBS[action.verb]
+        use_case = VERBS[action.verb]
         if action.verb != "nieuw" and not (action.data.draft or action.data.handoff):
             return InvokeResponse(status=400, body=_error(400, "BadRequest", "Ongeldige kaartactie."))
         log.info("card action", extra={"verb": action.verb, "draft": action.data.draft or action.data.handoff})
-        card = await handler(self, Call(actor, action, turn_context))
-        return _card(card)
-
-    # -- verbs ----------------------------------------------------------------------------------
-
-    async def _new(self, call: Call) -> Card:
-        return self._card_for(await self.service.start(call.actor, address_of(call.context.activity)))
-
-    async def _identify(self, call: Call) -> Card:
-        return self._card_for(
-            await self.service.identify(call.actor, call.action.data.draft or "", call.action.data.inputs())
-        )
-
-    async def _restart(self, call: Call) -> Card:
-        return self._card_for(await self.service.restart(call.actor, call.action.data.draft or ""))
-
-    async def _confirm_repeat(self, call: Call) -> Card:
-        return self._card_for(await self.service.confirm_repeat(call.actor, call.action.data.draft or ""))
-
-    async def _preview(self, call: Call) -> Card:
-        return self._card_for(
-            await self.service.preview(call.actor, call.action.data.draft or "", call.action.data.inputs())
-        )
-
-    async def _edit(self, call: Call) -> Card:
-        return self._card_for(await self.service.edit(call.actor, call.action.data.draft or ""))
-
-    async def _cancel(self, call: Call) -> Card:
-        return self._card_for(await self.service.cancel(call.actor, call.action.data.draft or ""))
-
-    async def _send(self, call: Call) -> Card:
-        return self._card_for(await self.service.send(call.actor, call.action.data.draft or ""))
-
-    async def _transferred(self, call: Call) -> Card:
-        return self._card_for(
-            await self.service.close(call.actor, call.action.data.handoff or "", HandoffState.TRANSFERRED)
-        )
-
-    async def _returned(self, call: Call) -> Card:
-        return self._card_for(
-            await self.service.close(call.actor, call.action.data.handoff or "", HandoffState.RETURNED)
-        )
+        result = await use_case(self.service, Call(actor, action, turn_context))
+        return _card(self._card_for(result))
 
     # -- results to cards -----------------------------------------------------------------------
 
@@ -155,17 +127,18 @@ class TerugkoppelingBot(TeamsActivityHandler):
         raise TypeError(f"no card for {type(result).__name__}")
 
 
-VERBS: dict[str, Handler] = {
-    "nieuw": TerugkoppelingBot._new,
-    "identificeer": TerugkoppelingBot._identify,
-    "herbegin": TerugkoppelingBot._restart,
-    "bevestig_herhaling": TerugkoppelingBot._confirm_repeat,
-    "bekijk": TerugkoppelingBot._preview,
-    "wijzig": TerugkoppelingBot._edit,
-    "annuleer": TerugkoppelingBot._cancel,
-    "verstuur": TerugkoppelingBot._send,
-    "overgezet": TerugkoppelingBot._transferred,
-    "niet_mijn_klant": TerugkoppelingBot._returned,
+# Each Action.Execute verb is one use case; its result becomes the card that replaces the clicked one.
+VERBS: dict[str, UseCase] = {
+    "nieuw": lambda service, call: service.start(call.actor, address_of(call.context.activity)),
+    "identificeer": lambda service, call: service.identify(call.actor, call.draft, call.inputs),
+    "herbegin": lambda service, call: service.restart(call.actor, call.draft),
+    "bevestig_herhaling": lambda service, call: service.confirm_repeat(call.actor, call.draft),
+    "bekijk": lambda service, call: service.preview(call.actor, call.draft, call.inputs),
+    "wijzig": lambda service, call: service.edit(call.actor, call.draft),
+    "annuleer": lambda service, call: service.cancel(call.actor, call.draft),
+    "verstuur": lambda service, call: service.send(call.actor, call.draft),
+    "overgezet": lambda service, call: service.close(call.actor, call.handoff, HandoffState.TRANSFERRED),
+    "niet_mijn_klant": lambda service, call: service.close(call.actor, call.handoff, HandoffState.RETURNED),
 }
 
 
