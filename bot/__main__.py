@@ -1,4 +1,4 @@
-"""Command line: ``python -m bot [serve]`` and ``python -m bot audit``."""
+"""Command line: ``python -m bot [serve]``, ``python -m bot sweep`` and ``python -m bot audit``."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ from datetime import UTC, date, datetime, time
 from aiohttp import web
 
 from bot import logs
+from bot.adapters.clock import FixedClock
 from bot.adapters.crypto import Sealer
-from bot.bootstrap import ConfigurationError, build, master_key, open_store
+from bot.bootstrap import ConfigurationError, Runtime, build, master_key, open_store
 from bot.config import Settings
+from bot.domain.calendar import BRUSSELS
 
 log = logging.getLogger("bot")
 
@@ -36,11 +38,49 @@ async def _serve(settings: Settings) -> None:
     await web.TCPSite(runner, settings.host, settings.port).start()
     log.info("listening", extra={"host": settings.host, "port": settings.port,
                                  "mode": "local" if settings.local_mode else "production"})
+    sweeper = asyncio.create_task(_sweep_forever(runtime, settings.sweep_interval_seconds))
     try:
         await asyncio.Event().wait()
     finally:
+        sweeper.cancel()
         await runner.cleanup()
         await runtime.close()
+
+
+async def _sweep_forever(runtime: Runtime, interval: float) -> None:
+    """The server's timer: sweep, then sleep until the next due moment (at most ``interval``)."""
+    if interval <= 0:
+        return
+    while True:
+        try:
+            await runtime.service.sweep()
+            next_due = await runtime.store.next_due()
+        except Exception as error:  # noqa: BLE001 - the next round tries again; nothing is lost
+            log.error("sweep failed", extra={"error": type(error).__name__})
+            next_due = None
+        delay = interval
+        if next_due is not None:
+            delay = min(interval, max(1.0, (next_due - runtime.service.clock.now()).total_seconds()))
+        await asyncio.sleep(delay)
+
+
+async def _sweep(settings: Settings, args: argparse.Namespace) -> None:
+    clock = FixedClock(args.now) if args.now else None
+    runtime = await build(settings, clock=clock)
+    try:
+        done = await runtime.service.sweep()
+    finally:
+        await runtime.close()
+    print(json.dumps({"at": runtime.service.clock.now().isoformat(), "done": dict(done)}))
+
+
+def _moment(value: str) -> datetime:
+    """An ISO 8601 moment; without an offset it is Brussels time."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 moment: {value!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=BRUSSELS)
 
 
 def _day(value: str) -> datetime:
@@ -68,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Terugkoppeling-bot")
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("serve", help="run the server (default)")
+    sweep = commands.add_parser("sweep", help="one reminder/retention/delivery sweep, then exit")
+    sweep.add_argument("--now", type=_moment, help="act as if it were this moment (ISO 8601; Brussels time if no offset)")
     audit = commands.add_parser("audit", help="export the audit trail (no client data)")
     audit.add_argument("--since", help="first day, YYYY-MM-DD (inclusive)")
     audit.add_argument("--until", help="last day, YYYY-MM-DD (exclusive)")
@@ -79,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "audit":
             asyncio.run(_audit(settings, args))
+        elif args.command == "sweep":
+            asyncio.run(_sweep(settings, args))
         else:
             asyncio.run(_serve(settings))
     except ConfigurationError as error:

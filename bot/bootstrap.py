@@ -18,7 +18,9 @@ from bot.adapters.sqlite_store import SqliteStore
 from bot.app.ports import Clock, Store
 from bot.app.services import Terugkoppeling
 from bot.config import Settings
+from bot.domain.calendar import WorkingCalendar
 from bot.domain.policy import Policy
+from bot.domain.schedule import Schedule
 from bot.teams.adapter import BotRegistration, create_adapter
 from bot.teams.cards import Cards
 from bot.teams.endpoint import TeamsEndpoint
@@ -76,6 +78,19 @@ async def open_store(settings: Settings, sealer: Sealer) -> Store:
     return await SqliteStore.open(path, sealer)
 
 
+def schedule_of(settings: Settings) -> Schedule:
+    start, end = settings.office_hours
+    return Schedule(
+        calendar=WorkingCalendar(office_start=start, office_end=end, extra_closed=settings.closed_days),
+        reminder_every=settings.reminder_working_days,
+        max_reminders=settings.max_reminders,
+        retention=timedelta(days=settings.retention_days),
+        retry_base=timedelta(seconds=settings.delivery_retry_base_seconds),
+        retry_cap=timedelta(seconds=settings.delivery_retry_cap_seconds),
+        max_attempts=settings.delivery_max_attempts,
+    )
+
+
 def policy_of(settings: Settings) -> Policy:
     return Policy(
         counsellor_tenants=settings.counsellor_tenants,
@@ -99,7 +114,7 @@ async def build(settings: Settings, *, clock: Clock | None = None) -> Runtime:
     adapter = create_adapter(
         BotRegistration(settings.app_id, settings.app_password, settings.app_type, settings.app_tenant_id)
     )
-    cards = Cards()
+    cards = Cards(retention_days=settings.retention_days)
     messenger = TeamsMessenger(
         adapter, cards, service_url=settings.teams_service_url, app_id_for=lambda _tenant: settings.app_id
     )
@@ -110,6 +125,7 @@ async def build(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         clock=clock or SystemClock(),
         policy=policy_of(settings),
         fingerprint_key=sealer.fingerprint_key,
+        schedule=schedule_of(settings),
     )
     bot = TerugkoppelingBot(service, cards)
     app = create_app(TeamsEndpoint(adapter, bot), health={"mode": "local" if settings.local_mode else "production"})

@@ -6,7 +6,7 @@ With no ``MicrosoftAppId`` the bot runs in local mode: no Bot Framework authenti
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -49,6 +49,43 @@ class Settings(BaseSettings):
     protocol_end: date | None = Field(None, alias="BOT_PROTOCOL_END")
     draft_ttl_hours: float = Field(24, gt=0, alias="BOT_DRAFT_TTL_HOURS")
     log_level: str = Field("INFO", alias="BOT_LOG_LEVEL")
+
+    # Reminders, retention and the outbox (DESIGN.md, Reminders and retention).
+    reminder_working_days: int = Field(2, ge=1, alias="BOT_REMINDER_WORKING_DAYS")
+    max_reminders: int = Field(3, ge=0, alias="BOT_MAX_REMINDERS")
+    retention_days: int = Field(30, ge=1, le=365, alias="BOT_RETENTION_DAYS")
+    office_hours: Annotated[tuple[time, time], NoDecode] = Field((time(9), time(17)), alias="BOT_OFFICE_HOURS")
+    closed_days: Annotated[frozenset[date], NoDecode] = Field(frozenset(), alias="BOT_CLOSED_DAYS")
+    sweep_interval_seconds: float = Field(60, ge=0, alias="BOT_SWEEP_INTERVAL_SECONDS")
+    delivery_max_attempts: int = Field(8, ge=1, le=50, alias="BOT_DELIVERY_MAX_ATTEMPTS")
+    delivery_retry_base_seconds: float = Field(30, gt=0, alias="BOT_DELIVERY_RETRY_BASE_SECONDS")
+    delivery_retry_cap_seconds: float = Field(3600, gt=0, alias="BOT_DELIVERY_RETRY_CAP_SECONDS")
+
+    @field_validator("office_hours", mode="before")
+    @classmethod
+    def _office_hours(cls, value: object) -> object:
+        """``09:00-17:00``, Europe/Brussels."""
+        if not isinstance(value, str):
+            return value
+        start, sep, end = value.partition("-")
+        try:
+            hours = (time.fromisoformat(start.strip()), time.fromisoformat(end.strip()))
+        except ValueError:
+            hours = None
+        if not sep or hours is None or hours[0] >= hours[1]:
+            raise ValueError(f"BOT_OFFICE_HOURS: expected HH:MM-HH:MM with start before end, got {value!r}")
+        return hours
+
+    @field_validator("closed_days", mode="before")
+    @classmethod
+    def _closed_days(cls, value: object) -> object:
+        """Extra closing days (e.g. bridge days), ``2026-12-24,2026-12-31``."""
+        if not isinstance(value, str):
+            return value
+        try:
+            return frozenset(date.fromisoformat(d.strip()) for d in value.split(",") if d.strip())
+        except ValueError as error:
+            raise ValueError(f"BOT_CLOSED_DAYS: expected YYYY-MM-DD dates separated by commas ({error})") from None
 
     @field_validator("counsellor_tenants", mode="before")
     @classmethod

@@ -36,7 +36,17 @@ MIGRATIONS: list[str] = [
         subject TEXT NOT NULL, actor TEXT NOT NULL, agency TEXT, reason TEXT);
     CREATE INDEX audit_at ON audit (at);
     """,
+    # 2: the outbox and reminders: the sweep finds due handoffs by this index alone.
+    """
+    ALTER TABLE handoffs ADD COLUMN due_at TEXT;
+    CREATE INDEX handoffs_due ON handoffs (due_at) WHERE due_at IS NOT NULL;
+    """,
 ]
+
+
+def _utc(moment: datetime | None) -> str | None:
+    """ISO strings of UTC instants sort as time."""
+    return moment.astimezone(UTC).isoformat() if moment else None
 
 
 class SqliteStore(Store):
@@ -118,7 +128,7 @@ class SqliteStore(Store):
             try:
                 await db.execute(
                     "INSERT INTO drafts (id, version, expires_at, doc) VALUES (?, ?, ?, ?)",
-                    (draft.id, draft.version, draft.expires_at.isoformat(), envelope(draft)),
+                    (draft.id, draft.version, _utc(draft.expires_at), envelope(draft)),
                 )
             except sqlite3.IntegrityError as error:
                 raise Conflict(draft.id) from error
@@ -137,17 +147,24 @@ class SqliteStore(Store):
         async with self._write() as db:
             cursor = await db.execute(
                 "UPDATE drafts SET version = ?, expires_at = ?, doc = ? WHERE id = ? AND version = ?",
-                (saved.version, saved.expires_at.isoformat(), envelope(saved), draft.id, draft.version),
+                (saved.version, _utc(saved.expires_at), envelope(saved), draft.id, draft.version),
             )
             if cursor.rowcount != 1:
                 raise Conflict(draft.id)
             await self._put_sealed(draft.id, sealed)
         return saved
 
-    async def delete_draft(self, draft_id: str) -> None:
+    async def delete_draft(self, draft_id: str) -> bool:
         async with self._write() as db:
-            await db.execute("DELETE FROM drafts WHERE id = ?", (draft_id,))
+            cursor = await db.execute("DELETE FROM drafts WHERE id = ?", (draft_id,))
             await self._drop_sealed(draft_id)
+        return cursor.rowcount == 1
+
+    async def expired_drafts(self, now: datetime, limit: int) -> list[str]:
+        cursor = await self._db.execute(
+            "SELECT id FROM drafts WHERE expires_at <= ? ORDER BY expires_at LIMIT ?", (_utc(now), limit)
+        )
+        return [row[0] for row in await cursor.fetchall()]
 
     # -- handoffs -------------------------------------------------------------------------------
 
@@ -157,10 +174,17 @@ class SqliteStore(Store):
         async with self._write() as db:
             try:
                 await db.execute(
-                    "INSERT INTO handoffs (id, reference, draft_id, version, state, doc)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (handoff.id, handoff.reference, handoff.draft_id, handoff.version,
-                     handoff.state.value, envelope(handoff)),
+                    "INSERT INTO handoffs (id, reference, draft_id, version, state, due_at, doc)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        handoff.id,
+                        handoff.reference,
+                        handoff.draft_id,
+                        handoff.version,
+                        handoff.state.value,
+                        _utc(handoff.due_at),
+                        envelope(handoff),
+                    ),
                 )
             except sqlite3.IntegrityError as error:
                 raise Conflict(handoff.reference) from error
@@ -185,8 +209,8 @@ class SqliteStore(Store):
         sealed = seal_client(self._sealer, handoff.id, handoff.client)
         async with self._write() as db:
             cursor = await db.execute(
-                "UPDATE handoffs SET version = ?, state = ?, doc = ? WHERE id = ? AND version = ?",
-                (saved.version, saved.state.value, envelope(saved), handoff.id, handoff.version),
+                "UPDATE handoffs SET version = ?, state = ?, due_at = ?, doc = ? WHERE id = ? AND version = ?",
+                (saved.version, saved.state.value, _utc(saved.due_at), envelope(saved), handoff.id, handoff.version),
             )
             if cursor.rowcount != 1:
                 raise Conflict(handoff.reference)
@@ -198,12 +222,27 @@ class SqliteStore(Store):
             await db.execute("DELETE FROM handoffs WHERE id = ?", (handoff_id,))
             await self._drop_sealed(handoff_id)
 
+    async def due_handoffs(self, now: datetime, limit: int) -> list[Handoff]:
+        cursor = await self._db.execute(
+            "SELECT id, doc FROM handoffs WHERE due_at <= ? ORDER BY due_at LIMIT ?", (_utc(now), limit)
+        )
+        return [
+            restore(Handoff, self._sealer, doc, await self._get_sealed(handoff_id))
+            for handoff_id, doc in await cursor.fetchall()
+        ]
+
+    async def next_due(self) -> datetime | None:
+        cursor = await self._db.execute(
+            "SELECT min(t) FROM (SELECT min(due_at) AS t FROM handoffs WHERE due_at IS NOT NULL"
+            " UNION ALL SELECT min(expires_at) FROM drafts)"
+        )
+        row = await cursor.fetchone()
+        return datetime.fromisoformat(row[0]) if row and row[0] else None
+
     # -- sent clients and audit -----------------------------------------------------------------
 
     async def last_sent(self, fingerprint: str) -> datetime | None:
-        cursor = await self._db.execute(
-            "SELECT last_sent_at FROM sent_clients WHERE fingerprint = ?", (fingerprint,)
-        )
+        cursor = await self._db.execute("SELECT last_sent_at FROM sent_clients WHERE fingerprint = ?", (fingerprint,))
         row = await cursor.fetchone()
         return datetime.fromisoformat(row[0]) if row else None
 
@@ -219,21 +258,31 @@ class SqliteStore(Store):
         async with self._write() as db:
             await db.execute(
                 "INSERT INTO audit (at, event, subject, actor, agency, reason) VALUES (?, ?, ?, ?, ?, ?)",
-                (event.at.astimezone(UTC).isoformat(), event.event, event.subject, event.actor,
-                 event.agency.value if event.agency else None, event.reason),
+                (
+                    event.at.astimezone(UTC).isoformat(),
+                    event.event,
+                    event.subject,
+                    event.actor,
+                    event.agency.value if event.agency else None,
+                    event.reason,
+                ),
             )
 
-    async def audit_events(
-        self, since: datetime | None = None, until: datetime | None = None
-    ) -> list[AuditEvent]:
+    async def audit_events(self, since: datetime | None = None, until: datetime | None = None) -> list[AuditEvent]:
         # ISO strings of UTC instants sort as time; stored events are always UTC.
         cursor = await self._db.execute(
-            "SELECT seq, at, event, subject, actor, agency, reason FROM audit"
-            " WHERE at >= ? AND at < ? ORDER BY seq",
+            "SELECT seq, at, event, subject, actor, agency, reason FROM audit WHERE at >= ? AND at < ? ORDER BY seq",
             (since.astimezone(UTC).isoformat() if since else "", until.astimezone(UTC).isoformat() if until else "~"),
         )
         return [
-            AuditEvent(seq=r[0], at=datetime.fromisoformat(r[1]), event=r[2], subject=r[3],
-                       actor=r[4], agency=r[5], reason=r[6])
+            AuditEvent(
+                seq=r[0],
+                at=datetime.fromisoformat(r[1]),
+                event=r[2],
+                subject=r[3],
+                actor=r[4],
+                agency=r[5],
+                reason=r[6],
+            )
             for r in await cursor.fetchall()
         ]

@@ -32,6 +32,10 @@ class Notice(StrEnum):
 
     TRANSFERRED = "transferred"
     RETURNED = "returned"
+    DELIVERED_LATE = "delivered_late"  # after "wordt verstuurd": the outbox got it through
+    UNDELIVERABLE = "undeliverable"  # the outbox gave up; the content is purged
+    UNCONFIRMED = "unconfirmed"  # the recipient was reminded the maximum number of times
+    EXPIRED = "expired"  # the retention cap purged it unconfirmed
 
 
 class Messenger(Protocol):
@@ -43,6 +47,10 @@ class Messenger(Protocol):
         """Overwrite the recipient's card with a content-free one, delete it, confirm briefly."""
         ...
 
+    async def remind(self, handoff: Handoff) -> None:
+        """Remind the recipient (reference only); raise ``DeliveryError`` if not."""
+        ...
+
     async def notify_counsellor(self, handoff: Handoff, notice: Notice) -> None:
         """Tell the counsellor what became of their handoff (reference only)."""
         ...
@@ -51,10 +59,11 @@ class Messenger(Protocol):
 class DeliveryError(Exception):
     """The recipient's chat could not be reached (after the messenger's own bounded retries)."""
 
-    def __init__(self, status: int | None, retryable: bool) -> None:
+    def __init__(self, status: int | None, retryable: bool, retry_after: float | None = None) -> None:
         super().__init__(f"delivery failed (status {status}, retryable={retryable})")
         self.status = status
         self.retryable = retryable
+        self.retry_after = retry_after  # seconds, from the connector's Retry-After header
 
 
 class Store(abc.ABC):
@@ -66,6 +75,8 @@ class Store(abc.ABC):
     - ``save_*`` is optimistic: it succeeds only if the stored ``version`` equals the given
       record's, and returns the record with the next version; otherwise it raises ``Conflict``.
     - ``add_handoff`` is create-only, and at most one handoff exists per draft id.
+    - ``due_handoffs`` and ``expired_drafts`` find due work through an index on the due time,
+      oldest first, never by reading every record; a handoff with ``due_at`` None is never due.
     - Audit events are append-only and come back in the order they were appended.
     """
 
@@ -79,7 +90,12 @@ class Store(abc.ABC):
     async def save_draft(self, draft: Draft) -> Draft: ...
 
     @abc.abstractmethod
-    async def delete_draft(self, draft_id: str) -> None: ...
+    async def delete_draft(self, draft_id: str) -> bool:
+        """Delete the draft and its sealed data; ``True`` if this call deleted it."""
+
+    @abc.abstractmethod
+    async def expired_drafts(self, now: datetime, limit: int) -> list[str]:
+        """Ids of drafts whose ``expires_at`` has passed."""
 
     @abc.abstractmethod
     async def add_handoff(self, handoff: Handoff) -> Handoff: ...
@@ -97,6 +113,14 @@ class Store(abc.ABC):
     async def delete_handoff(self, handoff_id: str) -> None: ...
 
     @abc.abstractmethod
+    async def due_handoffs(self, now: datetime, limit: int) -> list[Handoff]:
+        """Handoffs whose ``due_at`` has passed, earliest first."""
+
+    @abc.abstractmethod
+    async def next_due(self) -> datetime | None:
+        """The earliest ``due_at`` or draft expiry, so a sweeper can sleep until then."""
+
+    @abc.abstractmethod
     async def last_sent(self, fingerprint: str) -> datetime | None:
         """When a terugkoppeling for this client fingerprint was last sent, if ever."""
 
@@ -107,9 +131,7 @@ class Store(abc.ABC):
     async def append_audit(self, event: AuditEvent) -> None: ...
 
     @abc.abstractmethod
-    async def audit_events(
-        self, since: datetime | None = None, until: datetime | None = None
-    ) -> list[AuditEvent]: ...
+    async def audit_events(self, since: datetime | None = None, until: datetime | None = None) -> list[AuditEvent]: ...
 
     @abc.abstractmethod
     async def close(self) -> None: ...

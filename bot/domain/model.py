@@ -80,6 +80,7 @@ class Delivery(BaseModel):
 
     address: Address
     activity_id: str
+    attempt: int = 0  # which delivery attempt posted it: any other card for the handoff is an orphan
 
 
 class ClientData(BaseModel):
@@ -117,10 +118,12 @@ class Draft(BaseModel):
 
 
 class HandoffState(StrEnum):
-    DELIVERING = "delivering"
-    DELIVERED = "delivered"
+    DELIVERING = "delivering"  # recorded, in the outbox
+    DELIVERED = "delivered"  # in the recipient's chat, waiting for "Overgezet"
     TRANSFERRED = "transferred"  # "overgezet" to KBI/Allis
     RETURNED = "returned"  # "niet mijn klant": an incident
+    EXPIRED = "expired"  # not confirmed within the retention cap: purged
+    UNDELIVERABLE = "undeliverable"  # Teams could not be reached within the retry bound: purged
 
     @property
     def is_open(self) -> bool:
@@ -138,11 +141,19 @@ class Handoff(BaseModel):
     counsellor: Actor
     counsellor_address: Address
     recipient: Recipient
+    fingerprint: str | None = None  # keyed hash of the client, recorded as "sent" once delivered
     created_at: datetime
     sent_at: datetime | None = None
     closed_at: datetime | None = None
     delivery: Delivery | None = None
     client: ClientData | None = None
+    # The outbox and the reminders: what the sweep does next, and when.
+    due_at: datetime | None = None
+    attempts: int = 0  # delivery attempts started; the card carries the number of its attempt
+    reminders_sent: int = 0
+    escalated: bool = False
+    tell_when_delivered: bool = False  # the counsellor was shown "wordt verstuurd"
+    follow_up: bool = False  # closed, but the card's removal and the notices are not done yet
 
 
 class Reason(StrEnum):

@@ -14,8 +14,17 @@ _MAX_INPUT = 2000  # a card field longer than this is garbage, not a typo
 _MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE | re.DOTALL)
 
 Verb = Literal[
-    "nieuw", "identificeer", "herbegin", "bevestig_herhaling", "bekijk", "wijzig", "annuleer",
-    "verstuur", "overgezet", "niet_mijn_klant",
+    "nieuw",
+    "identificeer",
+    "herbegin",
+    "bevestig_herhaling",
+    "bekijk",
+    "wijzig",
+    "annuleer",
+    "verstuur",
+    "overgezet",
+    "niet_mijn_klant",
+    "ververs",
 ]
 
 
@@ -26,6 +35,7 @@ class ActionData(BaseModel):
 
     draft: str | None = Field(default=None, pattern=_ID)
     handoff: str | None = Field(default=None, pattern=_ID)
+    poging: int | None = Field(default=None, ge=0, le=1000)  # which delivery attempt posted the card
 
     def inputs(self) -> dict[str, str]:
         """The card's inputs; Teams sends them as strings, anything else is dropped."""

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.app.ports import Notice
 from bot.domain.model import Draft, Handoff, HandoffState, Reason, Recipient, Stage
 from bot.domain.template import CONTENT_FIELDS, IDENTITY_FIELDS, Content, FieldError, Identity, content_values
 from bot.teams import texts
@@ -60,8 +61,9 @@ def _fields(identity: Identity, content: Content) -> list[dict[str, str]]:
 class Cards:
     """Builds every card the bot sends, from the templates in ``cards/``."""
 
-    def __init__(self, templates: CardTemplates | None = None) -> None:
+    def __init__(self, templates: CardTemplates | None = None, *, retention_days: int = 30) -> None:
         self.templates = templates or CardTemplates(CARDS_DIR)
+        self.retention_days = retention_days
 
     def identification(
         self, draft_id: str, values: Mapping[str, str] | None = None, errors: Sequence[FieldError] = ()
@@ -76,7 +78,10 @@ class Cards:
         )
 
     def for_draft(
-        self, draft: Draft, today: date, values: Mapping[str, str] | None = None,
+        self,
+        draft: Draft,
+        today: date,
+        values: Mapping[str, str] | None = None,
         errors: Sequence[FieldError] = (),
     ) -> Card:
         """The card of the draft's stage; ``values``/``errors`` re-show a form that had mistakes."""
@@ -124,12 +129,13 @@ class Cards:
             "ontvanger",
             {
                 "handoff": handoff.id,
+                "poging": handoff.delivery.attempt if handoff.delivery else handoff.attempts,
                 "kop": f"{handoff.reference} · van {handoff.counsellor.name or 'een bemiddelaar'} · {sent}",
                 "velden": _fields(handoff.client.identity, handoff.client.content),
             },
         )
 
-    def receipt(self, handoff: Handoff) -> Card:
+    def receipt(self, handoff: Handoff, *, queued: bool = False) -> Card:
         """What the counsellor keeps: a reference, the recipient and the time — no client data."""
         return self.templates.bind(
             "ontvangstbewijs",
@@ -137,23 +143,63 @@ class Cards:
                 "referentie": handoff.reference,
                 "ontvanger": _recipient(handoff.recipient),
                 "verstuurd": moment(handoff.sent_at or handoff.created_at),
+                "wachtrij": queued,
+                "titel": texts.QUEUED_TITLE if queued else "Terugkoppeling verstuurd",
+                "wachttekst": texts.QUEUED_TEXT,
             },
         )
 
-    @staticmethod
-    def closed_text(handoff: Handoff) -> str:
-        """One sentence, without client data, on what became of the handoff."""
-        template = (
-            texts.TRANSFERRED_RECIPIENT if handoff.state is HandoffState.TRANSFERRED else texts.RETURNED_RECIPIENT
+    def superseded(self, handoff: Handoff) -> Card:
+        """A stray copy of the recipient's card (e.g. posted by an attempt that crashed)."""
+        text = texts.SUPERSEDED.format(reference=handoff.reference)
+        return self.templates.bind("afgehandeld", {"referentie": handoff.reference, "tekst": text})
+
+    def closed_text(self, handoff: Handoff) -> str:
+        """One sentence for the recipient, without client data, on what became of the handoff."""
+        template = {
+            HandoffState.TRANSFERRED: texts.TRANSFERRED_RECIPIENT,
+            HandoffState.RETURNED: texts.RETURNED_RECIPIENT,
+            HandoffState.EXPIRED: texts.EXPIRED_RECIPIENT,
+        }.get(handoff.state, texts.UNDELIVERABLE_RECIPIENT)
+        return template.format(reference=handoff.reference, retention=self.retention_days)
+
+    def reminder_text(self, handoff: Handoff) -> str:
+        return texts.REMINDER.format(
+            reference=handoff.reference,
+            sent=moment(handoff.sent_at or handoff.created_at),
+            retention=self.retention_days,
         )
-        return template.format(reference=handoff.reference)
+
+    def notice_text(self, handoff: Handoff, notice: Notice) -> str:
+        """What the counsellor is told, by reference and recipient only."""
+        template = {
+            Notice.TRANSFERRED: texts.TRANSFERRED_COUNSELLOR,
+            Notice.RETURNED: texts.RETURNED_COUNSELLOR,
+            Notice.DELIVERED_LATE: texts.DELIVERED_LATE_COUNSELLOR,
+            Notice.UNDELIVERABLE: texts.UNDELIVERABLE_COUNSELLOR,
+            Notice.UNCONFIRMED: texts.UNCONFIRMED_COUNSELLOR,
+            Notice.EXPIRED: texts.EXPIRED_COUNSELLOR,
+        }[notice]
+        recipient = handoff.recipient
+        return template.format(
+            reference=handoff.reference,
+            recipient=f"{recipient.naam} ({texts.AGENCY_NAMES[recipient.agentschap]})",
+            attempts=handoff.attempts,
+            reminders=handoff.reminders_sent,
+            retention=self.retention_days,
+        )
 
     def closed(self, handoff: Handoff) -> Card:
         """The content-free card that replaces the recipient's copy."""
         return self.templates.bind("afgehandeld", {"referentie": handoff.reference, "tekst": self.closed_text(handoff)})
 
     def message(
-        self, title: str, text: str, *, colour: str = "Default", retry_draft: str | None = None,
+        self,
+        title: str,
+        text: str,
+        *,
+        colour: str = "Default",
+        retry_draft: str | None = None,
         offer_new: bool = False,
     ) -> Card:
         return self.templates.bind(

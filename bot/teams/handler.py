@@ -114,6 +114,12 @@ class TerugkoppelingBot(TeamsActivityHandler):
                 return self.cards.message(texts.CANCELLED_TITLE, texts.CANCELLED_TEXT, offer_new=True)
             case s.Sent(handoff):
                 return self.cards.receipt(handoff)
+            case s.Queued(handoff):
+                return self.cards.receipt(handoff, queued=True)
+            case s.Current(handoff):
+                return self.cards.recipient(handoff)
+            case s.Superseded(handoff):
+                return self.cards.superseded(handoff)
             case s.NotDelivered(draft):
                 card = self.cards.for_draft(draft, today)
                 card["body"].insert(0, _warning(texts.NOT_DELIVERED))
@@ -139,6 +145,9 @@ VERBS: dict[str, UseCase] = {
     "verstuur": lambda service, call: service.send(call.actor, call.draft),
     "overgezet": lambda service, call: service.close(call.actor, call.handoff, HandoffState.TRANSFERRED),
     "niet_mijn_klant": lambda service, call: service.close(call.actor, call.handoff, HandoffState.RETURNED),
+    # Teams refreshes the recipient's card whenever it is shown: a card that is no longer the
+    # handoff's live copy (closed, purged, or an orphan of a crashed attempt) shows no content.
+    "ververs": lambda service, call: service.view(call.actor, call.handoff, call.action.data.poging),
 }
 
 
@@ -147,9 +156,7 @@ def _attachment(card: Card):
 
 
 def _card(card: Card) -> InvokeResponse:
-    return InvokeResponse(
-        status=200, body=AdaptiveCardInvokeResponse(status_code=200, type=CARD_TYPE, value=card)
-    )
+    return InvokeResponse(status=200, body=AdaptiveCardInvokeResponse(status_code=200, type=CARD_TYPE, value=card))
 
 
 def _error(status: int, code: str, message: str) -> AdaptiveCardInvokeResponse:

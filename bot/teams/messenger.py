@@ -33,9 +33,21 @@ def _status(error: Exception) -> int | None:
     return getattr(response, "status_code", None)
 
 
+def _retry_after(error: Exception) -> float | None:
+    """Seconds from a ``Retry-After`` header (Teams sends seconds, not an HTTP date)."""
+    headers = getattr(getattr(error, "response", None), "headers", None) or {}
+    try:
+        return max(0.0, float(headers.get("Retry-After", "")))
+    except ValueError:
+        return None
+
+
 def _delivery_error(error: Exception) -> DeliveryError:
     status = _status(error)
-    return DeliveryError(status, retryable=status is None or status in RETRYABLE)
+    return DeliveryError(status, retryable=status is None or status in RETRYABLE, retry_after=_retry_after(error))
+
+
+CONNECTOR_ERRORS = (ErrorResponseException, HttpOperationError, ClientRequestError, OSError)
 
 
 async def _post(context: TurnContext, activity: Activity) -> str:
@@ -50,8 +62,9 @@ def reference_of(address: Address) -> ConversationReference:
     return ConversationReference(
         channel_id=address.channel_id,
         service_url=address.service_url,
-        conversation=ConversationAccount(id=address.conversation_id, tenant_id=address.tenant_id,
-                                         conversation_type="personal"),
+        conversation=ConversationAccount(
+            id=address.conversation_id, tenant_id=address.tenant_id, conversation_type="personal"
+        ),
         user=ChannelAccount(id=address.user_id),
         bot=ChannelAccount(id=address.bot_id, name=address.bot_name),
     )
@@ -92,13 +105,27 @@ class TeamsMessenger:
                 user_id=recipient.aad_object_id,
                 bot_id=f"28:{app_id}" if app_id else "",
             )
-            delivered.append(Delivery(address=address, activity_id=activity_id))
+            delivered.append(Delivery(address=address, activity_id=activity_id, attempt=handoff.attempts))
 
         try:
             await self._adapter.create_conversation(app_id, send, parameters, "msteams", self._service_url, None)
-        except (ErrorResponseException, HttpOperationError, ClientRequestError, OSError) as error:
+        except CONNECTOR_ERRORS as error:
             raise _delivery_error(error) from None
         return delivered[0]
+
+    async def remind(self, handoff: Handoff) -> None:
+        """A short new message under the card, reference only; failures are raised for the sweep."""
+        assert handoff.delivery is not None
+        text = self._cards.reminder_text(handoff)
+
+        async def post(context: TurnContext) -> None:
+            await _post(context, MessageFactory.text(text))
+
+        reference = reference_of(handoff.delivery.address)
+        try:
+            await self._adapter.continue_conversation(reference, post, self._app_id_for(handoff.recipient.tenant_id))
+        except CONNECTOR_ERRORS as error:
+            raise _delivery_error(error) from None
 
     async def withdraw(self, handoff: Handoff) -> None:
         delivery = handoff.delivery
@@ -109,8 +136,9 @@ class TeamsMessenger:
 
         async def overwrite_then_delete(context: TurnContext) -> None:
             # Overwrite first: a client that misses the delete still shows no client data.
-            update = Activity(type=ActivityTypes.message, id=activity_id,
-                              attachments=[CardFactory.adaptive_card(replacement)])
+            update = Activity(
+                type=ActivityTypes.message, id=activity_id, attachments=[CardFactory.adaptive_card(replacement)]
+            )
             await self._best_effort("update", handoff, context.update_activity(update))
             await self._best_effort("delete", handoff, context.delete_activity(activity_id))
             confirmation = MessageFactory.text(self._cards.closed_text(handoff))
@@ -119,8 +147,7 @@ class TeamsMessenger:
         await self._continue(delivery.address, handoff.recipient.tenant_id, overwrite_then_delete, handoff)
 
     async def notify_counsellor(self, handoff: Handoff, notice: Notice) -> None:
-        template = texts.TRANSFERRED_COUNSELLOR if notice is Notice.TRANSFERRED else texts.RETURNED_COUNSELLOR
-        text = template.format(reference=handoff.reference)
+        text = self._cards.notice_text(handoff, notice)
 
         async def tell(context: TurnContext) -> None:
             await self._best_effort("notify", handoff, _post(context, MessageFactory.text(text)))
@@ -143,6 +170,5 @@ class TeamsMessenger:
         except Exception as error:  # noqa: BLE001
             log.warning(
                 "connector call failed",
-                extra={"ref": handoff.reference, "step": step, "status": _status(error),
-                       "error": type(error).__name__},
+                extra={"ref": handoff.reference, "step": step, "status": _status(error), "error": type(error).__name__},
             )

@@ -44,8 +44,7 @@ _ERRORS: dict[ErrorCode, str] = {
     ErrorCode.NO_CHOICE: "Kies minstens één stap.",
     ErrorCode.CONTROL: "Dit veld bevat onzichtbare of niet-toegelaten tekens.",
     ErrorCode.INSZ: (
-        "Dit lijkt een rijksregisternummer (INSZ). Het protocol verbiedt dat: "
-        "naam en geboortedatum volstaan."
+        "Dit lijkt een rijksregisternummer (INSZ). Het protocol verbiedt dat: naam en geboortedatum volstaan."
     ),
     ErrorCode.EMAIL: "Een e-mailadres hoort niet in de terugkoppeling.",
     ErrorCode.PHONE: "Een telefoonnummer hoort niet in de terugkoppeling.",
@@ -122,8 +121,13 @@ WELCOME = (
 CANCELLED_TITLE = "Geannuleerd"
 CANCELLED_TEXT = "De terugkoppeling werd geannuleerd. Er werd niets verstuurd en niets bewaard."
 NOT_DELIVERED = (
-    "Versturen is niet gelukt: Teams was niet bereikbaar. Er werd niets verstuurd. "
-    "Probeer het zo meteen opnieuw."
+    "Versturen is niet gelukt: Teams weigerde het bericht aan de trajectbegeleider. Er werd niets "
+    "verstuurd. Probeer het later opnieuw of neem contact op met de functioneel beheerder."
+)
+QUEUED_TITLE = "Terugkoppeling wordt verstuurd"
+QUEUED_TEXT = (
+    "Teams antwoordt nu even niet. De bot probeert het automatisch opnieuw en stuurt je een bericht "
+    "zodra de terugkoppeling is aangekomen, of als het niet lukt. Je hoeft niets opnieuw te versturen."
 )
 ALREADY_CLOSED = "Deze terugkoppeling ({reference}) werd al afgehandeld. De inhoud is verwijderd."
 
@@ -142,4 +146,29 @@ TRANSFERRED_COUNSELLOR = (
 RETURNED_COUNSELLOR = (
     "{reference}: de trajectbegeleider meldt dat dit niet hun klant is. De terugkoppeling is "
     "verwijderd en als incident geregistreerd. Kijk de trajectbegeleider na in het klantvolgsysteem."
+)
+
+REMINDER = (
+    "Herinnering: terugkoppeling {reference} van {sent} wacht nog. Zet ze over naar KBI/Allis en klik "
+    "op 'Overgezet' (of 'Niet mijn klant'). Na {retention} dagen wordt ze automatisch gewist."
+)
+EXPIRED_RECIPIENT = (
+    "{reference} werd niet binnen {retention} dagen als overgezet bevestigd en is automatisch uit deze "
+    "chat en uit de bot gewist. De bemiddelaar is verwittigd."
+)
+UNDELIVERABLE_RECIPIENT = "{reference} kon niet bezorgd worden en is gewist."
+SUPERSEDED = "Deze kaart werd vervangen door een nieuwere kaart voor {reference} in deze chat."
+DELIVERED_LATE_COUNSELLOR = "{reference} is alsnog aangekomen bij {recipient}. Je kopie is verwijderd."
+UNDELIVERABLE_COUNSELLOR = (
+    "{reference} kon na {attempts} pogingen niet bezorgd worden bij {recipient}: Teams bleef "
+    "onbereikbaar. De inhoud is gewist. Verstuur de terugkoppeling opnieuw met 'terugkoppeling' of "
+    "neem contact op met de functioneel beheerder."
+)
+UNCONFIRMED_COUNSELLOR = (
+    "{reference} is na {reminders} herinneringen nog niet als overgezet bevestigd door {recipient}. "
+    "Neem eventueel contact op met de trajectbegeleider. Na {retention} dagen wordt ze automatisch gewist."
+)
+EXPIRED_COUNSELLOR = (
+    "{reference} werd niet binnen {retention} dagen als overgezet bevestigd door {recipient} en is "
+    "automatisch gewist (bewaartermijn). Verstuur ze opnieuw als de informatie nog nodig is."
 )

@@ -29,10 +29,10 @@ async def test_audit_export_of_a_flow(harness, counsellor, els):
     await els.click("niet_mijn_klant")
 
     rows = json.loads(export(harness, "--format", "json"))
-    assert [r["event"] for r in rows] == ["started", "identified", "sent", "returned", "purged", "incident"]
+    assert [r["event"] for r in rows] == ["started", "identified", "recorded", "sent", "returned", "purged", "incident"]
     reference = rows[2]["subject"]
     assert all(r["subject"] == reference for r in rows[2:])
-    assert rows[0]["actor"] == "aad-bram" and rows[3]["actor"] == els.aad
+    assert rows[0]["actor"] == "aad-bram" and rows[4]["actor"] == els.aad
     assert {r["agency"] for r in rows[1:]} == {"atlas"} and rows[-1]["reason"] == "misdelivery"
 
     table = list(csv.DictReader(io.StringIO(export(harness, "--since", "2026-11-30", "--until", "2026-12-01"))))

@@ -75,7 +75,7 @@ async def test_whole_happy_path_as_two_users(harness, counsellor, els, caplog):
 
     # 7. evidence without client data
     events = await harness.runtime.store.audit_events()
-    assert [e.event for e in events] == ["started", "identified", "sent", "transferred", "purged"]
+    assert [e.event for e in events] == ["started", "identified", "recorded", "sent", "transferred", "purged"]
     assert {e.agency for e in events if e.event != "started"} == {"atlas"}
     assert events[-1].subject == reference and events[-1].actor == ELS
 

@@ -1,0 +1,76 @@
+"""When the sweep acts on a handoff: delivery retries, reminders, escalation, the retention cap.
+
+Pure functions of a handoff and a moment, so the rules can be read (and tested) in one place.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from bot.domain.calendar import WorkingCalendar
+from bot.domain.model import Handoff, HandoffState
+
+
+class Step(StrEnum):
+    """What is due for a handoff."""
+
+    DELIVER = "deliver"
+    REMIND = "remind"
+    ESCALATE = "escalate"
+    EXPIRE = "expire"
+    FOLLOW_UP = "follow_up"
+
+
+@dataclass(frozen=True)
+class Schedule:
+    calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
+    reminder_every: int = 2  # working days
+    max_reminders: int = 3
+    retention: timedelta = timedelta(days=30)
+    lease: timedelta = timedelta(minutes=2)  # how long a claimed step is left to its claimant
+    retry_base: timedelta = timedelta(seconds=30)
+    retry_cap: timedelta = timedelta(hours=1)
+    max_attempts: int = 8
+
+    def purge_at(self, handoff: Handoff) -> datetime:
+        """The retention cap: content not confirmed by then is purged, whatever else is due."""
+        return handoff.created_at + self.retention
+
+    def next_reminder(self, handoff: Handoff) -> datetime:
+        """``reminder_every`` working days after the card arrived, then again after each reminder;
+        one more interval after the last reminder, the counsellor is told."""
+        assert handoff.sent_at is not None
+        return self.calendar.add_working_days(handoff.sent_at, self.reminder_every * (handoff.reminders_sent + 1))
+
+    def due(self, handoff: Handoff) -> datetime | None:
+        """When the sweep should next look at a delivered handoff."""
+        if handoff.state is not HandoffState.DELIVERED:
+            return None
+        if handoff.escalated:
+            return self.purge_at(handoff)
+        return min(self.next_reminder(handoff), self.purge_at(handoff))
+
+    def step(self, handoff: Handoff, now: datetime) -> Step | None:
+        """What to do for ``handoff`` at ``now``, if anything."""
+        if handoff.due_at is None or handoff.due_at > now:
+            return None
+        if handoff.state is HandoffState.DELIVERING:
+            return Step.DELIVER
+        if not handoff.state.is_open:
+            return Step.FOLLOW_UP if handoff.follow_up else None
+        if now >= self.purge_at(handoff):
+            return Step.EXPIRE
+        if handoff.escalated or now < self.next_reminder(handoff):
+            return None
+        return Step.REMIND if handoff.reminders_sent < self.max_reminders else Step.ESCALATE
+
+    def retry_delay(self, attempts: int, retry_after: float | None, rng: random.Random | None = None) -> timedelta:
+        """Exponential backoff with full jitter, never sooner than the connector's ``Retry-After``."""
+        ceiling = min(self.retry_cap, self.retry_base * 2 ** max(attempts - 1, 0))
+        delay = timedelta(seconds=(rng or random).uniform(0.5, 1.0) * ceiling.total_seconds())
+        if retry_after is not None:
+            delay = max(delay, timedelta(seconds=retry_after))
+        return min(delay, self.retry_cap) if retry_after is None else delay
