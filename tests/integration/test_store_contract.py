@@ -89,3 +89,45 @@ async def test_audit_is_ordered_and_filtered_by_time(store):
     assert [e.seq for e in events] == sorted(e.seq for e in events)
     window = await store.audit_events(f.NOW + timedelta(minutes=30), f.NOW + timedelta(days=1))
     assert [e.event for e in window] == ["sent"]
+
+
+async def test_due_handoffs_come_earliest_first_and_only_when_due(store):
+    soon, later, never = f.NOW + timedelta(minutes=5), f.NOW + timedelta(days=2), None
+    ids = {}
+    for name, due in (("later", later), ("never", never), ("soon", soon)):
+        ids[name] = (await store.add_handoff(f.handoff(due_at=due))).id
+    assert await store.due_handoffs(f.NOW, 10) == []
+    assert [h.id for h in await store.due_handoffs(soon, 10)] == [ids["soon"]]
+    due = await store.due_handoffs(f.NOW + timedelta(days=3), 10)
+    assert [h.id for h in due] == [ids["soon"], ids["later"]]
+    assert due[0].client is not None  # the sweep needs the content to deliver it
+    assert [h.id for h in await store.due_handoffs(f.NOW + timedelta(days=3), 1)] == [ids["soon"]]
+    assert await store.next_due() == soon
+
+
+async def test_rescheduling_and_clearing_due_time(store):
+    added = await store.add_handoff(f.handoff(due_at=f.NOW))
+    moved = await store.save_handoff(added.model_copy(update={"due_at": f.NOW + timedelta(hours=1)}))
+    assert await store.due_handoffs(f.NOW, 10) == []
+    assert [h.id for h in await store.due_handoffs(f.NOW + timedelta(hours=1), 10)] == [added.id]
+    await store.save_handoff(moved.model_copy(update={"due_at": None}))
+    assert await store.due_handoffs(f.NOW + timedelta(days=999), 10) == [] and await store.next_due() is None
+
+
+async def test_due_times_compare_as_instants_whatever_their_offset(store):
+    from zoneinfo import ZoneInfo
+
+    tokyo = f.NOW.astimezone(ZoneInfo("Asia/Tokyo"))  # the same instant, written differently
+    added = await store.add_handoff(f.handoff(due_at=tokyo + timedelta(seconds=1)))
+    assert await store.due_handoffs(f.NOW, 10) == []
+    assert [h.id for h in await store.due_handoffs(f.NOW + timedelta(seconds=1), 10)] == [added.id]
+
+
+async def test_expired_drafts_and_delete_tells_who_deleted(store):
+    old = await store.add_draft(f.draft(expires_at=f.NOW - timedelta(minutes=1)))
+    await store.add_draft(f.draft(expires_at=f.NOW + timedelta(hours=1)))
+    assert await store.expired_drafts(f.NOW, 10) == [old.id]
+    assert await store.next_due() == old.expires_at
+    assert await store.delete_draft(old.id) is True
+    assert await store.delete_draft(old.id) is False  # a second sweeper learns it was not first
+    assert await store.expired_drafts(f.NOW, 10) == []

@@ -1,0 +1,20 @@
+"""SQLite specifics: the sweep's queries use their indexes, never a scan of every record."""
+
+from datetime import datetime
+
+from bot.adapters.sqlite_store import SqliteStore, _utc
+
+
+async def test_due_queries_use_the_indexes(tmp_path, sealer):
+    store = await SqliteStore.open(tmp_path / "plans.db", sealer)
+    try:
+        now = _utc(datetime.now().astimezone())
+        for sql, index in (
+            ("SELECT id, doc FROM handoffs WHERE due_at <= ? ORDER BY due_at LIMIT 10", "handoffs_due"),
+            ("SELECT id FROM drafts WHERE expires_at <= ? ORDER BY expires_at LIMIT 10", "drafts_expiry"),
+        ):
+            cursor = await store._db.execute(f"EXPLAIN QUERY PLAN {sql}", (now,))
+            plan = " ".join(row[-1] for row in await cursor.fetchall())
+            assert f"USING INDEX {index}" in plan and "SCAN handoffs" not in plan and "SCAN drafts" not in plan, plan
+    finally:
+        await store.close()
