@@ -497,9 +497,10 @@ class Terugkoppeling:
         now = self.clock.now()
         step = self.schedule.step(handoff, now)
         agency = handoff.recipient.agentschap
-        if step is None:  # due by an old schedule: put it back on the current one
+        if step is None:  # e.g. a reminder due outside office hours: look again when it can be sent
             with contextlib.suppress(Conflict):
-                await self.store.save_handoff(handoff.model_copy(update={"due_at": self.schedule.due(handoff)}))
+                later = self.schedule.reschedule(handoff, now)
+                await self.store.save_handoff(handoff.model_copy(update={"due_at": later}))
             return None
         if step is Step.EXPIRE:
             try:

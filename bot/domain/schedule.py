@@ -65,10 +65,20 @@ class Schedule:
             return Step.EXPIRE
         if handoff.escalated or now < self.next_reminder(handoff):
             return None
+        if self.calendar.in_office_hours(now) != now:
+            return None  # people are told things in office hours only; see ``reschedule``
         return Step.REMIND if handoff.reminders_sent < self.max_reminders else Step.ESCALATE
 
+    def reschedule(self, handoff: Handoff, now: datetime) -> datetime | None:
+        """A due handoff with nothing to do now (e.g. a reminder outside office hours): when to look again."""
+        due = self.due(handoff)
+        if due is not None and due <= now:
+            due = max(self.calendar.in_office_hours(now), now + self.lease)
+        return due
+
     def retry_delay(self, attempts: int, retry_after: float | None, rng: random.Random | None = None) -> timedelta:
-        """Exponential backoff with full jitter, never sooner than the connector's ``Retry-After``."""
+        """Exponential backoff, jittered between half and all of it so replicas drift apart, and
+        never sooner than the connector's ``Retry-After``."""
         ceiling = min(self.retry_cap, self.retry_base * 2 ** max(attempts - 1, 0))
         delay = timedelta(seconds=(rng or random).uniform(0.5, 1.0) * ceiling.total_seconds())
         if retry_after is not None:

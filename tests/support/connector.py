@@ -103,10 +103,13 @@ class Fault:
     retry_after: float | int | None = None
     body: Any = None
     seconds: float = 0.0
+    path_is: str | None = None
+    hook: Callable[[], Any] | None = None
 
     def matches(self, method: str, path: str) -> bool:
         method_ok = self.method is None or self.method.upper() == method
-        return method_ok and (self.path_contains is None or self.path_contains in path)
+        path_ok = (self.path_contains is None or self.path_contains in path) and self.path_is in (None, path)
+        return method_ok and path_ok
 
 
 class FakeConnector:
@@ -160,17 +163,22 @@ class FakeConnector:
         body: Any = None,
         *,
         seconds: float = 0.0,
+        path_is: str | None = None,
+        hook: Callable[[], Any] | None = None,
     ) -> None:
         """Queue a rule: the next ``times`` calls matching ``method`` and ``path_contains`` (a
         substring of the decoded path) are recorded but not applied, and answered with ``status``
         (+ ``Retry-After`` if given, + ``body`` or a Connector-style JSON error).
 
         ``status="drop"`` closes the connection without an answer; ``status="delay"`` waits
-        ``seconds`` and then handles the call normally. The first matching rule wins.
+        ``seconds`` and then handles the call normally. ``status="crash"`` runs ``hook`` (e.g. kill
+        the bot's process) without applying the call; ``status="crash-after"`` applies the call
+        (the card is live), then runs ``hook`` before answering. ``path_is`` matches the whole
+        path (``/v3/conversations`` is conversation creation only). The first matching rule wins.
         """
-        if isinstance(status, str) and status not in ("drop", "delay"):
-            raise ValueError(f"status must be an int, 'drop' or 'delay', not {status!r}")
-        self._faults.append(Fault(method, path_contains, status, times, retry_after, body, seconds))
+        if isinstance(status, str) and status not in ("drop", "delay", "crash", "crash-after"):
+            raise ValueError(f"status must be an int, 'drop', 'delay', 'crash' or 'crash-after', not {status!r}")
+        self._faults.append(Fault(method, path_contains, status, times, retry_after, body, seconds, path_is, hook))
 
     def clear_failures(self) -> None:
         """Forget the rules not used up yet."""
@@ -203,6 +211,15 @@ class FakeConnector:
         fault = self._take_fault(call.method, call.path)
         if fault is not None:
             call.fault = str(fault.status)
+            if fault.status in ("crash", "crash-after"):
+                response = self._route(call, parts) if fault.status == "crash-after" else None
+                assert fault.hook is not None, "a crash needs a hook"
+                fault.hook()
+                if response is not None:
+                    return response
+                assert request.transport is not None
+                request.transport.close()
+                return web.Response(status=500)  # never reaches the client
             if fault.status == "delay":
                 await asyncio.sleep(fault.seconds)
             elif fault.status == "drop":
@@ -331,6 +348,11 @@ class FakeConnector:
     def live_activities(self, conversation_id: str) -> list[dict[str, Any]]:
         """What the user would see in that chat now: posted, updated in place, minus deleted."""
         return list(self._live.get(conversation_id, {}).values())
+
+    def show(self, conversation_id: str, activity_id: str, card: dict[str, Any]) -> None:
+        """What a Teams client does with a refreshed card: it shows the new one in its place."""
+        activity = self._live[conversation_id][activity_id]
+        activity["attachments"] = [{"contentType": "application/vnd.microsoft.card.adaptive", "content": card}]
 
     def clear(self) -> None:
         """Forget the recorded calls. Conversations, live activities and fault rules stay."""

@@ -91,6 +91,13 @@ class Harness:
             body = await response.json() if response.content_type == "application/json" else await response.text()
             return response.status, body
 
+    async def sweep(self, at: datetime | None = None) -> dict[str, int]:
+        """Move the clock to ``at`` (if given) and run one sweep, as the timer or ``python -m bot sweep`` does."""
+        assert self.runtime is not None
+        if at is not None:
+            self.clock.set(at)
+        return dict(await self.runtime.service.sweep())
+
     def card_seen(self, card: dict[str, Any]) -> dict[str, Any]:
         assert_valid_card(card)
         self.seen_cards.append(card)
@@ -165,6 +172,30 @@ class TeamsUser:
 
     def last_text(self) -> str | None:
         return self.h.connector.last_text(self.conversation_id)
+
+    def texts(self) -> list[str]:
+        """Every plain message the bot posted in this user's chat, oldest first."""
+        return [c.body["text"] for c in self.h.connector.sent_to(self.conversation_id) if c.body.get("text")]
+
+    async def look(self) -> list[dict[str, Any]]:
+        """Open the chat, as Teams does: every card with a ``refresh`` action is refreshed for this
+        user and shows whatever the bot answers. Returns the cards now on screen, oldest first."""
+        connector = self.h.connector
+        shown = []
+        for activity in connector.live_activities(self.conversation_id):
+            for attachment in activity.get("attachments") or []:
+                card = attachment["content"]
+                refresh = card.get("refresh")
+                if refresh:
+                    action = refresh["action"]
+                    status, body = await self.invoke(
+                        {"action": {"type": "Action.Execute", "verb": action["verb"], "data": action["data"]},
+                         "trigger": "automatic"}, reply_to=activity["id"])
+                    assert status == 200 and body["statusCode"] == 200, body
+                    card = self.h.card_seen(body["value"])
+                    connector.show(self.conversation_id, activity["id"], card)
+                shown.append(card)
+        return shown
 
     def adopt(self, conversation_id: str, card_activity_id: str, card: dict[str, Any]) -> None:
         """Look at a chat the bot opened with this user (proactive 1:1)."""

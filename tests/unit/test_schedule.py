@@ -48,3 +48,11 @@ def test_closed_handoffs_are_only_due_for_their_follow_up():
     h = delivered().model_copy(update={"state": HandoffState.TRANSFERRED, "follow_up": True})
     assert SCHEDULE.step(h, SENT + timedelta(days=99)) is Step.FOLLOW_UP
     assert SCHEDULE.due(h) is None
+
+
+def test_a_reminder_found_after_closing_time_waits_for_the_next_opening():
+    h = delivered()
+    evening = datetime(2026, 12, 28, 18, 0, tzinfo=BRUSSELS)
+    assert SCHEDULE.step(h, evening) is None
+    assert SCHEDULE.reschedule(h, evening) == datetime(2026, 12, 29, 9, 0, tzinfo=BRUSSELS)
+    assert SCHEDULE.step(h, datetime(2026, 12, 29, 9, 0, tzinfo=BRUSSELS)) is Step.REMIND
