@@ -11,6 +11,7 @@ import sys
 from datetime import UTC, date, datetime, time
 
 from aiohttp import web
+from pydantic import ValidationError
 
 from bot import logs
 from bot.adapters.clock import FixedClock
@@ -109,14 +110,20 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("serve", help="run the server (default)")
     sweep = commands.add_parser("sweep", help="one reminder/retention/delivery sweep, then exit")
-    sweep.add_argument("--now", type=_moment, help="act as if it were this moment (ISO 8601; Brussels time if no offset)")
+    sweep.add_argument("--now", type=_moment, help="act as if it were this moment (ISO 8601; Brussels if no offset)")
     audit = commands.add_parser("audit", help="export the audit trail (no client data)")
     audit.add_argument("--since", help="first day, YYYY-MM-DD (inclusive)")
     audit.add_argument("--until", help="last day, YYYY-MM-DD (exclusive)")
     audit.add_argument("--format", choices=("csv", "json"), default="csv")
     args = parser.parse_args(argv)
 
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        for problem in error.errors():
+            field = ".".join(str(part) for part in problem["loc"]) or "settings"
+            print(f"configuration error: {field}: {problem['msg']}", file=sys.stderr)
+        return 2
     logs.setup(settings.log_level)
     try:
         if args.command == "audit":

@@ -66,7 +66,10 @@ def example_cards() -> dict[str, dict]:
         "voorbeeld": cards.for_draft(previewed, TODAY),
         "ontvanger": cards.recipient(handoff),
         "ontvangstbewijs": cards.receipt(handoff),
+        "wordt-verstuurd": cards.receipt(handoff.model_copy(update={"state": HandoffState.DELIVERING}), queued=True),
         "afgehandeld": cards.closed(handoff.model_copy(update={"state": HandoffState.TRANSFERRED, "client": None})),
+        "vervallen": cards.closed(handoff.model_copy(update={"state": HandoffState.EXPIRED, "client": None})),
+        "vervangen": cards.superseded(handoff),
     }
 
 

@@ -265,6 +265,8 @@ class Terugkoppeling:
         draft = await self._owned_draft(actor, draft_id, Stage.PREVIEW)
         if not isinstance(draft, Draft):
             return draft
+        if await self.store.handoff_for_draft(draft.id):
+            return Stale()  # already sent (its draft outlived a crash until the sweep delivers)
         return Shown(await self.store.save_draft(draft.model_copy(update={"stage": Stage.COMPOSE})))
 
     async def cancel(self, actor: Actor, draft_id: str) -> Cancelled | Refused | Stale:
@@ -272,6 +274,8 @@ class Terugkoppeling:
         draft = await self._owned_draft(actor, draft_id)
         if not isinstance(draft, Draft):
             return draft
+        if await self.store.handoff_for_draft(draft.id):
+            return Stale()  # already sent: cancelling now would not unsend it
         await self.store.delete_draft(draft.id)
         await self._audit("cancelled", draft.id, actor.aad_object_id, self._agency(draft))
         await self._audit("purged", draft.id, actor.aad_object_id, self._agency(draft))

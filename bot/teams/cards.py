@@ -145,6 +145,8 @@ class Cards:
                 "verstuurd": moment(handoff.sent_at or handoff.created_at),
                 "wachtrij": queued,
                 "titel": texts.QUEUED_TITLE if queued else "Terugkoppeling verstuurd",
+                "kleur": "Accent" if queued else "Good",
+                "tijdlabel": "Aangeboden" if queued else "Verstuurd",
                 "wachttekst": texts.QUEUED_TEXT,
             },
         )

@@ -32,7 +32,8 @@ async def queued_handoff(harness):
 @pytest.mark.parametrize("fault", [503, 429, "drop"])
 async def test_a_retryable_failure_is_queued_and_delivered_once_by_the_sweep(harness, counsellor, els, fault):
     card = await send_while_failing(harness, counsellor, status=fault, retry_after=1)
-    assert texts(card)[0] == "Terugkoppeling wordt verstuurd" and "probeert het automatisch opnieuw" in " ".join(texts(card))
+    assert texts(card)[0] == "Terugkoppeling wordt verstuurd"
+    assert "probeert het automatisch opnieuw" in " ".join(texts(card))
     assert NAME not in " ".join(texts(card))
     assert harness.connector.cards_to(ELS) == []
     handoff = await queued_handoff(harness)

@@ -42,6 +42,7 @@ class Harness:
     http: ClientSession | None = None
     log_stream: io.StringIO = field(default_factory=io.StringIO)
     seen_cards: list[dict[str, Any]] = field(default_factory=list)
+    external_url: str | None = None  # a bot in another process (``python -m bot``), instead of ``start``
 
     @property
     def db_path(self) -> Path:
@@ -82,11 +83,13 @@ class Harness:
 
     @property
     def url(self) -> str:
+        if self.external_url:
+            return self.external_url
         assert self.server is not None
         return str(self.server.make_url("/api/messages"))
 
     async def post(self, activity: dict[str, Any], headers: dict[str, str] | None = None) -> tuple[int, Any]:
-        assert self.http is not None
+        self.http = self.http or ClientSession()
         async with self.http.post(self.url, json=activity, headers=headers) as response:
             body = await response.json() if response.content_type == "application/json" else await response.text()
             return response.status, body

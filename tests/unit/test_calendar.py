@@ -59,7 +59,8 @@ def test_office_hours_follow_daylight_saving_time():
 
 
 def test_extra_closing_days_and_office_hours_are_configurable():
-    cal = WorkingCalendar(office_start=time(8, 30), office_end=time(12, 0), extra_closed=frozenset({date(2026, 12, 24)}))
+    bridge = frozenset({date(2026, 12, 24)})
+    cal = WorkingCalendar(office_start=time(8, 30), office_end=time(12, 0), extra_closed=bridge)
     assert cal.add_working_days(at(2026, 12, 23, 11, 0), 1) == at(2026, 12, 28, 11, 0)
     assert cal.in_office_hours(at(2026, 12, 28, 12, 30)) == at(2026, 12, 29, 8, 30)
     with pytest.raises(ValueError):
