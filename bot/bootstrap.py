@@ -116,7 +116,8 @@ async def build(settings: Settings, *, clock: Clock | None = None) -> Runtime:
     )
     cards = Cards(retention_days=settings.retention_days)
     messenger = TeamsMessenger(
-        adapter, cards, service_url=settings.teams_service_url, app_id_for=lambda _tenant: settings.app_id
+        adapter, cards, service_url=settings.teams_service_url, app_id_for=lambda _tenant: settings.app_id,
+        timeout=settings.delivery_timeout_seconds,
     )
     service = Terugkoppeling(
         store=store,

@@ -6,11 +6,13 @@ other tables hold content-free envelopes as JSON. A purge deletes both rows in o
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import aiosqlite
 
@@ -44,6 +46,12 @@ MIGRATIONS: list[str] = [
 ]
 
 
+# Each record's sealed client data comes with it, in the same statement (one snapshot).
+SEALED_COLUMNS = "k.key_id, k.wrapped_key, s.ciphertext"
+SEALED_JOIN = "LEFT JOIN record_keys k ON k.record_id = d.id LEFT JOIN sealed s ON s.record_id = d.id"
+Record = TypeVar("Record", Draft, Handoff)
+
+
 def _utc(moment: datetime | None) -> str | None:
     """ISO strings of UTC instants sort as time."""
     return moment.astimezone(UTC).isoformat() if moment else None
@@ -55,6 +63,9 @@ class SqliteStore(Store):
     def __init__(self, db: aiosqlite.Connection, sealer: Sealer) -> None:
         self._db = db
         self._sealer = sealer
+        # One connection serves every request of this process: a transaction must not interleave
+        # with another coroutine's statements. Other processes are kept apart by SQLite's own lock.
+        self._lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path, sealer: Sealer) -> SqliteStore:
@@ -82,13 +93,14 @@ class SqliteStore(Store):
 
     @contextlib.asynccontextmanager
     async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
-        await self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            await self._db.execute("ROLLBACK")
-            raise
-        await self._db.execute("COMMIT")
+        async with self._lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+            await self._db.execute("COMMIT")
 
     async def close(self) -> None:
         await self._db.close()
@@ -110,15 +122,6 @@ class SqliteStore(Store):
         await self._db.execute("DELETE FROM record_keys WHERE record_id = ?", (record_id,))
         await self._db.execute("DELETE FROM sealed WHERE record_id = ?", (record_id,))
 
-    async def _get_sealed(self, record_id: str) -> Sealed | None:
-        cursor = await self._db.execute(
-            "SELECT k.key_id, k.wrapped_key, s.ciphertext FROM record_keys k"
-            " JOIN sealed s USING (record_id) WHERE record_id = ?",
-            (record_id,),
-        )
-        row = await cursor.fetchone()
-        return Sealed(row[0], row[1], row[2]) if row else None
-
     # -- drafts ---------------------------------------------------------------------------------
 
     async def add_draft(self, draft: Draft) -> Draft:
@@ -135,11 +138,22 @@ class SqliteStore(Store):
             await self._put_sealed(draft.id, sealed)
         return draft
 
+    async def _query(self, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
+        """One statement (one consistent snapshot), never inside another coroutine's transaction."""
+        async with self._lock:
+            cursor = await self._db.execute(sql, params)
+            return list(await cursor.fetchall())
+
+    def _with_sealed(self, model: type[Record], rows: list[sqlite3.Row]) -> list[Record]:
+        return [
+            restore(model, self._sealer, row[0], Sealed(row[1], row[2], row[3]) if row[1] is not None else None)
+            for row in rows
+        ]
+
     async def get_draft(self, draft_id: str) -> Draft | None:
-        row = await (await self._db.execute("SELECT doc FROM drafts WHERE id = ?", (draft_id,))).fetchone()
-        if row is None:
-            return None
-        return restore(Draft, self._sealer, row[0], await self._get_sealed(draft_id))
+        rows = await self._query(f"SELECT d.doc, {SEALED_COLUMNS} FROM drafts d {SEALED_JOIN} WHERE d.id = ?",
+                                 (draft_id,))
+        return next(iter(self._with_sealed(Draft, rows)), None)
 
     async def save_draft(self, draft: Draft) -> Draft:
         saved = draft.model_copy(update={"version": draft.version + 1})
@@ -161,10 +175,10 @@ class SqliteStore(Store):
         return cursor.rowcount == 1
 
     async def expired_drafts(self, now: datetime, limit: int) -> list[str]:
-        cursor = await self._db.execute(
+        rows = await self._query(
             "SELECT id FROM drafts WHERE expires_at <= ? ORDER BY expires_at LIMIT ?", (_utc(now), limit)
         )
-        return [row[0] for row in await cursor.fetchall()]
+        return [row[0] for row in rows]
 
     # -- handoffs -------------------------------------------------------------------------------
 
@@ -192,11 +206,9 @@ class SqliteStore(Store):
         return handoff
 
     async def _handoff_where(self, column: str, value: str) -> Handoff | None:
-        cursor = await self._db.execute(f"SELECT id, doc FROM handoffs WHERE {column} = ?", (value,))
-        row = await cursor.fetchone()
-        if row is None:
-            return None
-        return restore(Handoff, self._sealer, row[1], await self._get_sealed(row[0]))
+        rows = await self._query(f"SELECT d.doc, {SEALED_COLUMNS} FROM handoffs d {SEALED_JOIN} WHERE d.{column} = ?",
+                                 (value,))
+        return next(iter(self._with_sealed(Handoff, rows)), None)
 
     async def get_handoff(self, handoff_id: str) -> Handoff | None:
         return await self._handoff_where("id", handoff_id)
@@ -223,28 +235,25 @@ class SqliteStore(Store):
             await self._drop_sealed(handoff_id)
 
     async def due_handoffs(self, now: datetime, limit: int) -> list[Handoff]:
-        cursor = await self._db.execute(
-            "SELECT id, doc FROM handoffs WHERE due_at <= ? ORDER BY due_at LIMIT ?", (_utc(now), limit)
+        rows = await self._query(
+            f"SELECT d.doc, {SEALED_COLUMNS} FROM handoffs d {SEALED_JOIN}"
+            " WHERE d.due_at <= ? ORDER BY d.due_at LIMIT ?",
+            (_utc(now), limit),
         )
-        return [
-            restore(Handoff, self._sealer, doc, await self._get_sealed(handoff_id))
-            for handoff_id, doc in await cursor.fetchall()
-        ]
+        return self._with_sealed(Handoff, rows)
 
     async def next_due(self) -> datetime | None:
-        cursor = await self._db.execute(
+        (row,) = await self._query(
             "SELECT min(t) FROM (SELECT min(due_at) AS t FROM handoffs WHERE due_at IS NOT NULL"
             " UNION ALL SELECT min(expires_at) FROM drafts)"
         )
-        row = await cursor.fetchone()
-        return datetime.fromisoformat(row[0]) if row and row[0] else None
+        return datetime.fromisoformat(row[0]) if row[0] else None
 
     # -- sent clients and audit -----------------------------------------------------------------
 
     async def last_sent(self, fingerprint: str) -> datetime | None:
-        cursor = await self._db.execute("SELECT last_sent_at FROM sent_clients WHERE fingerprint = ?", (fingerprint,))
-        row = await cursor.fetchone()
-        return datetime.fromisoformat(row[0]) if row else None
+        rows = await self._query("SELECT last_sent_at FROM sent_clients WHERE fingerprint = ?", (fingerprint,))
+        return datetime.fromisoformat(rows[0][0]) if rows else None
 
     async def mark_sent(self, fingerprint: str, at: datetime) -> None:
         async with self._write() as db:
@@ -270,7 +279,7 @@ class SqliteStore(Store):
 
     async def audit_events(self, since: datetime | None = None, until: datetime | None = None) -> list[AuditEvent]:
         # ISO strings of UTC instants sort as time; stored events are always UTC.
-        cursor = await self._db.execute(
+        rows = await self._query(
             "SELECT seq, at, event, subject, actor, agency, reason FROM audit WHERE at >= ? AND at < ? ORDER BY seq",
             (since.astimezone(UTC).isoformat() if since else "", until.astimezone(UTC).isoformat() if until else "~"),
         )
@@ -284,5 +293,5 @@ class SqliteStore(Store):
                 agency=r[5],
                 reason=r[6],
             )
-            for r in await cursor.fetchall()
+            for r in rows
         ]

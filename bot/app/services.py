@@ -298,8 +298,8 @@ class Terugkoppeling:
         assert draft.recipient is not None and draft.client is not None
         if reason := self.policy.in_force(self.today()) or self.policy.may_receive(draft.recipient):
             return await self._refuse(reason, actor, draft.id)
-        handoff = await self._record_handoff(draft)
-        if handoff.draft_id != draft.id or handoff.attempts != 1 or handoff.delivery is not None:
+        handoff, created = await self._record_handoff(draft)
+        if not created:
             return await self._sent_or_queued(handoff)  # a concurrent retry recorded it first
         await self._audit("recorded", handoff.reference, actor.aad_object_id, handoff.recipient.agentschap)
         try:
@@ -322,8 +322,10 @@ class Terugkoppeling:
             return NotDelivered(draft)
         return Sent(await self._delivered(handoff, delivery))
 
-    async def _sent_or_queued(self, handoff: Handoff) -> Sent | Queued:
+    async def _sent_or_queued(self, handoff: Handoff) -> Sent | Queued | Stale:
         """The answer to a repeated ``verstuur``; if still in the outbox, promise a notice when it lands."""
+        if handoff.state is HandoffState.UNDELIVERABLE:
+            return Stale()
         while handoff.state is HandoffState.DELIVERING and not handoff.tell_when_delivered:
             try:
                 handoff = await self.store.save_handoff(handoff.model_copy(update={"tell_when_delivered": True}))
@@ -334,12 +336,13 @@ class Terugkoppeling:
                 handoff = latest
         return Queued(handoff) if handoff.state is HandoffState.DELIVERING else Sent(handoff)
 
-    async def _record_handoff(self, draft: Draft) -> Handoff:
+    async def _record_handoff(self, draft: Draft) -> tuple[Handoff, bool]:
+        """The outbox record for ``draft``, and whether this call created it."""
         assert draft.recipient is not None
         now = self.clock.now()
         for _ in range(5):
             try:
-                return await self.store.add_handoff(
+                added = await self.store.add_handoff(
                     Handoff(
                         id=new_id(),
                         reference=new_reference(),
@@ -354,9 +357,10 @@ class Terugkoppeling:
                         due_at=now + self.schedule.lease,  # if this process dies, the sweep takes over
                     )
                 )
+                return added, True
             except Conflict:
                 if (existing := await self.store.handoff_for_draft(draft.id)) is not None:
-                    return existing
+                    return existing, False
         raise Conflict("no free reference after 5 tries")  # 16.7M references: never in practice
 
     async def _delivered(self, handoff: Handoff, delivery: Delivery) -> Handoff:

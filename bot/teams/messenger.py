@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -74,12 +75,17 @@ class TeamsMessenger:
     """Delivers handoffs into recipients' 1:1 chats and talks to counsellors proactively."""
 
     def __init__(
-        self, adapter: BotAdapter, cards: Cards, *, service_url: str, app_id_for: Callable[[str], str]
+        self, adapter: BotAdapter, cards: Cards, *, service_url: str, app_id_for: Callable[[str], str],
+        timeout: float = 10.0,
     ) -> None:
         self._adapter = adapter
         self._cards = cards
         self._service_url = service_url
         self._app_id_for = app_id_for  # tenant id → the bot registration that speaks to that tenant
+        # msrest waits 100 s for an answer; Teams gives an invoke about 15 s. A delivery that takes
+        # longer is abandoned (and retried by the outbox): the refresh on the card makes a copy
+        # that still arrives content-free.
+        self._timeout = timeout
 
     async def deliver(self, handoff: Handoff) -> Delivery:
         recipient = handoff.recipient
@@ -108,9 +114,12 @@ class TeamsMessenger:
             delivered.append(Delivery(address=address, activity_id=activity_id, attempt=handoff.attempts))
 
         try:
-            await self._adapter.create_conversation(app_id, send, parameters, "msteams", self._service_url, None)
+            async with asyncio.timeout(self._timeout):
+                await self._adapter.create_conversation(app_id, send, parameters, "msteams", self._service_url, None)
         except CONNECTOR_ERRORS as error:
             raise _delivery_error(error) from None
+        except TimeoutError:
+            raise DeliveryError(None, retryable=True) from None
         return delivered[0]
 
     async def remind(self, handoff: Handoff) -> None:

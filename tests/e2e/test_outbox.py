@@ -112,3 +112,50 @@ async def test_someone_else_looking_at_the_card_sees_no_content(harness, counsel
     status, body = await pieter.invoke({"action": card["refresh"]["action"], "trigger": "automatic"})
     assert status == 200 and NAME not in str(body["value"])
     assert events(await harness.runtime.store.audit_events())[-1] == "refused"
+
+
+@pytest.fixture
+def bot_env(request) -> dict[str, str]:
+    return getattr(request, "param", {})
+
+
+@pytest.mark.parametrize("bot_env", [{"BOT_DELIVERY_TIMEOUT_SECONDS": "0.5"}], indirect=True)
+async def test_a_connector_that_does_not_answer_in_time_is_retried_later(harness, counsellor, els):
+    card = await send_while_failing(harness, counsellor, status="delay", seconds=2)
+    assert texts(card)[0] == "Terugkoppeling wordt verstuurd"
+    await harness.connector.wait_for(lambda c: c.created(), timeout=5)  # the slow call did land, card-less
+    handoff = await queued_handoff(harness)
+    assert await harness.sweep(handoff.due_at) == {"deliver": 1}
+    assert len(harness.connector.cards_to(ELS)) == 1
+
+
+async def test_a_refused_connection_is_retried_after_teams_is_back(harness, counsellor, els):
+    import socket
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        nobody = f"http://127.0.0.1:{closed.getsockname()[1]}/"
+    harness.env["BOT_TEAMS_SERVICE_URL"] = nobody  # nothing listens there: connection refused
+    await harness.restart()
+    await identify(counsellor, NAME, "1990-04-12")
+    await counsellor.click("bekijk", CONTENT)
+    assert texts(await counsellor.click("verstuur"))[0] == "Terugkoppeling wordt verstuurd"
+    handoff = await queued_handoff(harness)
+    harness.env["BOT_TEAMS_SERVICE_URL"] = harness.connector.url
+    await harness.restart()
+    assert await harness.sweep(handoff.due_at) == {"deliver": 1}
+    assert len(harness.connector.cards_to(ELS)) == 1
+
+
+async def test_two_verstuur_invokes_at_the_same_moment_send_one_card(harness, counsellor, els):
+    import asyncio
+
+    await identify(counsellor, NAME, "1990-04-12")
+    await counsellor.click("bekijk", CONTENT)
+    harness.connector.fail(method="POST", path_is="/v3/conversations", status="delay", seconds=0.3)
+    preview = counsellor.card
+    cards = await asyncio.gather(*(counsellor.click("verstuur", card=preview) for _ in range(3)))
+    assert {texts(c)[0] for c in cards} <= {"Terugkoppeling verstuurd", "Terugkoppeling wordt verstuurd"}
+    assert len(harness.connector.cards_to(ELS)) == 1
+    if any(texts(c)[0] == "Terugkoppeling wordt verstuurd" for c in cards):
+        assert sum("alsnog aangekomen" in t for t in counsellor.texts()) == 1  # the promise is kept, once
