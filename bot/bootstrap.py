@@ -72,10 +72,34 @@ def master_key(settings: Settings) -> bytes:
 
 
 async def open_store(settings: Settings, sealer: Sealer) -> Store:
-    path = settings.sqlite_path
-    if path is None:
-        raise ConfigurationError(f"BOT_STORE: unsupported store {settings.store.split(':')[0]!r}")
-    return await SqliteStore.open(path, sealer)
+    """``sqlite:///path``, or Azure Table Storage: ``https://<account>.table.core.windows.net``
+    with the managed identity, or ``azure-tables`` with a connection string (local use and tests)."""
+    if settings.sqlite_path is not None:
+        return await SqliteStore.open(settings.sqlite_path, sealer)
+    # Only deployments on Azure Table Storage pay for importing its SDK.
+    from azure.data.tables.aio import TableClient
+
+    from bot.adapters.table_store import CLIENT_OPTIONS, TableStore
+
+    if settings.store_connection_string:
+        if not settings.local_mode:
+            raise ConfigurationError("BOT_STORE_CONNECTION_STRING is for local use and tests; in production use "
+                                     "BOT_STORE=https://<account>.table.core.windows.net and a managed identity")
+        table = TableClient.from_connection_string(
+            settings.store_connection_string, settings.store_table, **CLIENT_OPTIONS
+        )
+    elif settings.store.startswith("https://"):
+        from azure.identity.aio import DefaultAzureCredential
+
+        credential = DefaultAzureCredential()  # managed identity in Azure; role: Storage Table Data Contributor
+        table = TableClient(settings.store, settings.store_table, credential=credential, **CLIENT_OPTIONS)
+        return await TableStore.open(table, sealer, closing=credential)
+    else:
+        raise ConfigurationError(
+            f"BOT_STORE: expected sqlite:///path, https://<account>.table.core.windows.net, or azure-tables with "
+            f"BOT_STORE_CONNECTION_STRING; got {settings.store.split(':')[0]!r}"
+        )
+    return await TableStore.open(table, sealer)
 
 
 def schedule_of(settings: Settings) -> Schedule:

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     app_tenant_id: str = Field("", alias="MicrosoftAppTenantId")
 
     store: str = Field("sqlite:///./data/terugkoppeling.db", alias="BOT_STORE")
+    store_connection_string: str = Field("", alias="BOT_STORE_CONNECTION_STRING")
+    store_table: str = Field("terugkoppeling", pattern=r"^[A-Za-z][A-Za-z0-9]{2,62}$", alias="BOT_STORE_TABLE")
     directory_file: Path = Field(Path("examples/clients.json"), alias="BOT_DIRECTORY_FILE")
     teams_service_url: str = Field(EMEA_SERVICE_URL, alias="BOT_TEAMS_SERVICE_URL")
     data_key: str = Field("", alias="BOT_DATA_KEY")

@@ -33,9 +33,10 @@ def create_app(endpoint: Endpoint, *, health: dict[str, str] | None = None) -> w
         if not isinstance(body, dict):
             return web.json_response({"error": "not an activity"}, status=400)
         status, payload = await endpoint.handle(body, request.headers.get("Authorization", ""))
+        headers = {"Retry-After": "5"} if status == 503 else None
         if payload is None:
-            return web.Response(status=status)
-        return web.json_response(payload, status=status)
+            return web.Response(status=status, headers=headers)
+        return web.json_response(payload, status=status, headers=headers)
 
     async def healthz(_: web.Request) -> web.Response:
         return web.json_response({"status": "ok", **(health or {})})

@@ -15,6 +15,10 @@ class Conflict(Exception):
     """A write lost a race: the record changed (or appeared) since it was read."""
 
 
+class StoreUnavailable(Exception):
+    """The store cannot be reached right now; nothing was half-written, and trying again is safe."""
+
+
 class Clock(Protocol):
     def now(self) -> datetime:
         """The current time, timezone-aware."""

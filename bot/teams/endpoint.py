@@ -12,6 +12,8 @@ from botbuilder.core.cloud_adapter_base import CloudAdapterBase
 from botbuilder.schema import Activity
 from msrest.serialization import Model
 
+from bot.app.ports import StoreUnavailable
+
 log = logging.getLogger(__name__)
 
 
@@ -30,6 +32,10 @@ class TeamsEndpoint:
             response = await self.adapter.process_activity(auth_header, activity, self.bot.on_turn)
         except (PermissionError, jwt.PyJWTError, web.HTTPUnauthorized):
             return 401, {"error": "unauthorized"}
+        except StoreUnavailable as error:
+            # Nothing was half-written; Teams (or the user) may simply try again.
+            log.warning("store unavailable", extra={"error": str(error), "verb": activity.name or activity.type})
+            return 503, {"error": "temporarily unavailable, try again"}
         except Exception as error:  # noqa: BLE001 - no traceback (it may quote content) to caller or log
             log.error("turn failed", extra={"error": type(error).__name__, "verb": activity.name or activity.type})
             return 500, {"error": "internal error"}

@@ -1,8 +1,11 @@
+import json
 
 import pytest
+from azure.data.tables.aio import TableClient
 
 from bot.adapters.crypto import Sealer
 from bot.adapters.sqlite_store import SqliteStore
+from bot.adapters.table_store import CLIENT_OPTIONS, TableStore
 
 MASTER = bytes(range(32))
 
@@ -12,11 +15,31 @@ def sealer() -> Sealer:
     return Sealer(MASTER)
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite", "azure-tables"])
 async def store(request, tmp_path, sealer):
-    """Every store backend, for the shared contract suite."""
-    path = tmp_path / "store.db"
-    backend = await SqliteStore.open(path, sealer)
-    backend.files = [path, path.with_name(path.name + "-wal")]  # for tests that search the bytes
+    """Every store backend, for the shared contract suite. ``store.raw()`` returns everything the
+    backend holds, as bytes, for tests that search it: the SQLite file (+WAL), or every entity in
+    the table with its binary properties."""
+    if request.param == "sqlite":
+        path = tmp_path / "store.db"
+        backend = await SqliteStore.open(path, sealer)
+
+        async def raw() -> bytes:
+            return b"".join(p.read_bytes() for p in (path, path.with_name(path.name + "-wal")) if p.exists())
+    else:
+        azurite = request.getfixturevalue("azurite")
+        table = TableClient.from_connection_string(
+            azurite.connection_string, request.getfixturevalue("table_name"), **CLIENT_OPTIONS
+        )
+        backend = await TableStore.open(table, sealer)
+
+        async def raw() -> bytes:
+            chunks = []
+            async for entity in backend.raw_entities():
+                for value in entity.values():
+                    chunks.append(bytes(value) if isinstance(value, bytes | bytearray) else json.dumps(value).encode())
+            return b"\n".join(chunks)
+
+    backend.raw = raw
     yield backend
     await backend.close()

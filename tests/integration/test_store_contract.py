@@ -63,15 +63,13 @@ async def test_client_data_never_in_clear_and_gone_after_purge(store):
     draft = await store.add_draft(f.draft(client=f.client(secret)))
     handoff = await store.add_handoff(f.handoff(draft_id=draft.id, client=f.client(secret)))
 
-    def on_disk() -> bytes:
-        return b"".join(p.read_bytes() for p in store.files if p.exists())
-
-    assert secret.encode() not in on_disk()
+    held = await store.raw()
+    assert handoff.reference.encode() in held and secret.encode() not in held  # searched, and not there
     await store.delete_draft(draft.id)
     await store.save_handoff(handoff.model_copy(update={"client": None, "state": HandoffState.RETURNED}))
     assert await store.get_draft(draft.id) is None
     assert (await store.get_handoff(handoff.id)).client is None
-    assert secret.encode() not in on_disk()
+    assert secret.encode() not in await store.raw()
 
 
 async def test_sent_fingerprints(store):
@@ -131,3 +129,28 @@ async def test_expired_drafts_and_delete_tells_who_deleted(store):
     assert await store.delete_draft(old.id) is True
     assert await store.delete_draft(old.id) is False  # a second sweeper learns it was not first
     assert await store.expired_drafts(f.NOW, 10) == []
+
+
+async def test_of_two_concurrent_saves_one_wins(store):
+    import asyncio
+
+    added = await store.add_handoff(f.handoff())
+    results = await asyncio.gather(
+        store.save_handoff(added.model_copy(update={"state": HandoffState.TRANSFERRED, "client": None})),
+        store.save_handoff(added.model_copy(update={"reminders_sent": 1})),
+        return_exceptions=True,
+    )
+    assert sorted(type(r).__name__ for r in results) == ["Conflict", "Handoff"]
+    winner = next(r for r in results if not isinstance(r, Exception))
+    assert await store.get_handoff(added.id) == winner
+
+
+async def test_concurrent_appends_and_deletes(store):
+    import asyncio
+
+    await asyncio.gather(*(store.append_audit(AuditEvent(at=f.NOW, event=f"e{i}", subject="TK-1")) for i in range(8)))
+    events = await store.audit_events()
+    assert sorted(e.event for e in events) == [f"e{i}" for i in range(8)]
+    assert [e.seq for e in events] == sorted({e.seq for e in events})  # unique, in order
+    draft = await store.add_draft(f.draft())
+    assert sorted(await asyncio.gather(*(store.delete_draft(draft.id) for _ in range(3)))) == [False, False, True]

@@ -1,0 +1,330 @@
+"""The scale-out store: Azure Table Storage (or Cosmos DB's Table API), for several replicas.
+
+Key design — one table, four partitions, every write that must be atomic inside one partition
+(an entity-group transaction):
+
+=========  ==========================  ==========================================================
+partition  row key                     holds
+=========  ==========================  ==========================================================
+draft      ``d|<draft id>``            the draft: envelope (JSON), version, sealed client data
+draft      ``x|<expires>|<draft id>``  expiry index: ``expired_drafts`` is one range query
+handoff    ``h|<handoff id>``          the handoff: envelope, version, sealed client data
+handoff    ``u|<due>|<handoff id>``    due index: ``due_handoffs`` is one range query
+handoff    ``r|<reference>``           uniqueness of the reference
+handoff    ``p|<draft id>``            one handoff per draft, and ``handoff_for_draft``
+sent       ``s|<fingerprint>``         when a client was last sent (keyed hash only)
+audit      ``a|<seq, 12 digits>``      audit events in order; ``a|head`` holds the last number
+=========  ==========================  ==========================================================
+
+Times in row keys are UTC, fixed width, so they sort as time. A record and its index entries
+change in one transaction, with the record's ETag as the condition: of two replicas writing
+the same version, one wins and the other gets ``Conflict`` (optimistic concurrency). Table
+Storage has no secondary index; keeping the index entries in the record's own partition is what
+makes due work a range query and not a scan. A partition serves about 2,000 operations a second,
+far above this bot's load (hundreds of handoffs a day).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from azure.core import MatchConditions
+from azure.core.exceptions import (
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+from azure.data.tables import TableTransactionError, UpdateMode
+from azure.data.tables.aio import TableClient
+
+from bot.adapters.crypto import Sealed, Sealer
+from bot.adapters.sealing import envelope, restore, seal_client
+from bot.app.ports import Conflict, Store, StoreUnavailable
+from bot.domain.model import AuditEvent, Draft, Handoff
+
+DRAFT, HANDOFF, SENT, AUDIT = "draft", "handoff", "sent", "audit"
+Record = TypeVar("Record", Draft, Handoff)
+Entity = Any  # a TableEntity: a dict with the ETag in ``.metadata``
+Operation = tuple[Any, ...]
+# Client options: fail fast enough for a Teams invoke (about 15 s), retry what is worth it.
+CLIENT_OPTIONS: dict[str, Any] = {
+    "retry_total": 2, "retry_backoff_factor": 0.2, "connection_timeout": 3, "read_timeout": 8,
+}
+
+
+def key_time(moment: datetime) -> str:
+    """A UTC instant as a fixed-width string that sorts as time."""
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+
+
+def _sealed_properties(sealed: Sealed | None) -> Entity:
+    if sealed is None:
+        return {}
+    return {"KeyId": sealed.key_id, "WrappedKey": sealed.wrapped_key, "Ciphertext": sealed.ciphertext}
+
+
+def _sealed_of(entity: Entity) -> Sealed | None:
+    if "Ciphertext" not in entity:
+        return None
+    return Sealed(entity["KeyId"], bytes(entity["WrappedKey"]), bytes(entity["Ciphertext"]))
+
+
+def _conditional(entity: Entity) -> dict[str, Any]:
+    return {"etag": entity.metadata["etag"], "match_condition": MatchConditions.IfNotModified}
+
+
+class TableStore(Store):
+    """A ``Store`` on one Azure table; safe for any number of replicas."""
+
+    def __init__(self, table: TableClient, sealer: Sealer, closing: Any = None) -> None:
+        self._table = table
+        self._sealer = sealer
+        self._closing = closing  # e.g. the credential, which holds its own HTTP session
+
+    @classmethod
+    async def open(cls, table: TableClient, sealer: Sealer, *, closing: Any = None) -> TableStore:
+        async with _unavailable_on_errors():
+            try:
+                await table.create_table()
+            except ResourceExistsError:
+                pass
+        return cls(table, sealer, closing)
+
+    async def close(self) -> None:
+        await self._table.close()
+        if self._closing is not None:
+            await self._closing.close()
+
+    # -- primitives -----------------------------------------------------------------------------
+
+    async def _get(self, partition: str, row: str) -> Entity | None:
+        async with _unavailable_on_errors():
+            try:
+                return await self._table.get_entity(partition, row)
+            except ResourceNotFoundError:
+                return None
+
+    async def _transact(self, operations: Sequence[Operation]) -> None:
+        """All or nothing; a lost race (409 exists, 412 changed, 404 gone) is a ``Conflict``."""
+        async with _unavailable_on_errors():
+            try:
+                await self._table.submit_transaction(list(operations))
+            except TableTransactionError as error:
+                if error.status_code in (404, 409, 412):
+                    raise Conflict(str(error.status_code)) from None
+                raise
+
+    async def _range(self, partition: str, low: str, high: str, limit: int | None = None) -> list[Entity]:
+        """Entities with ``low <= RowKey <= high``, in row-key order (at most ``limit``)."""
+        query = "PartitionKey eq @pk and RowKey ge @low and RowKey le @high"
+        found: list[Entity] = []
+        async with _unavailable_on_errors():
+            pages = self._table.query_entities(
+                query, parameters={"pk": partition, "low": low, "high": high}, results_per_page=limit or 1000
+            )
+            async for entity in pages:
+                found.append(entity)
+                if limit is not None and len(found) >= limit:
+                    break
+        return found
+
+    # -- drafts ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _expiry_key(draft: Draft) -> str:
+        return f"x|{key_time(draft.expires_at)}|{draft.id}"
+
+    def _draft_entity(self, draft: Draft) -> Entity:
+        return {
+            "PartitionKey": DRAFT, "RowKey": f"d|{draft.id}", "Doc": envelope(draft), "Version": draft.version,
+            "Expiry": self._expiry_key(draft),
+            **_sealed_properties(seal_client(self._sealer, draft.id, draft.client)),
+        }
+
+    async def add_draft(self, draft: Draft) -> Draft:
+        draft = draft.model_copy(update={"version": 1})
+        index = {"PartitionKey": DRAFT, "RowKey": self._expiry_key(draft), "Id": draft.id}
+        await self._transact([("create", self._draft_entity(draft)), ("create", index)])
+        return draft
+
+    async def get_draft(self, draft_id: str) -> Draft | None:
+        entity = await self._get(DRAFT, f"d|{draft_id}")
+        return self._restore(Draft, entity) if entity else None
+
+    def _restore(self, model: type[Record], entity: Entity) -> Record:
+        return restore(model, self._sealer, entity["Doc"], _sealed_of(entity))
+
+    async def save_draft(self, draft: Draft) -> Draft:
+        current = await self._get(DRAFT, f"d|{draft.id}")
+        if current is None or current["Version"] != draft.version:
+            raise Conflict(draft.id)
+        saved = draft.model_copy(update={"version": draft.version + 1})
+        entity = self._draft_entity(saved)
+        operations: list[Operation] = [("update", entity, {"mode": UpdateMode.REPLACE, **_conditional(current)})]
+        if entity["Expiry"] != current["Expiry"]:
+            operations += [("delete", {"PartitionKey": DRAFT, "RowKey": current["Expiry"]}),
+                           ("create", {"PartitionKey": DRAFT, "RowKey": entity["Expiry"], "Id": draft.id})]
+        await self._transact(operations)
+        return saved
+
+    async def delete_draft(self, draft_id: str) -> bool:
+        while True:
+            current = await self._get(DRAFT, f"d|{draft_id}")
+            if current is None:
+                return False
+            try:
+                await self._transact([("delete", current, _conditional(current)),
+                                      ("delete", {"PartitionKey": DRAFT, "RowKey": current["Expiry"]})])
+                return True
+            except Conflict:
+                continue  # changed (or deleted) meanwhile: look again
+
+    async def expired_drafts(self, now: datetime, limit: int) -> list[str]:
+        entities = await self._range(DRAFT, "x|", f"x|{key_time(now)}|~", limit)
+        return [entity["Id"] for entity in entities]
+
+    # -- handoffs -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _due_key(handoff: Handoff) -> str:
+        return f"u|{key_time(handoff.due_at)}|{handoff.id}" if handoff.due_at else ""
+
+    def _handoff_entity(self, handoff: Handoff) -> Entity:
+        return {
+            "PartitionKey": HANDOFF, "RowKey": f"h|{handoff.id}", "Doc": envelope(handoff),
+            "Version": handoff.version, "Due": self._due_key(handoff), "Reference": handoff.reference,
+            "DraftId": handoff.draft_id,
+            **_sealed_properties(seal_client(self._sealer, handoff.id, handoff.client)),
+        }
+
+    async def add_handoff(self, handoff: Handoff) -> Handoff:
+        handoff = handoff.model_copy(update={"version": 1})
+        entity = self._handoff_entity(handoff)
+        operations: list[Operation] = [
+            ("create", entity),
+            ("create", {"PartitionKey": HANDOFF, "RowKey": f"r|{handoff.reference}", "Id": handoff.id}),
+            ("create", {"PartitionKey": HANDOFF, "RowKey": f"p|{handoff.draft_id}", "Id": handoff.id}),
+        ]
+        if entity["Due"]:
+            operations.append(("create", {"PartitionKey": HANDOFF, "RowKey": entity["Due"], "Id": handoff.id}))
+        await self._transact(operations)
+        return handoff
+
+    async def get_handoff(self, handoff_id: str) -> Handoff | None:
+        entity = await self._get(HANDOFF, f"h|{handoff_id}")
+        return self._restore(Handoff, entity) if entity else None
+
+    async def handoff_for_draft(self, draft_id: str) -> Handoff | None:
+        pointer = await self._get(HANDOFF, f"p|{draft_id}")
+        return await self.get_handoff(pointer["Id"]) if pointer else None
+
+    async def save_handoff(self, handoff: Handoff) -> Handoff:
+        current = await self._get(HANDOFF, f"h|{handoff.id}")
+        if current is None or current["Version"] != handoff.version:
+            raise Conflict(handoff.reference)
+        saved = handoff.model_copy(update={"version": handoff.version + 1})
+        entity = self._handoff_entity(saved)
+        operations: list[Operation] = [("update", entity, {"mode": UpdateMode.REPLACE, **_conditional(current)})]
+        if entity["Due"] != current["Due"]:
+            if current["Due"]:
+                operations.append(("delete", {"PartitionKey": HANDOFF, "RowKey": current["Due"]}))
+            if entity["Due"]:
+                operations.append(("create", {"PartitionKey": HANDOFF, "RowKey": entity["Due"], "Id": handoff.id}))
+        await self._transact(operations)
+        return saved
+
+    async def delete_handoff(self, handoff_id: str) -> None:
+        while True:
+            current = await self._get(HANDOFF, f"h|{handoff_id}")
+            if current is None:
+                return
+            rows = [f"r|{current['Reference']}", f"p|{current['DraftId']}", current["Due"]]
+            try:
+                await self._transact([("delete", current, _conditional(current))]
+                                     + [("delete", {"PartitionKey": HANDOFF, "RowKey": row}) for row in rows if row])
+                return
+            except Conflict:
+                continue
+
+    async def due_handoffs(self, now: datetime, limit: int) -> list[Handoff]:
+        due: list[Handoff] = []
+        for pointer in await self._range(HANDOFF, "u|", f"u|{key_time(now)}|~", limit):
+            handoff = await self.get_handoff(pointer["Id"])
+            if handoff is not None and self._due_key(handoff) == pointer["RowKey"]:
+                due.append(handoff)  # (an entry whose record moved on meanwhile is skipped)
+        return due
+
+    async def next_due(self) -> datetime | None:
+        firsts = [await self._range(HANDOFF, "u|", "u|~", 1), await self._range(DRAFT, "x|", "x|~", 1)]
+        moments = [datetime.strptime(f[0]["RowKey"].split("|")[1], "%Y%m%dT%H%M%S.%fZ").replace(tzinfo=UTC)
+                   for f in firsts if f]
+        return min(moments, default=None)
+
+    # -- sent clients and audit -----------------------------------------------------------------
+
+    async def last_sent(self, fingerprint: str) -> datetime | None:
+        entity = await self._get(SENT, f"s|{fingerprint}")
+        return datetime.fromisoformat(entity["At"]) if entity else None
+
+    async def mark_sent(self, fingerprint: str, at: datetime) -> None:
+        async with _unavailable_on_errors():
+            await self._table.upsert_entity(
+                {"PartitionKey": SENT, "RowKey": f"s|{fingerprint}", "At": at.astimezone(UTC).isoformat()},
+                mode=UpdateMode.REPLACE,
+            )
+
+    async def append_audit(self, event: AuditEvent) -> None:
+        """Numbered by an optimistic counter in the same partition, so the order is total."""
+        while True:
+            head = await self._get(AUDIT, "a|head")
+            seq = (head["Seq"] if head else 0) + 1
+            counter = {"PartitionKey": AUDIT, "RowKey": "a|head", "Seq": seq}
+            record = {
+                "PartitionKey": AUDIT, "RowKey": f"a|{seq:012d}", "At": event.at.astimezone(UTC).isoformat(),
+                "Event": event.event, "Subject": event.subject, "Actor": event.actor,
+                "Agency": event.agency.value if event.agency else "", "Reason": event.reason or "",
+            }
+            write_head = ("update", counter, {"mode": UpdateMode.REPLACE, **_conditional(head)}) if head else (
+                "create", counter)
+            try:
+                await self._transact([write_head, ("create", record)])
+                return
+            except Conflict:
+                continue  # another replica appended first: take the next number
+
+    async def audit_events(self, since: datetime | None = None, until: datetime | None = None) -> list[AuditEvent]:
+        events = []
+        for entity in await self._range(AUDIT, "a|0", "a|9"):
+            at = datetime.fromisoformat(entity["At"])
+            if (since and at < since) or (until and at >= until):
+                continue
+            events.append(AuditEvent(
+                seq=int(entity["RowKey"][2:]), at=at, event=entity["Event"], subject=entity["Subject"],
+                actor=entity["Actor"], agency=entity["Agency"] or None, reason=entity["Reason"] or None,
+            ))
+        return events
+
+    async def raw_entities(self) -> AsyncIterator[Entity]:
+        """Everything in the table, for tests that search what the service holds."""
+        async with _unavailable_on_errors():
+            async for entity in self._table.list_entities():
+                yield entity
+
+
+@contextlib.asynccontextmanager
+async def _unavailable_on_errors() -> AsyncIterator[None]:
+    """Network failures and server errors become ``StoreUnavailable``: retryable, and nothing is
+    half-written, because each write is one request or one transaction."""
+    try:
+        yield
+    except (ServiceRequestError, ServiceResponseError) as error:
+        raise StoreUnavailable(type(error).__name__) from None
+    except HttpResponseError as error:
+        if (error.status_code or 0) >= 500:
+            raise StoreUnavailable(f"{type(error).__name__} {error.status_code}") from None
+        raise
