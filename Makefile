@@ -18,11 +18,17 @@ install: $(STAMP)
 run: install
 	$(BIN)/python -m bot
 
-test: install
+# npm tools the tests drive: the card renderer and Azurite (the Azure Storage emulator).
+NODE_TOOLS := tools/render/node_modules/.installed tools/azurite/node_modules/.installed
+tools/%/node_modules/.installed: tools/%/package.json tools/%/package-lock.json
+	npm ci --prefix tools/$* --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: install $(NODE_TOOLS)
 	$(BIN)/python -m pytest
 
 # Render the main cards to PNG (needs Debian chromium and `npm ci --prefix tools/render`).
-cards: install
+cards: install tools/render/node_modules/.installed
 	$(BIN)/python -m tools.render_examples docs/cards
 
 clean:
