@@ -55,12 +55,25 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def check_store(settings: Settings) -> None:
+    if settings.sqlite_path is None and settings.store != "azure-tables" and not settings.store.startswith("https://"):
+        raise ConfigurationError(
+            f"BOT_STORE: expected sqlite:///path, https://<account>.table.core.windows.net, or azure-tables with "
+            f"BOT_STORE_CONNECTION_STRING; got {settings.store.split(':')[0]!r}"
+        )
+    if settings.store == "azure-tables" and not settings.store_connection_string:
+        raise ConfigurationError("BOT_STORE=azure-tables needs BOT_STORE_CONNECTION_STRING (local use and tests)")
+
+
 def master_key(settings: Settings) -> bytes:
     """``BOT_DATA_KEY``; in local mode a development key kept beside the database."""
+    check_store(settings)
     if settings.data_key:
         return decode_key(settings.data_key)
-    if not settings.local_mode or settings.sqlite_path is None:
+    if not settings.local_mode:
         raise ConfigurationError("BOT_DATA_KEY is required outside local mode")
+    if settings.sqlite_path is None:
+        raise ConfigurationError("BOT_DATA_KEY is required with Azure Table Storage (even locally)")
     key_file = settings.sqlite_path.parent / "dev-master.key"
     if not key_file.exists():
         key_file.parent.mkdir(parents=True, exist_ok=True)
@@ -74,6 +87,7 @@ def master_key(settings: Settings) -> bytes:
 async def open_store(settings: Settings, sealer: Sealer) -> Store:
     """``sqlite:///path``, or Azure Table Storage: ``https://<account>.table.core.windows.net``
     with the managed identity, or ``azure-tables`` with a connection string (local use and tests)."""
+    check_store(settings)
     if settings.sqlite_path is not None:
         return await SqliteStore.open(settings.sqlite_path, sealer)
     # Only deployments on Azure Table Storage pay for importing its SDK.
@@ -88,17 +102,12 @@ async def open_store(settings: Settings, sealer: Sealer) -> Store:
         table = TableClient.from_connection_string(
             settings.store_connection_string, settings.store_table, **CLIENT_OPTIONS
         )
-    elif settings.store.startswith("https://"):
+    else:
         from azure.identity.aio import DefaultAzureCredential
 
         credential = DefaultAzureCredential()  # managed identity in Azure; role: Storage Table Data Contributor
         table = TableClient(settings.store, settings.store_table, credential=credential, **CLIENT_OPTIONS)
         return await TableStore.open(table, sealer, closing=credential)
-    else:
-        raise ConfigurationError(
-            f"BOT_STORE: expected sqlite:///path, https://<account>.table.core.windows.net, or azure-tables with "
-            f"BOT_STORE_CONNECTION_STRING; got {settings.store.split(':')[0]!r}"
-        )
     return await TableStore.open(table, sealer)
 
 

@@ -61,6 +61,12 @@ def test_local_mode_starts_with_no_configuration(tmp_path):
          "BOT_DATA_KEY is required"),
         ({"MicrosoftAppId": "1", "BOT_DATA_KEY": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="},
          "BOT_COUNSELLOR_TENANTS and BOT_AGENCY_TENANTS are required"),
+        ({"MicrosoftAppId": "1", "BOT_DATA_KEY": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+          "BOT_COUNSELLOR_TENANTS": "v", "BOT_AGENCY_TENANTS": "atlas=a", "BOT_STORE": "azure-tables",
+          "BOT_STORE_CONNECTION_STRING": "UseDevelopmentStorage=true"},
+         "BOT_STORE_CONNECTION_STRING is for local use and tests"),
+        ({"BOT_STORE": "postgres://db/bot"}, "BOT_STORE: expected sqlite:///path"),
+        ({"BOT_OFFICE_HOURS": "17:00-09:00"}, "BOT_OFFICE_HOURS"),
     ],
 )
 def test_unsafe_configurations_refuse_to_start(tmp_path, env, message):
