@@ -1,4 +1,4 @@
-"""Command line: ``python -m bot [serve]``, ``python -m bot sweep`` and ``python -m bot audit``."""
+"""Command line: ``python -m bot [serve]``, ``sweep``, ``audit [verify]`` and ``stats``."""
 
 from __future__ import annotations
 
@@ -8,17 +8,18 @@ import csv
 import json
 import logging
 import sys
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 
 from aiohttp import web
 from pydantic import ValidationError
 
 from bot import logs
 from bot.adapters.clock import FixedClock
-from bot.adapters.crypto import Sealer
-from bot.bootstrap import ConfigurationError, Runtime, build, master_key, open_store
+from bot.app.evidence import monthly_statistics, summarise, verify
+from bot.bootstrap import ConfigurationError, Runtime, build, open_store, sealer_of
 from bot.config import Settings
 from bot.domain.calendar import BRUSSELS
+from bot.domain.model import AuditEvent
 
 log = logging.getLogger("bot")
 
@@ -84,25 +85,78 @@ def _moment(value: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=BRUSSELS)
 
 
-def _day(value: str) -> datetime:
-    return datetime.combine(date.fromisoformat(value), time(), UTC)
+def _day(value: date) -> datetime:
+    """Midnight starting that day in Brussels: the day as the people reading the export know it."""
+    return datetime.combine(value, time(), BRUSSELS)
 
 
-async def _audit(settings: Settings, args: argparse.Namespace) -> None:
-    store = await open_store(settings, Sealer(master_key(settings)))
+def _date(value: str) -> date:
     try:
-        events = await store.audit_events(_day(args.since) if args.since else None,
-                                          _day(args.until) if args.until else None)
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+async def _evidence(settings: Settings) -> tuple[list[AuditEvent], int, list[str], bytes]:
+    sealer = sealer_of(settings)
+    store = await open_store(settings, sealer)
+    try:
+        return await store.audit_events(), await store.audit_head(), await store.ended_with_content(), sealer.audit_key
     finally:
         await store.close()
-    rows = [e.model_dump(mode="json") for e in events]
+
+
+async def _audit(settings: Settings, args: argparse.Namespace) -> int:
+    events, head, content_left, key = await _evidence(settings)
+    verdict = verify(events, head, key)
+    if args.action == "verify":
+        if verdict.intact:
+            print(f"audit trail intact: {verdict.events} events, every link verified; last link {verdict.last_mac}")
+            return 0
+        print(f"audit trail BROKEN at event #{verdict.broken_at}: {verdict.problem}")
+        return 1
+    since, until = (_day(args.since) if args.since else None), (_day(args.until) if args.until else None)
+    window = [e for e in events if (since is None or e.at >= since) and (until is None or e.at < until)]
+    summary = summarise(window, content_left, verdict).as_dict()
+    rows = [e.model_dump(mode="json") for e in window]
     if args.format == "json":
-        json.dump(rows, sys.stdout, ensure_ascii=False, indent=1)
+        period = {"since": args.since and args.since.isoformat(), "until": args.until and args.until.isoformat()}
+        json.dump({**period, "events": rows, "summary": summary},
+                  sys.stdout, ensure_ascii=False, indent=1)
         print()
     else:
-        writer = csv.DictWriter(sys.stdout, fieldnames=["seq", "at", "event", "subject", "actor", "agency", "reason"])
+        writer = csv.writer(sys.stdout)
+        fields = ["seq", "at", "event", "subject", "actor", "agency", "reason", "mac"]
+        writer.writerow(fields)
+        writer.writerows([[row[f] for f in fields] for row in rows])
+        writer.writerow([])
+        writer.writerow(["summary", "value"])
+        for label, count in summary["counts"].items():  # type: ignore[attr-defined]
+            writer.writerow([label, count])
+        writer.writerow(["no content left for ended handoffs", summary["no_content_left_for_ended_handoffs"]])
+        writer.writerow(["audit chain intact", verdict.intact])
+    return 0
+
+
+async def _stats(settings: Settings, args: argparse.Namespace) -> int:
+    events, *_ = await _evidence(settings)
+    rows = monthly_statistics(events)
+    fields = ["month", "agency", "sent", "transferred", "median_hours_to_transfer", "p90_hours_to_transfer",
+              "reminders", "needed_a_reminder", "expired"]
+    table = [{f: getattr(row, f) for f in fields} for row in rows]
+    if args.format == "json":
+        json.dump(table, sys.stdout, indent=1)
+        print()
+    elif args.format == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=fields)
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(table)
+    else:
+        print("| " + " | ".join(fields) + " |")
+        print("|" + " --- |" * len(fields))
+        for row in table:
+            print("| " + " | ".join("—" if row[f] is None else str(row[f]) for f in fields) + " |")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,10 +165,14 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("serve", help="run the server (default)")
     sweep = commands.add_parser("sweep", help="one reminder/retention/delivery sweep, then exit")
     sweep.add_argument("--now", type=_moment, help="act as if it were this moment (ISO 8601; Brussels if no offset)")
-    audit = commands.add_parser("audit", help="export the audit trail (no client data)")
-    audit.add_argument("--since", help="first day, YYYY-MM-DD (inclusive)")
-    audit.add_argument("--until", help="last day, YYYY-MM-DD (exclusive)")
+    audit = commands.add_parser("audit", help="export the audit trail with a summary, or verify its chain")
+    audit.add_argument("action", nargs="?", choices=("export", "verify"), default="export",
+                       help="export (default) or verify: prove the trail is whole and unaltered")
+    audit.add_argument("--since", type=_date, help="first day, YYYY-MM-DD (inclusive)")
+    audit.add_argument("--until", type=_date, help="last day, YYYY-MM-DD (exclusive)")
     audit.add_argument("--format", choices=("csv", "json"), default="csv")
+    stats = commands.add_parser("stats", help="policy statistics per agency and month, without personal data")
+    stats.add_argument("--format", choices=("markdown", "csv", "json"), default="markdown")
     args = parser.parse_args(argv)
 
     try:
@@ -127,8 +185,10 @@ def main(argv: list[str] | None = None) -> int:
     logs.setup(settings.log_level)
     try:
         if args.command == "audit":
-            asyncio.run(_audit(settings, args))
-        elif args.command == "sweep":
+            return asyncio.run(_audit(settings, args))
+        if args.command == "stats":
+            return asyncio.run(_stats(settings, args))
+        if args.command == "sweep":
             asyncio.run(_sweep(settings, args))
         else:
             asyncio.run(_serve(settings))

@@ -84,6 +84,22 @@ def master_key(settings: Settings) -> bytes:
     return decode_key(key_file.read_text().strip())
 
 
+def sealer_of(settings: Settings) -> Sealer:
+    """The current master key encrypts; previous ones (``BOT_DATA_KEYS_PREVIOUS``) still decrypt."""
+    try:
+        current = master_key(settings)
+        previous = tuple(
+            decode_key(v, "BOT_DATA_KEYS_PREVIOUS") for v in settings.data_keys_previous.split(",") if v.strip()
+        )
+        hmac_key = decode_key(settings.hmac_key, "BOT_HMAC_KEY") if settings.hmac_key else None
+    except ValueError as error:
+        raise ConfigurationError(str(error)) from None
+    if previous and hmac_key is None:
+        log.warning("BOT_DATA_KEYS_PREVIOUS without BOT_HMAC_KEY: keyed hashes derive from the oldest key listed; "
+                    "keep it listed, or set BOT_HMAC_KEY")
+    return Sealer(current, previous, hmac_key)
+
+
 async def open_store(settings: Settings, sealer: Sealer) -> Store:
     """``sqlite:///path``, or Azure Table Storage: ``https://<account>.table.core.windows.net``
     with the managed identity, or ``azure-tables`` with a connection string (local use and tests)."""
@@ -142,7 +158,7 @@ async def build(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         raise ConfigurationError("BOT_COUNSELLOR_TENANTS and BOT_AGENCY_TENANTS are required outside local mode")
     if not settings.directory_file.exists():
         raise ConfigurationError(f"BOT_DIRECTORY_FILE not found: {settings.directory_file}")
-    sealer = Sealer(master_key(settings))
+    sealer = sealer_of(settings)
     store = await open_store(settings, sealer)
     adapter = create_adapter(
         BotRegistration(settings.app_id, settings.app_password, settings.app_type, settings.app_tenant_id)

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     directory_file: Path = Field(Path("examples/clients.json"), alias="BOT_DIRECTORY_FILE")
     teams_service_url: str = Field(EMEA_SERVICE_URL, alias="BOT_TEAMS_SERVICE_URL")
     data_key: str = Field("", alias="BOT_DATA_KEY")
+    data_keys_previous: str = Field("", alias="BOT_DATA_KEYS_PREVIOUS")
+    hmac_key: str = Field("", alias="BOT_HMAC_KEY")
     counsellor_tenants: Annotated[TenantSet | None, NoDecode] = Field(None, alias="BOT_COUNSELLOR_TENANTS")
     agency_tenants: Annotated[AgencyTenants | None, NoDecode] = Field(None, alias="BOT_AGENCY_TENANTS")
     protocol_start: date = Field(date(2025, 4, 1), alias="BOT_PROTOCOL_START")

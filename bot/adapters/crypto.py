@@ -27,21 +27,34 @@ class Sealed:
     ciphertext: bytes
 
 
+def key_id_of(master_key: bytes) -> str:
+    """Identifies which master key wrapped a record, without revealing anything about it."""
+    return hashlib.sha256(b"key-id|" + master_key).hexdigest()[:16]
+
+
+def _derive(base: bytes, purpose: bytes) -> bytes:
+    return HKDF(SHA256(), 32, salt=None, info=purpose).derive(base)
+
+
 class Sealer:
-    """Seals and opens record content with per-record keys wrapped by one master key."""
+    """Seals record content with per-record keys wrapped by the current master key; opens records
+    wrapped by the current or any previous master key (key rotation without losing pending records).
 
-    def __init__(self, master_key: bytes) -> None:
-        if len(master_key) != 32:
-            raise ValueError("the master key must be 32 bytes (base64 of 32 random bytes)")
+    The keyed-hash keys (client fingerprints, the audit chain) must not change with a rotation, or
+    repeat detection and ``audit verify`` would break: they derive from ``hmac_key`` if given, else
+    from the oldest master key listed.
+    """
+
+    def __init__(self, master_key: bytes, previous: tuple[bytes, ...] = (), hmac_key: bytes | None = None) -> None:
+        for key in (master_key, *previous):
+            if len(key) != 32:
+                raise ValueError("a master key must be 32 bytes (base64 of 32 random bytes)")
+        self.key_id = key_id_of(master_key)
         self._master = AESGCM(master_key)
-        # Identifies which master key wrapped a record, without revealing anything about it.
-        self.key_id = hashlib.sha256(b"key-id|" + master_key).hexdigest()[:16]
-        self._fingerprint_key = HKDF(SHA256(), 32, salt=None, info=b"client-fingerprint").derive(master_key)
-
-    @property
-    def fingerprint_key(self) -> bytes:
-        """A key for recognising clients again by keyed hash, derived from the master key."""
-        return self._fingerprint_key
+        self._keyring = {key_id_of(key): AESGCM(key) for key in (*previous, master_key)}
+        base = hmac_key or (previous[-1] if previous else master_key)
+        self.fingerprint_key = _derive(base, b"client-fingerprint")  # recognises a client by keyed hash
+        self.audit_key = _derive(base, b"audit-chain")  # chains audit events (tamper evidence)
 
     def seal(self, record_id: str, plaintext: bytes) -> Sealed:
         data_key = AESGCM.generate_key(bit_length=256)
@@ -52,19 +65,23 @@ class Sealer:
         return Sealed(self.key_id, wrapped, ciphertext)
 
     def open(self, record_id: str, sealed: Sealed) -> bytes:
-        if sealed.key_id != self.key_id:
-            raise ValueError(f"record sealed under another master key ({sealed.key_id})")
+        master = self._keyring.get(sealed.key_id)
+        if master is None:
+            raise ValueError(f"sealed under an unknown master key {sealed.key_id}: list it in BOT_DATA_KEYS_PREVIOUS")
         wrapped = sealed.wrapped_key
-        data_key = self._master.decrypt(wrapped[:_NONCE], wrapped[_NONCE:], b"dek|" + record_id.encode())
+        data_key = master.decrypt(wrapped[:_NONCE], wrapped[_NONCE:], b"dek|" + record_id.encode())
         ct = sealed.ciphertext
         return AESGCM(data_key).decrypt(ct[:_NONCE], ct[_NONCE:], record_id.encode())
 
 
-def decode_key(value: str) -> bytes:
-    """A master key from configuration: base64 of exactly 32 bytes."""
-    key = base64.b64decode(value, validate=True)
+def decode_key(value: str, name: str = "BOT_DATA_KEY") -> bytes:
+    """A key from configuration: base64 of exactly 32 bytes."""
+    try:
+        key = base64.b64decode(value.strip(), validate=True)
+    except ValueError:
+        raise ValueError(f"{name} is not valid base64") from None
     if len(key) != 32:
-        raise ValueError("BOT_DATA_KEY must be base64 of 32 bytes")
+        raise ValueError(f"{name} must be base64 of 32 bytes")
     return key
 
 

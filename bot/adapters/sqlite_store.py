@@ -19,6 +19,7 @@ import aiosqlite
 from bot.adapters.crypto import Sealed, Sealer
 from bot.adapters.sealing import envelope, restore, seal_client
 from bot.app.ports import Conflict, Store
+from bot.domain.audit import GENESIS, link
 from bot.domain.model import AuditEvent, Draft, Handoff
 
 MIGRATIONS: list[str] = [
@@ -42,6 +43,10 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE handoffs ADD COLUMN due_at TEXT;
     CREATE INDEX handoffs_due ON handoffs (due_at) WHERE due_at IS NOT NULL;
+    """,
+    # 3: the audit hash chain (tamper evidence).
+    """
+    ALTER TABLE audit ADD COLUMN mac TEXT;
     """,
 ]
 
@@ -265,22 +270,39 @@ class SqliteStore(Store):
 
     async def append_audit(self, event: AuditEvent) -> None:
         async with self._write() as db:
+            cursor = await db.execute("SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1")
+            last = await cursor.fetchone()
+            seq = max(last[0] if last else 0, await self._sequence()) + 1
+            mac = link(self._sealer.audit_key, (last[1] or GENESIS) if last else GENESIS, event, seq)
             await db.execute(
-                "INSERT INTO audit (at, event, subject, actor, agency, reason) VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    event.at.astimezone(UTC).isoformat(),
-                    event.event,
-                    event.subject,
-                    event.actor,
-                    event.agency.value if event.agency else None,
-                    event.reason,
-                ),
+                "INSERT INTO audit (seq, at, event, subject, actor, agency, reason, mac)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (seq, event.at.astimezone(UTC).isoformat(), event.event, event.subject, event.actor,
+                 event.agency.value if event.agency else None, event.reason, mac),
             )
+
+    async def _sequence(self) -> int:
+        """AUTOINCREMENT's own record of the highest number ever used."""
+        cursor = await self._db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'audit'")
+        row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def audit_head(self) -> int:
+        async with self._lock:
+            return await self._sequence()
+
+    async def ended_with_content(self) -> list[str]:
+        rows = await self._query(
+            "SELECT h.reference FROM handoffs h JOIN sealed s ON s.record_id = h.id WHERE h.state NOT IN (?, ?)",
+            ("delivering", "delivered"),
+        )
+        return [row[0] for row in rows]
 
     async def audit_events(self, since: datetime | None = None, until: datetime | None = None) -> list[AuditEvent]:
         # ISO strings of UTC instants sort as time; stored events are always UTC.
         rows = await self._query(
-            "SELECT seq, at, event, subject, actor, agency, reason FROM audit WHERE at >= ? AND at < ? ORDER BY seq",
+            "SELECT seq, at, event, subject, actor, agency, reason, mac FROM audit"
+            " WHERE at >= ? AND at < ? ORDER BY seq",
             (since.astimezone(UTC).isoformat() if since else "", until.astimezone(UTC).isoformat() if until else "~"),
         )
         return [
@@ -292,6 +314,7 @@ class SqliteStore(Store):
                 actor=r[4],
                 agency=r[5],
                 reason=r[6],
+                mac=r[7],
             )
             for r in rows
         ]

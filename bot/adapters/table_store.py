@@ -27,6 +27,7 @@ far above this bot's load (hundreds of handoffs a day).
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -45,6 +46,7 @@ from azure.data.tables.aio import TableClient
 from bot.adapters.crypto import Sealed, Sealer
 from bot.adapters.sealing import envelope, restore, seal_client
 from bot.app.ports import Conflict, Store, StoreUnavailable
+from bot.domain.audit import GENESIS, link
 from bot.domain.model import AuditEvent, Draft, Handoff
 
 DRAFT, HANDOFF, SENT, AUDIT = "draft", "handoff", "sent", "audit"
@@ -283,11 +285,12 @@ class TableStore(Store):
         while True:
             head = await self._get(AUDIT, "a|head")
             seq = (head["Seq"] if head else 0) + 1
-            counter = {"PartitionKey": AUDIT, "RowKey": "a|head", "Seq": seq}
+            mac = link(self._sealer.audit_key, head["Mac"] if head else GENESIS, event, seq)
+            counter = {"PartitionKey": AUDIT, "RowKey": "a|head", "Seq": seq, "Mac": mac}
             record = {
                 "PartitionKey": AUDIT, "RowKey": f"a|{seq:012d}", "At": event.at.astimezone(UTC).isoformat(),
                 "Event": event.event, "Subject": event.subject, "Actor": event.actor,
-                "Agency": event.agency.value if event.agency else "", "Reason": event.reason or "",
+                "Agency": event.agency.value if event.agency else "", "Reason": event.reason or "", "Mac": mac,
             }
             write_head = ("update", counter, {"mode": UpdateMode.REPLACE, **_conditional(head)}) if head else (
                 "create", counter)
@@ -306,8 +309,21 @@ class TableStore(Store):
             events.append(AuditEvent(
                 seq=int(entity["RowKey"][2:]), at=at, event=entity["Event"], subject=entity["Subject"],
                 actor=entity["Actor"], agency=entity["Agency"] or None, reason=entity["Reason"] or None,
+                mac=entity.get("Mac"),
             ))
         return events
+
+    async def audit_head(self) -> int:
+        head = await self._get(AUDIT, "a|head")
+        return int(head["Seq"]) if head else 0
+
+    async def ended_with_content(self) -> list[str]:
+        ended = []
+        for entity in await self._range(HANDOFF, "h|", "h|~"):
+            state = json.loads(entity["Doc"])["state"]
+            if "Ciphertext" in entity and state not in ("delivering", "delivered"):
+                ended.append(entity["Reference"])
+        return ended
 
     async def raw_entities(self) -> AsyncIterator[Entity]:
         """Everything in the table, for tests that search what the service holds."""

@@ -81,7 +81,9 @@ class Store(abc.ABC):
     - ``add_handoff`` is create-only, and at most one handoff exists per draft id.
     - ``due_handoffs`` and ``expired_drafts`` find due work through an index on the due time,
       oldest first, never by reading every record; a handoff with ``due_at`` None is never due.
-    - Audit events are append-only and come back in the order they were appended.
+    - Audit events are append-only and come back in the order they were appended, numbered
+      1, 2, 3 … (``seq``) and chained: ``mac = link(sealer.audit_key, previous mac, event, seq)``
+      (``bot.domain.audit``), computed in the same atomic write that appends the event.
     """
 
     @abc.abstractmethod
@@ -136,6 +138,14 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def audit_events(self, since: datetime | None = None, until: datetime | None = None) -> list[AuditEvent]: ...
+
+    @abc.abstractmethod
+    async def audit_head(self) -> int:
+        """The highest ``seq`` ever appended (kept apart from the events: truncation shows)."""
+
+    @abc.abstractmethod
+    async def ended_with_content(self) -> list[str]:
+        """References of closed handoffs that still hold client data: must always be empty."""
 
     @abc.abstractmethod
     async def close(self) -> None: ...

@@ -157,8 +157,12 @@ class Terugkoppeling:
             AuditEvent(at=self.clock.now(), event=event, subject=subject, actor=actor, agency=agency, reason=reason)
         )
 
-    async def _refuse(self, reason: Reason, actor: Actor, subject: str = "") -> Refused:
-        await self._audit("refused", subject, actor.aad_object_id, reason=reason.value)
+    async def _refuse(self, reason: Reason, actor: Actor, subject: str = "", agency: Agency | None = None) -> Refused:
+        await self._audit("refused", subject, actor.aad_object_id, agency, reason=reason.value)
+        if reason is Reason.RECIPIENT_NOT_ALLOWED:
+            # Art. 9: the directory points outside the agreed agency tenants; nothing was sent, but
+            # the privacy officers must see it.
+            await self._audit("incident", subject, actor.aad_object_id, agency, reason=reason.value)
         return Refused(reason, subject or None)
 
     async def _owned_draft(self, actor: Actor, draft_id: str, *stages: Stage) -> Draft | Refused | Stale:
@@ -215,7 +219,7 @@ class Terugkoppeling:
         if isinstance(verdict, Ineligible):
             return await self._refuse(verdict.reason, actor, draft.id)
         if reason := self.policy.may_receive(verdict.recipient):
-            return await self._refuse(reason, actor, draft.id)
+            return await self._refuse(reason, actor, draft.id, verdict.recipient.agentschap)
         found = verdict.client
         fingerprint = client_fingerprint(self._fingerprint_key, found.naam, found.geboortedatum)
         previously = await self.store.last_sent(fingerprint)
@@ -297,7 +301,7 @@ class Terugkoppeling:
             return draft
         assert draft.recipient is not None and draft.client is not None
         if reason := self.policy.in_force(self.today()) or self.policy.may_receive(draft.recipient):
-            return await self._refuse(reason, actor, draft.id)
+            return await self._refuse(reason, actor, draft.id, draft.recipient.agentschap)
         handoff, created = await self._record_handoff(draft)
         if not created:
             return await self._sent_or_queued(handoff)  # a concurrent retry recorded it first

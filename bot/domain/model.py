@@ -183,6 +183,7 @@ class AuditEvent(BaseModel):
     agency: Agency | None = None
     reason: str | None = None
     seq: int | None = Field(default=None, description="assigned by the store")
+    mac: str | None = Field(default=None, description="the hash-chain link, assigned by the store")
 
 
 def new_id() -> str:

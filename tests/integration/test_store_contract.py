@@ -154,3 +154,25 @@ async def test_concurrent_appends_and_deletes(store):
     assert [e.seq for e in events] == sorted({e.seq for e in events})  # unique, in order
     draft = await store.add_draft(f.draft())
     assert sorted(await asyncio.gather(*(store.delete_draft(draft.id) for _ in range(3)))) == [False, False, True]
+
+
+async def test_audit_events_are_chained_and_the_head_is_kept(store, sealer):
+    from bot.app.evidence import verify
+
+    for i in range(5):
+        await store.append_audit(AuditEvent(at=f.NOW + timedelta(minutes=i), event=f"e{i}", subject="TK-1"))
+    events = await store.audit_events()
+    assert [e.seq for e in events] == [1, 2, 3, 4, 5] and await store.audit_head() == 5
+    assert all(e.mac and len(e.mac) == 64 for e in events)
+    verdict = verify(events, await store.audit_head(), sealer.audit_key)
+    assert verdict.intact and verdict.last_mac == events[-1].mac
+    assert not verify(events, 5, b"another key" * 3).intact  # without the key, nobody can recompute it
+
+
+async def test_ended_handoffs_with_content_are_found(store):
+    leaky = await store.add_handoff(f.handoff())
+    await store.save_handoff(leaky.model_copy(update={"state": HandoffState.TRANSFERRED}))  # a purge forgotten
+    clean = await store.add_handoff(f.handoff())
+    await store.save_handoff(clean.model_copy(update={"state": HandoffState.TRANSFERRED, "client": None}))
+    await store.add_handoff(f.handoff())  # still open: holding content is right
+    assert await store.ended_with_content() == [leaky.reference]

@@ -1,0 +1,159 @@
+"""What the privacy officers get from the audit trail: proof it is whole, a summary of what
+happened, and policy statistics — all without a single piece of client data."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.domain.audit import GENESIS, link
+from bot.domain.model import AuditEvent
+
+BRUSSELS = ZoneInfo("Europe/Brussels")
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The outcome of ``audit verify``: intact, or the first broken link and why."""
+
+    events: int
+    broken_at: int | None = None
+    problem: str = ""
+    last_mac: str = ""
+
+    @property
+    def intact(self) -> bool:
+        return self.broken_at is None
+
+
+def verify(events: Sequence[AuditEvent], head: int, key: bytes) -> Verdict:
+    """Walk the whole chain (all events, in ``seq`` order) and recompute every link."""
+    previous, expected = GENESIS, 1
+    for event in events:
+        assert event.seq is not None
+        if event.seq != expected:
+            problem = (f"event #{expected} is missing (deleted?)" if event.seq > expected
+                       else f"event #{event.seq} appears out of order (reordered or duplicated?)")
+            return Verdict(len(events), expected if event.seq > expected else event.seq, problem)
+        if event.mac != link(key, previous, event, event.seq):
+            return Verdict(len(events), event.seq, f"event #{event.seq} was altered, or moved from elsewhere")
+        previous, expected = event.mac, expected + 1
+    if head >= expected:
+        return Verdict(len(events), expected, f"events #{expected} to #{head} are missing (the trail was truncated)")
+    return Verdict(len(events), last_mac=previous)
+
+
+# What counts as what in the summary (event names as the service writes them).
+SUMMARY_EVENTS = {
+    "sent": "sent",
+    "transferred": "transferred (overgezet)",
+    "returned": "returned (niet mijn klant)",
+    "expired": "expired (drafts and handoffs)",
+    "purged": "purged",
+    "incident": "incidents (art. 9)",
+    "delivery_abandoned": "undeliverable",
+    "reminded": "reminders",
+    "escalated": "escalations to the counsellor",
+    "refused": "refusals",
+}
+
+
+@dataclass
+class Summary:
+    counts: dict[str, int]
+    incidents: list[dict[str, str]]
+    refusals: dict[str, int]
+    content_left: list[str]
+    verdict: Verdict
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "counts": self.counts,
+            "incidents": self.incidents,
+            "refusals_by_reason": self.refusals,
+            "ended_handoffs_still_holding_content": self.content_left,
+            "no_content_left_for_ended_handoffs": not self.content_left,
+            "chain": {"intact": self.verdict.intact, "events": self.verdict.events,
+                      "broken_at": self.verdict.broken_at, "problem": self.verdict.problem,
+                      "last_link": self.verdict.last_mac},
+        }
+
+
+def summarise(window: Sequence[AuditEvent], content_left: list[str], verdict: Verdict) -> Summary:
+    counted = Counter(e.event for e in window)
+    return Summary(
+        counts={label: counted.get(name, 0) for name, label in SUMMARY_EVENTS.items()},
+        incidents=[{"at": e.at.isoformat(), "reference": e.subject, "agency": e.agency.value if e.agency else "",
+                    "reason": e.reason or ""} for e in window if e.event == "incident"],
+        refusals=dict(Counter(e.reason or "" for e in window if e.event == "refused")),
+        content_left=content_left,
+        verdict=verdict,
+    )
+
+
+@dataclass
+class _Handoff:
+    agency: str
+    sent: datetime
+    transferred: datetime | None = None
+    reminders: int = 0
+    expired: bool = False
+
+
+@dataclass
+class MonthRow:
+    month: str
+    agency: str
+    sent: int = 0
+    transferred: int = 0
+    median_hours_to_transfer: float | None = None
+    p90_hours_to_transfer: float | None = None
+    reminders: int = 0
+    needed_a_reminder: int = 0
+    expired: int = 0
+    _hours: list[float] = field(default_factory=list, repr=False)
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile: a value that occurred, never an interpolation."""
+    ordered = sorted(values)
+    rank = math.ceil(round(fraction * len(ordered), 9))
+    return ordered[max(rank, 1) - 1]
+
+
+def monthly_statistics(events: Sequence[AuditEvent]) -> list[MonthRow]:
+    """Per agency and per month of sending: how many, how fast they were transferred, how many
+    reminders it took, how many expired. From the audit trail alone (references, never clients)."""
+    handoffs: dict[str, _Handoff] = {}
+    for e in events:
+        if e.event == "sent" and e.agency:
+            handoffs[e.subject] = _Handoff(e.agency.value, e.at)
+        elif (h := handoffs.get(e.subject)) is not None:
+            if e.event == "transferred":
+                h.transferred = e.at
+            elif e.event == "reminded":
+                h.reminders += 1
+            elif e.event == "expired":
+                h.expired = True
+    rows: dict[tuple[str, str], MonthRow] = defaultdict(lambda: MonthRow("", ""))
+    for h in handoffs.values():
+        month = h.sent.astimezone(BRUSSELS).strftime("%Y-%m")
+        row = rows[(month, h.agency)]
+        row.month, row.agency = month, h.agency
+        row.sent += 1
+        row.reminders += h.reminders
+        row.needed_a_reminder += h.reminders > 0
+        row.expired += h.expired
+        if h.transferred is not None:
+            row.transferred += 1
+            row._hours.append((h.transferred - h.sent) / timedelta(hours=1))
+    for row in rows.values():
+        if row._hours:
+            row.median_hours_to_transfer = round(statistics.median(row._hours), 1)
+            row.p90_hours_to_transfer = round(_percentile(row._hours, 0.9), 1)
+    return [rows[k] for k in sorted(rows)]
