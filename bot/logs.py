@@ -3,19 +3,78 @@
 Each record is one JSON line: time, level, logger, message, and only the ``extra`` keys named in
 ``SAFE_FIELDS`` (ids, statuses, counts). Exception text is replaced by the exception's type,
 because exception messages (pydantic's, for one) quote the input they choke on.
+
+On top of that, ``RedactingFilter`` (on every handler ``setup`` installs) removes client data from
+whatever a developer writes later — an f-string with a name in it, say: every value the bot has
+seen typed or decrypted in the current request (``sensitive``), and anything shaped like a date,
+an INSZ number, an e-mail address or a phone number, becomes ``[…]``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 SAFE_FIELDS = frozenset(
     {"ref", "draft", "status", "error", "step", "event", "verb", "path", "method", "mode", "port", "host",
-     "count", "elapsed_ms", "store", "directory"}
+     "count", "elapsed_ms", "store", "directory", "attempt", "delay_s", "done"}
 )
+REDACTED = "[…]"
+_MAX_SENSITIVE = 512  # per request (task); a long-lived task keeps the newest
+_sensitive: ContextVar[dict[str, None] | None] = ContextVar("sensitive_values", default=None)
+_SHAPES = re.compile(
+    r"\b\d{4}-\d{2}-\d{2}\b"  # ISO date
+    r"|\b\d{2}[ .]?\d{2}[ .]?\d{2}[ .-]?\d{3}[ .]?\d{2}\b"  # INSZ / rijksregisternummer
+    r"|\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b"  # dd/mm/jjjj
+    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # e-mail
+    r"|(?:\+|00)32[\d /.]{8,}|\b0\d{1,3}[ /.]?\d{2,3}[ /.]?\d{2}[ /.]?\d{2}\b"  # Belgian phone
+)
+
+
+def sensitive(*values: object) -> None:
+    """Remember client data seen in this request (typed into a card, or decrypted), so that no
+    log line can carry it. Names are also remembered word by word."""
+    seen = _sensitive.get()
+    if seen is None:
+        seen = {}
+        _sensitive.set(seen)
+    for value in values:
+        text = str(value).strip() if value is not None else ""
+        for piece in (text, *text.split()):
+            if len(piece) >= 3:
+                seen.pop(piece, None)
+                seen[piece] = None
+    while len(seen) > _MAX_SENSITIVE:
+        del seen[next(iter(seen))]
+
+
+def redact(text: str) -> str:
+    seen = _sensitive.get()
+    if seen:
+        for value in sorted(seen, key=len, reverse=True):
+            if value in text:
+                text = text.replace(value, REDACTED)
+    return _SHAPES.sub(REDACTED, text)
+
+
+class RedactingFilter(logging.Filter):
+    """Strips client data from a record before any handler formats it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.msg if isinstance(record.msg, str) else type(record.msg).__name__)
+        record.args = None  # arguments are never formatted in: they are the usual way data slips in
+        for key in SAFE_FIELDS & record.__dict__.keys():
+            if isinstance(record.__dict__[key], str):
+                record.__dict__[key] = redact(record.__dict__[key])
+        if record.exc_info and record.exc_info[0] is not None:
+            record.__dict__["exception"] = record.exc_info[0].__name__
+            record.exc_info, record.exc_text = None, None  # a traceback quotes values
+        return True
+
 
 
 class JsonFormatter(logging.Formatter):
@@ -30,12 +89,15 @@ class JsonFormatter(logging.Formatter):
             entry[key] = record.__dict__[key]
         if record.exc_info and record.exc_info[0] is not None:
             entry["exception"] = record.exc_info[0].__name__
+        elif "exception" in record.__dict__:
+            entry["exception"] = record.__dict__["exception"]
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
 def setup(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
+    handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

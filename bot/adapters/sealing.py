@@ -7,6 +7,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
+from bot import logs
 from bot.adapters.crypto import Sealed, Sealer
 from bot.domain.model import ClientData
 
@@ -28,4 +29,19 @@ def restore(model: type[R], sealer: Sealer, doc: str, sealed: Sealed | None) -> 
     data = json.loads(doc)
     if sealed is not None:
         data["client"] = json.loads(sealer.open(data["id"], sealed))
+        logs.sensitive(*_strings(data["client"]))  # in clear now: no log line may carry it
     return model.model_validate(data)
+
+
+def _strings(value: object) -> list[str]:
+    """Every string in decrypted client data, dates also as people write them (dd/mm/jjjj)."""
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    if isinstance(value, str):
+        parts = value.split("-")
+        if len(parts) == 3 and all(p.isdigit() for p in parts):
+            return [value, f"{parts[2]}/{parts[1]}/{parts[0]}"]
+        return [value]
+    return []

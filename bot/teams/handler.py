@@ -14,6 +14,7 @@ from botbuilder.core import CardFactory, InvokeResponse, MessageFactory, TurnCon
 from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.schema import AdaptiveCardInvokeResponse
 
+from bot import logs
 from bot.app import services as s
 from bot.domain.model import Actor, HandoffState, Reason
 from bot.teams import texts
@@ -59,6 +60,7 @@ class TerugkoppelingBot(TeamsActivityHandler):
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
+        logs.sensitive(activity.text)
         command = command_text(activity.text)
         if not is_personal(activity):
             await turn_context.send_activity(texts.GROUP_CHAT)
@@ -93,6 +95,7 @@ class TerugkoppelingBot(TeamsActivityHandler):
         use_case = VERBS[action.verb]
         if action.verb != "nieuw" and not (action.data.draft or action.data.handoff):
             return InvokeResponse(status=400, body=_error(400, "BadRequest", "Ongeldige kaartactie."))
+        logs.sensitive(*action.data.inputs().values())  # typed client data: never in a log line
         log.info("card action", extra={"verb": action.verb, "draft": action.data.draft or action.data.handoff})
         result = await use_case(self.service, Call(actor, action, turn_context))
         return _card(self._card_for(result))

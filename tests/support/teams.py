@@ -211,6 +211,7 @@ def capture_logs(stream: io.StringIO) -> logging.Handler:
     """Everything logged, at every level, through the bot's own formatter and pytest's."""
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logs.JsonFormatter())
+    handler.addFilter(logs.RedactingFilter())  # as ``logs.setup`` installs it
     handler.setLevel(logging.DEBUG)
     return handler
 
