@@ -12,6 +12,7 @@ COPY pyproject.toml requirements.lock README.md ./
 COPY bot ./bot
 COPY cards ./cards
 COPY examples ./examples
+COPY manifest ./manifest
 RUN pip install -c requirements.lock . \
  && useradd --system --uid 10001 --home-dir /app bot \
  && mkdir -p /app/data && chown bot /app/data

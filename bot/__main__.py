@@ -14,6 +14,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from bot import logs
+from bot import manifest as teams_manifest
 from bot.adapters.clock import FixedClock
 from bot.app.evidence import monthly_statistics, summarise, verify
 from bot.bootstrap import ConfigurationError, Runtime, build, open_store, sealer_of
@@ -171,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     audit.add_argument("--since", type=_date, help="first day, YYYY-MM-DD (inclusive)")
     audit.add_argument("--until", type=_date, help="last day, YYYY-MM-DD (exclusive)")
     audit.add_argument("--format", choices=("csv", "json"), default="csv")
+    teams_manifest.add_arguments(commands.add_parser("manifest", help="build the Teams app package (zip), validated"))
     stats = commands.add_parser("stats", help="policy statistics per agency and month, without personal data")
     stats.add_argument("--format", choices=("markdown", "csv", "json"), default="markdown")
     args = parser.parse_args(argv)
@@ -184,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logs.setup(settings.log_level)
     try:
+        if args.command == "manifest":
+            return teams_manifest.run(args, settings)
         if args.command == "audit":
             return asyncio.run(_audit(settings, args))
         if args.command == "stats":
