@@ -7,10 +7,12 @@ knows nothing of botbuilder.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Protocol
 
 from aiohttp import web
 
+log = logging.getLogger(__name__)
 MAX_BODY = 256 * 1024  # a Teams activity with a full card is a few KB
 
 
@@ -23,15 +25,21 @@ class Endpoint(Protocol):
 def create_app(endpoint: Endpoint, *, health: dict[str, str] | None = None) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
 
+    def reject(status: int, reason: str) -> web.Response:
+        log.info("request rejected", extra={"status": status, "error": reason})  # never the body
+        return web.json_response({"error": reason}, status=status)
+
     async def messages(request: web.Request) -> web.Response:
         if request.content_type != "application/json":
-            return web.json_response({"error": "expected application/json"}, status=415)
+            return reject(415, "expected application/json")
         try:
             body = await request.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
-            return web.json_response({"error": "malformed JSON"}, status=400)
+            return reject(400, "malformed JSON")
+        except web.HTTPRequestEntityTooLarge:
+            return reject(413, "request body too large")
         if not isinstance(body, dict):
-            return web.json_response({"error": "not an activity"}, status=400)
+            return reject(400, "not an activity")
         status, payload = await endpoint.handle(body, request.headers.get("Authorization", ""))
         headers = {"Retry-After": "5"} if status == 503 else None
         if payload is None:

@@ -27,10 +27,12 @@ class TeamsEndpoint:
     async def handle(self, body: dict[str, Any], auth_header: str) -> tuple[int, object | None]:
         activity = _activity(body)
         if activity is None:
+            log.info("request rejected", extra={"status": 400, "error": "not a valid activity"})
             return 400, {"error": "not a valid activity"}
         try:
             response = await self.adapter.process_activity(auth_header, activity, self.bot.on_turn)
-        except (PermissionError, jwt.PyJWTError, web.HTTPUnauthorized):
+        except (PermissionError, jwt.PyJWTError, web.HTTPUnauthorized) as error:
+            log.warning("request rejected", extra={"status": 401, "error": type(error).__name__})
             return 401, {"error": "unauthorized"}
         except StoreUnavailable as error:
             # Nothing was half-written; Teams (or the user) may simply try again.

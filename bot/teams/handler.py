@@ -85,7 +85,10 @@ class TerugkoppelingBot(TeamsActivityHandler):
         # botbuilder's own adaptiveCard/action path double-serialises the response with
         # CloudAdapter and crashes on malformed actions (BOTBUILDER-NOTES 2, 3): do it here.
         if turn_context.activity.name != "adaptiveCard/action":
-            return await super().on_invoke_activity(turn_context)
+            # This bot uses no other invoke (no task modules, message extensions, sign-in): a clear
+            # 400, where botbuilder would answer 501 or try handlers that do not exist.
+            log.info("unsupported invoke", extra={"verb": str(turn_context.activity.name)[:40]})
+            return InvokeResponse(status=400, body=_error(400, "NotSupported", "Deze actie wordt niet ondersteund."))
         action = parse_invoke(turn_context.activity.value)
         actor = actor_of(turn_context.activity)
         if action is None or actor is None:
