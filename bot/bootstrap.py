@@ -21,7 +21,7 @@ from bot.config import Settings
 from bot.domain.calendar import WorkingCalendar
 from bot.domain.policy import Policy
 from bot.domain.schedule import Schedule
-from bot.teams.adapter import BotRegistration, create_adapter
+from bot.teams.adapter import BotCloud, BotRegistration, Registrations, create_adapter
 from bot.teams.cards import Cards
 from bot.teams.endpoint import TeamsEndpoint
 from bot.teams.handler import TerugkoppelingBot
@@ -127,6 +127,23 @@ async def open_store(settings: Settings, sealer: Sealer) -> Store:
     return await TableStore.open(table, sealer)
 
 
+def registrations_of(settings: Settings) -> Registrations:
+    primary = BotRegistration(settings.app_id, settings.app_password, settings.app_type, settings.app_tenant_id)
+    others = [BotRegistration(r.app_id, r.password, r.type, r.tenant) for r in settings.registrations]
+    return Registrations(primary, others)
+
+
+def cloud_of(settings: Settings) -> BotCloud | None:
+    if not (settings.openid_metadata_url or settings.token_issuer):
+        return None  # the public cloud, botbuilder's defaults
+    return BotCloud(
+        TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL=settings.openid_metadata_url or None,
+        TO_BOT_FROM_CHANNEL_TOKEN_ISSUER=settings.token_issuer or "https://api.botframework.com",
+        TO_CHANNEL_FROM_BOT_LOGIN_URL="https://login.microsoftonline.com/botframework.com",
+        TO_CHANNEL_FROM_BOT_OAUTH_SCOPE="https://api.botframework.com",
+    )
+
+
 def schedule_of(settings: Settings) -> Schedule:
     start, end = settings.office_hours
     return Schedule(
@@ -153,19 +170,24 @@ def policy_of(settings: Settings) -> Policy:
 async def build(settings: Settings, *, clock: Clock | None = None) -> Runtime:
     if settings.local_mode and not is_loopback(settings.host):
         # Anonymous mode posts to any serviceUrl a caller names: it must never face a network.
-        raise ConfigurationError("local mode (no MicrosoftAppId) listens on loopback only; set HOST=127.0.0.1")
+        if not settings.insecure_no_auth:
+            raise ConfigurationError("local mode (no MicrosoftAppId) listens on loopback only; set HOST=127.0.0.1")
+        log.critical("INSECURE: no Bot Framework authentication on a network address "
+                     "(BOT_INSECURE_DEVELOPMENT_NO_AUTH); anyone who can reach it can use the bot",
+                     extra={"host": settings.host})
+    if settings.registrations and settings.local_mode:
+        raise ConfigurationError("BOT_REGISTRATIONS needs MicrosoftAppId too (the registration for other tenants)")
     if not settings.local_mode and (settings.counsellor_tenants is None or settings.agency_tenants is None):
         raise ConfigurationError("BOT_COUNSELLOR_TENANTS and BOT_AGENCY_TENANTS are required outside local mode")
     if not settings.directory_file.exists():
         raise ConfigurationError(f"BOT_DIRECTORY_FILE not found: {settings.directory_file}")
     sealer = sealer_of(settings)
     store = await open_store(settings, sealer)
-    adapter = create_adapter(
-        BotRegistration(settings.app_id, settings.app_password, settings.app_type, settings.app_tenant_id)
-    )
+    registrations = registrations_of(settings)
+    adapter = create_adapter(registrations, cloud_of(settings))
     cards = Cards(retention_days=settings.retention_days)
     messenger = TeamsMessenger(
-        adapter, cards, service_url=settings.teams_service_url, app_id_for=lambda _tenant: settings.app_id,
+        adapter, cards, service_url=settings.teams_service_url, app_id_for=registrations.app_id_for,
         timeout=settings.delivery_timeout_seconds,
     )
     service = Terugkoppeling(
@@ -178,5 +200,6 @@ async def build(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         schedule=schedule_of(settings),
     )
     bot = TerugkoppelingBot(service, cards)
-    app = create_app(TeamsEndpoint(adapter, bot), health={"mode": "local" if settings.local_mode else "production"})
+    mode = "production" if not settings.local_mode else "local" if is_loopback(settings.host) else "insecure"
+    app = create_app(TeamsEndpoint(adapter, bot), health={"mode": mode})
     return Runtime(settings, store, service, app)

@@ -6,11 +6,12 @@ With no ``MicrosoftAppId`` the bot runs in local mode: no Bot Framework authenti
 
 from __future__ import annotations
 
+import json
 from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 EMEA_SERVICE_URL = "https://smba.trafficmanager.net/emea/"
@@ -26,6 +27,15 @@ def _csv_set(value: object) -> frozenset[str] | None:
     return frozenset(str(v) for v in value)  # type: ignore[attr-defined]
 
 
+class Registration(BaseModel):
+    """One more Azure Bot registration, serving the users of ``tenant``."""
+
+    app_id: str = Field(min_length=1)
+    password: str = ""
+    type: Literal["SingleTenant", "UserAssignedMSI", "MultiTenant"] = "SingleTenant"
+    tenant: str = Field(min_length=1)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True, env_ignore_empty=True)
 
@@ -38,6 +48,14 @@ class Settings(BaseSettings):
         "MultiTenant", alias="MicrosoftAppType"
     )
     app_tenant_id: str = Field("", alias="MicrosoftAppTenantId")
+    # One registration per tenant (DESIGN.md, Tenancy), as JSON: [{"app_id": "…", "password": "…",
+    # "type": "SingleTenant", "tenant": "…"}]; tenants without one use MicrosoftAppId.
+    registrations: Annotated[list[Registration], NoDecode] = Field(default_factory=list, alias="BOT_REGISTRATIONS")
+    # Where Bot Framework tokens come from: only for a sovereign cloud (or the test suite).
+    openid_metadata_url: str = Field("", alias="BOT_FRAMEWORK_OPENID_METADATA_URL")
+    token_issuer: str = Field("", alias="BOT_FRAMEWORK_TOKEN_ISSUER")
+    # Development only: allow local mode (no authentication) on a non-loopback address. Loudly logged.
+    insecure_no_auth: bool = Field(False, alias="BOT_INSECURE_DEVELOPMENT_NO_AUTH")
 
     store: str = Field("sqlite:///./data/terugkoppeling.db", alias="BOT_STORE")
     store_connection_string: str = Field("", alias="BOT_STORE_CONNECTION_STRING")
@@ -65,6 +83,16 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = Field(8, ge=1, le=50, alias="BOT_DELIVERY_MAX_ATTEMPTS")
     delivery_retry_base_seconds: float = Field(30, gt=0, alias="BOT_DELIVERY_RETRY_BASE_SECONDS")
     delivery_retry_cap_seconds: float = Field(3600, gt=0, alias="BOT_DELIVERY_RETRY_CAP_SECONDS")
+
+    @field_validator("registrations", mode="before")
+    @classmethod
+    def _registrations(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        try:
+            return json.loads(value) if value.strip() else []
+        except json.JSONDecodeError:
+            raise ValueError("BOT_REGISTRATIONS: expected a JSON list of {app_id, password, type, tenant}") from None
 
     @field_validator("office_hours", mode="before")
     @classmethod

@@ -5,8 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import jwt
-from aiohttp import web
+import requests
 from botbuilder.core import Bot
 from botbuilder.core.cloud_adapter_base import CloudAdapterBase
 from botbuilder.schema import Activity
@@ -29,11 +28,22 @@ class TeamsEndpoint:
         if activity is None:
             log.info("request rejected", extra={"status": 400, "error": "not a valid activity"})
             return 400, {"error": "not a valid activity"}
+        # Authenticate apart from the turn, so that every way a token can fail is a 401 (botbuilder
+        # raises IndexError for an unknown key id, a bare Exception for a missing endorsement), and
+        # the signing keys being out of reach is a 503, not a 500.
         try:
-            response = await self.adapter.process_activity(auth_header, activity, self.bot.on_turn)
-        except (PermissionError, jwt.PyJWTError, web.HTTPUnauthorized) as error:
+            authenticated = await self.adapter.bot_framework_authentication.authenticate_request(activity, auth_header)
+        except PermissionError as error:  # (an OSError: it must come first)
             log.warning("request rejected", extra={"status": 401, "error": type(error).__name__})
             return 401, {"error": "unauthorized"}
+        except (requests.RequestException, OSError) as error:
+            log.error("signing keys unreachable", extra={"status": 503, "error": type(error).__name__})
+            return 503, {"error": "temporarily unavailable, try again"}
+        except Exception as error:  # noqa: BLE001 - any other failure to authenticate is unauthorized
+            log.warning("request rejected", extra={"status": 401, "error": type(error).__name__})
+            return 401, {"error": "unauthorized"}
+        try:
+            response = await self.adapter.process_activity(authenticated, activity, self.bot.on_turn)
         except StoreUnavailable as error:
             # Nothing was half-written; Teams (or the user) may simply try again.
             log.warning("store unavailable", extra={"error": str(error), "verb": activity.name or activity.type})

@@ -74,3 +74,24 @@ def test_unsafe_configurations_refuse_to_start(tmp_path, env, message):
     _, err = process.communicate(timeout=30)
     assert process.returncode == 2
     assert message in err
+
+
+def test_no_authentication_on_a_network_address_only_with_the_loud_development_flag(tmp_path):
+    port = free_port()
+    process = bot_process(tmp_path, HOST="0.0.0.0", PORT=str(port), BOT_INSECURE_DEVELOPMENT_NO_AUTH="true",
+                          BOT_DIRECTORY_FILE=str(ROOT / "examples" / "clients.json"))
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as response:
+                    assert b'"mode": "insecure"' in response.read()
+                    break
+            except OSError:
+                assert process.poll() is None, process.stderr.read()
+                assert time.monotonic() < deadline, "server did not come up"
+                time.sleep(0.1)
+    finally:
+        process.terminate()
+        _, err = process.communicate(timeout=10)
+    assert '"level": "CRITICAL"' in err and "INSECURE: no Bot Framework authentication" in err

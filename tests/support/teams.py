@@ -43,6 +43,7 @@ class Harness:
     log_stream: io.StringIO = field(default_factory=io.StringIO)
     seen_cards: list[dict[str, Any]] = field(default_factory=list)
     external_url: str | None = None  # a bot in another process (``python -m bot``), instead of ``start``
+    headers: dict[str, str] = field(default_factory=dict)  # sent with every request, e.g. Authorization
 
     @property
     def db_path(self) -> Path:
@@ -90,7 +91,7 @@ class Harness:
 
     async def post(self, activity: dict[str, Any], headers: dict[str, str] | None = None) -> tuple[int, Any]:
         self.http = self.http or ClientSession()
-        async with self.http.post(self.url, json=activity, headers=headers) as response:
+        async with self.http.post(self.url, json=activity, headers={**self.headers, **(headers or {})}) as response:
             body = await response.json() if response.content_type == "application/json" else await response.text()
             return response.status, body
 
