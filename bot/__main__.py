@@ -99,7 +99,7 @@ def _date(value: str) -> date:
 
 
 async def _evidence(settings: Settings) -> tuple[list[AuditEvent], int, list[str], bytes]:
-    sealer = sealer_of(settings)
+    sealer = await sealer_of(settings)
     store = await open_store(settings, sealer)
     try:
         return await store.audit_events(), await store.audit_head(), await store.ended_with_content(), sealer.audit_key

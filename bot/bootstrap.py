@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -84,20 +85,43 @@ def master_key(settings: Settings) -> bytes:
     return decode_key(key_file.read_text().strip())
 
 
-def sealer_of(settings: Settings) -> Sealer:
-    """The current master key encrypts; previous ones (``BOT_DATA_KEYS_PREVIOUS``) still decrypt."""
+async def sealer_of(settings: Settings, *, key_vault_options: dict[str, Any] | None = None) -> Sealer:
+    """The current master key encrypts; previous ones still decrypt. From ``BOT_DATA_KEY`` (+
+    ``BOT_DATA_KEYS_PREVIOUS``), or from Azure Key Vault (``BOT_KEY_VAULT_URL``)."""
     try:
-        current = master_key(settings)
-        previous = tuple(
-            decode_key(v, "BOT_DATA_KEYS_PREVIOUS") for v in settings.data_keys_previous.split(",") if v.strip()
-        )
+        if settings.key_vault_url:
+            ring = await _key_ring_from_key_vault(settings, key_vault_options or {})
+            current, previous = ring.current, ring.previous
+        else:
+            current = master_key(settings)
+            previous = tuple(
+                decode_key(v, "BOT_DATA_KEYS_PREVIOUS") for v in settings.data_keys_previous.split(",") if v.strip()
+            )
         hmac_key = decode_key(settings.hmac_key, "BOT_HMAC_KEY") if settings.hmac_key else None
     except ValueError as error:
         raise ConfigurationError(str(error)) from None
     if previous and hmac_key is None:
-        log.warning("BOT_DATA_KEYS_PREVIOUS without BOT_HMAC_KEY: keyed hashes derive from the oldest key listed; "
-                    "keep it listed, or set BOT_HMAC_KEY")
+        log.warning("older data keys without BOT_HMAC_KEY: keyed hashes derive from the oldest key; "
+                    "keep it available, or set BOT_HMAC_KEY")
     return Sealer(current, previous, hmac_key)
+
+
+async def _key_ring_from_key_vault(settings: Settings, options: dict[str, Any]) -> Any:
+    from azure.core.exceptions import AzureError
+    from azure.identity.aio import DefaultAzureCredential
+
+    from bot.adapters.key_vault import key_ring_from_key_vault
+
+    credential = options.pop("credential", None) or DefaultAzureCredential()
+    try:
+        return await key_ring_from_key_vault(settings.key_vault_url, settings.key_vault_secret, credential, **options)
+    except AzureError as error:
+        raise ConfigurationError(
+            f"BOT_KEY_VAULT_URL: cannot read secret {settings.key_vault_secret!r} ({type(error).__name__}); "
+            "the identity needs the Key Vault Secrets User role"
+        ) from None
+    finally:
+        await credential.close()
 
 
 async def open_store(settings: Settings, sealer: Sealer) -> Store:
@@ -167,7 +191,9 @@ def policy_of(settings: Settings) -> Policy:
     )
 
 
-async def build(settings: Settings, *, clock: Clock | None = None) -> Runtime:
+async def build(
+    settings: Settings, *, clock: Clock | None = None, key_vault_options: dict[str, Any] | None = None
+) -> Runtime:
     if settings.local_mode and not is_loopback(settings.host):
         # Anonymous mode posts to any serviceUrl a caller names: it must never face a network.
         if not settings.insecure_no_auth:
@@ -181,7 +207,7 @@ async def build(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         raise ConfigurationError("BOT_COUNSELLOR_TENANTS and BOT_AGENCY_TENANTS are required outside local mode")
     if not settings.directory_file.exists():
         raise ConfigurationError(f"BOT_DIRECTORY_FILE not found: {settings.directory_file}")
-    sealer = sealer_of(settings)
+    sealer = await sealer_of(settings, key_vault_options=key_vault_options)
     store = await open_store(settings, sealer)
     registrations = registrations_of(settings)
     adapter = create_adapter(registrations, cloud_of(settings))

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     data_key: str = Field("", alias="BOT_DATA_KEY")
     data_keys_previous: str = Field("", alias="BOT_DATA_KEYS_PREVIOUS")
     hmac_key: str = Field("", alias="BOT_HMAC_KEY")
+    # Or the master key from Azure Key Vault (managed identity): the secret's versions are the rotations.
+    key_vault_url: str = Field("", alias="BOT_KEY_VAULT_URL")
+    key_vault_secret: str = Field("terugkoppeling-data-key", alias="BOT_KEY_VAULT_SECRET")
     counsellor_tenants: Annotated[TenantSet | None, NoDecode] = Field(None, alias="BOT_COUNSELLOR_TENANTS")
     agency_tenants: Annotated[AgencyTenants | None, NoDecode] = Field(None, alias="BOT_AGENCY_TENANTS")
     protocol_start: date = Field(date(2025, 4, 1), alias="BOT_PROTOCOL_START")
