@@ -8,15 +8,30 @@ credential of the registration that serves the tenant it goes to.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from botbuilder.integration.aiohttp import (
     CloudAdapter,
     ConfigurationBotFrameworkAuthentication,
     ConfigurationServiceClientCredentialFactory,
 )
-from botframework.connector.auth import AppCredentials, ServiceClientCredentialsFactory
+from botbuilder.schema import Activity
+from botframework.connector.aio import ConnectorClient
+from botframework.connector.auth import (
+    AppCredentials,
+    AuthenticateRequestResult,
+    AuthenticationConstants,
+    BotFrameworkAuthentication,
+    ClaimsIdentity,
+    ConnectorFactory,
+    ServiceClientCredentialsFactory,
+    UserTokenClient,
+)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +90,79 @@ class Registrations(ServiceClientCredentialsFactory):
         return await factory.create_credentials(app_id, oauth_scope, login_endpoint, validate_authority)
 
 
+class _Clients:
+    """A small LRU of clients: service URLs are few (Teams' regions); the bound only matters in
+    local mode, where the service URL comes from the caller."""
+
+    def __init__(self, size: int = 64) -> None:
+        self._size = size
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+
+    async def get(self, key: Hashable, make: Callable[[], Awaitable[T]]) -> T:
+        if key in self._items:
+            self._items.move_to_end(key)
+            return self._items[key]  # type: ignore[no-any-return]
+        client = await make()
+        self._items[key] = client
+        while len(self._items) > self._size:
+            self._items.popitem(last=False)
+        return client
+
+
+def _app_id(claims_identity: ClaimsIdentity) -> str:
+    """Whose credentials a client carries: the token's audience (or appid); "" when anonymous."""
+    return (claims_identity.get_claim_value(AuthenticationConstants.AUDIENCE_CLAIM)
+            or claims_identity.get_claim_value(AuthenticationConstants.APP_ID_CLAIM) or "")
+
+
+class _CachedConnectorFactory(ConnectorFactory):
+    def __init__(self, inner: ConnectorFactory, app_id: str, clients: _Clients) -> None:
+        self._inner, self._app_id, self._clients = inner, app_id, clients
+
+    async def create(self, service_url: str, audience: str | None = None) -> ConnectorClient:
+        key = ("connector", self._app_id, service_url, audience)
+        return await self._clients.get(key, lambda: self._inner.create(service_url, audience))
+
+
+class ReusingAuthentication(BotFrameworkAuthentication):
+    """botbuilder's authentication, but the connector and user-token clients it builds are reused
+    per registration, service URL and audience instead of built anew for every turn. Building one
+    costs milliseconds (msrest's retry policy set-up), twice per turn; reusing it also keeps the
+    credential's token cache warm. Only botbuilder's own extension points are used."""
+
+    def __init__(self, inner: BotFrameworkAuthentication) -> None:
+        self._inner = inner
+        self._clients = _Clients()
+
+    async def authenticate_request(self, activity: Activity, auth_header: str) -> AuthenticateRequestResult:
+        result = await self._inner.authenticate_request(activity, auth_header)
+        result.connector_factory = _CachedConnectorFactory(
+            result.connector_factory, _app_id(result.claims_identity), self._clients
+        )
+        return result
+
+    async def authenticate_streaming_request(self, auth_header: str, channel_id_header: str) -> Any:
+        return await self._inner.authenticate_streaming_request(auth_header, channel_id_header)
+
+    def create_connector_factory(self, claims_identity: ClaimsIdentity) -> ConnectorFactory:
+        inner = self._inner.create_connector_factory(claims_identity)
+        return _CachedConnectorFactory(inner, _app_id(claims_identity), self._clients)
+
+    async def create_user_token_client(self, claims_identity: ClaimsIdentity) -> UserTokenClient:
+        key = ("user-token", _app_id(claims_identity))
+        return await self._clients.get(key, lambda: self._inner.create_user_token_client(claims_identity))
+
+    def create_bot_framework_client(self) -> Any:
+        return self._inner.create_bot_framework_client()
+
+    def get_originating_audience(self) -> str:
+        return self._inner.get_originating_audience()
+
+    async def authenticate_channel_request(self, auth_header: str) -> ClaimsIdentity:
+        return await self._inner.authenticate_channel_request(auth_header)
+
+
 def create_adapter(registrations: Registrations, cloud: BotCloud | None = None) -> CloudAdapter:
     """A CloudAdapter; with no registration it runs anonymously (local mode only)."""
-    return CloudAdapter(ConfigurationBotFrameworkAuthentication(cloud or BotCloud(), credentials_factory=registrations))
+    authentication = ConfigurationBotFrameworkAuthentication(cloud or BotCloud(), credentials_factory=registrations)
+    return CloudAdapter(ReusingAuthentication(authentication))

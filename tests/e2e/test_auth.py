@@ -103,3 +103,21 @@ async def test_outgoing_calls_use_the_registration_of_the_tenant_they_go_to():
     assert credentials.microsoft_app_password == "secret-b"
     with pytest.raises(PermissionError):
         await registrations.create_credentials(OTHER, "https://api.botframework.com", login, True)
+
+
+async def test_connector_clients_are_reused_per_registration_and_service_url():
+    from botframework.connector.auth import ClaimsIdentity
+
+    from bot.teams.adapter import create_adapter
+
+    atlas = BotRegistration(APP_B, "b", "SingleTenant", ATLAS)
+    registrations = Registrations(BotRegistration(APP_A, "secret-a"), [atlas])
+    authentication = create_adapter(registrations).bot_framework_authentication
+    a, b = ClaimsIdentity({"aud": APP_A}, True), ClaimsIdentity({"aud": APP_B}, True)
+    url, other_url = "https://smba.trafficmanager.net/emea/", "https://smba.trafficmanager.net/amer/"
+    first = await authentication.create_connector_factory(a).create(url, None)
+    assert await authentication.create_connector_factory(a).create(url, None) is first  # the next turn
+    assert await authentication.create_connector_factory(b).create(url, None) is not first  # other credential
+    assert await authentication.create_connector_factory(a).create(other_url, None) is not first
+    assert first.config.credentials.microsoft_app_id == APP_A
+    assert await authentication.create_user_token_client(a) is await authentication.create_user_token_client(a)
