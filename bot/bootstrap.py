@@ -5,12 +5,15 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
+from azure.core.credentials_async import AsyncTokenCredential
 
 from bot.adapters.clock import SystemClock
 from bot.adapters.crypto import Sealer, decode_key, generate_key
@@ -25,6 +28,7 @@ from bot.domain.schedule import Schedule
 from bot.teams.adapter import BotCloud, BotRegistration, Registrations, create_adapter
 from bot.teams.cards import Cards
 from bot.teams.endpoint import TeamsEndpoint
+from bot.teams.graph import GraphApp, GraphInstaller, graph_credentials
 from bot.teams.handler import TerugkoppelingBot
 from bot.teams.messenger import TeamsMessenger
 from bot.web import create_app
@@ -42,8 +46,11 @@ class Runtime:
     store: Store
     service: Terugkoppeling
     app: web.Application
+    installer: GraphInstaller | None = None
 
     async def close(self) -> None:
+        if self.installer is not None:
+            await self.installer.close()
         await self.store.close()
 
 
@@ -168,6 +175,37 @@ def cloud_of(settings: Settings) -> BotCloud | None:
     )
 
 
+def installer_of(
+    settings: Settings, credentials: Callable[[str], AsyncTokenCredential] | None = None
+) -> GraphInstaller | None:
+    """Graph provisioning (BOT_GRAPH_CREDENTIAL), with the bot registration that serves each tenant;
+    ``credentials`` replaces azure-identity (tests)."""
+    if not settings.graph_credential:
+        return None
+    if settings.local_mode and not is_loopback(urlsplit(settings.graph_base_url).hostname or ""):
+        raise ConfigurationError("BOT_GRAPH_CREDENTIAL needs MicrosoftAppId: Graph tokens are the bot registration's")
+    teams_app_id = settings.teams_app_id or settings.app_id
+    if not teams_app_id:
+        raise ConfigurationError("BOT_GRAPH_CREDENTIAL needs BOT_TEAMS_APP_ID (the Teams app manifest id)")
+    if settings.graph_credential == "certificate" and not settings.graph_certificate_path:
+        raise ConfigurationError("BOT_GRAPH_CREDENTIAL=certificate needs BOT_GRAPH_CERTIFICATE_PATH")
+    per_tenant = {r.tenant: r for r in settings.registrations}
+
+    def app_for(tenant_id: str) -> GraphApp:
+        own = per_tenant.get(tenant_id)
+        if own is not None:
+            return GraphApp(own.app_id, own.password, settings.graph_certificate_path)
+        secret = settings.graph_client_secret or settings.app_password
+        return GraphApp(settings.app_id, secret, settings.graph_certificate_path)
+
+    if credentials is None:
+        credentials = graph_credentials(settings.graph_credential, app_for, authority=settings.graph_authority or None)
+    return GraphInstaller(
+        settings.graph_base_url, credentials, teams_app_id,
+        catalog_ids=settings.graph_catalog_ids, timeout=settings.delivery_timeout_seconds,
+    )
+
+
 def schedule_of(settings: Settings) -> Schedule:
     start, end = settings.office_hours
     return Schedule(
@@ -192,7 +230,8 @@ def policy_of(settings: Settings) -> Policy:
 
 
 async def build(
-    settings: Settings, *, clock: Clock | None = None, key_vault_options: dict[str, Any] | None = None
+    settings: Settings, *, clock: Clock | None = None, key_vault_options: dict[str, Any] | None = None,
+    graph_credential_for: Callable[[str], AsyncTokenCredential] | None = None,
 ) -> Runtime:
     if settings.local_mode and not is_loopback(settings.host):
         # Anonymous mode posts to any serviceUrl a caller names: it must never face a network.
@@ -207,6 +246,7 @@ async def build(
         raise ConfigurationError("BOT_COUNSELLOR_TENANTS and BOT_AGENCY_TENANTS are required outside local mode")
     if not settings.directory_file.exists():
         raise ConfigurationError(f"BOT_DIRECTORY_FILE not found: {settings.directory_file}")
+    installer = installer_of(settings, graph_credential_for)
     sealer = await sealer_of(settings, key_vault_options=key_vault_options)
     store = await open_store(settings, sealer)
     registrations = registrations_of(settings)
@@ -214,7 +254,7 @@ async def build(
     cards = Cards(retention_days=settings.retention_days)
     messenger = TeamsMessenger(
         adapter, cards, service_url=settings.teams_service_url, app_id_for=registrations.app_id_for,
-        timeout=settings.delivery_timeout_seconds,
+        timeout=settings.delivery_timeout_seconds, installer=installer,
     )
     service = Terugkoppeling(
         store=store,
@@ -228,4 +268,4 @@ async def build(
     bot = TerugkoppelingBot(service, cards)
     mode = "production" if not settings.local_mode else "local" if is_loopback(settings.host) else "insecure"
     app = create_app(TeamsEndpoint(adapter, bot), health={"mode": mode})
-    return Runtime(settings, store, service, app)
+    return Runtime(settings, store, service, app, installer)

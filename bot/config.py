@@ -87,6 +87,17 @@ class Settings(BaseSettings):
     delivery_retry_base_seconds: float = Field(30, gt=0, alias="BOT_DELIVERY_RETRY_BASE_SECONDS")
     delivery_retry_cap_seconds: float = Field(3600, gt=0, alias="BOT_DELIVERY_RETRY_CAP_SECONDS")
 
+    # Recipient provisioning: install the Teams app through Microsoft Graph for a trajectbegeleider
+    # who never opened the bot. Off unless BOT_GRAPH_CREDENTIAL is set.
+    graph_credential: Literal["", "secret", "certificate", "managed-identity"] = Field("", alias="BOT_GRAPH_CREDENTIAL")
+    graph_base_url: str = Field("https://graph.microsoft.com/v1.0", alias="BOT_GRAPH_BASE_URL")
+    graph_authority: str = Field("", alias="BOT_GRAPH_AUTHORITY")  # sovereign clouds, e.g. login.microsoftonline.us
+    teams_app_id: str = Field("", alias="BOT_TEAMS_APP_ID")  # the manifest id; default MicrosoftAppId
+    graph_client_secret: str = Field("", alias="BOT_GRAPH_CLIENT_SECRET")  # default MicrosoftAppPassword
+    graph_certificate_path: str = Field("", alias="BOT_GRAPH_CERTIFICATE_PATH")  # PEM or PKCS12, with the key
+    # tenant=catalog app id,…: skips the catalog lookup (and with it AppCatalog.Read.All)
+    graph_catalog_ids: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict, alias="BOT_GRAPH_CATALOG_IDS")
+
     @field_validator("registrations", mode="before")
     @classmethod
     def _registrations(cls, value: object) -> object:
@@ -96,6 +107,17 @@ class Settings(BaseSettings):
             return json.loads(value) if value.strip() else []
         except json.JSONDecodeError:
             raise ValueError("BOT_REGISTRATIONS: expected a JSON list of {app_id, password, type, tenant}") from None
+
+    @field_validator("graph_catalog_ids", mode="before")
+    @classmethod
+    def _catalog_ids(cls, value: object) -> object:
+        """``<tenant>=<catalog app id>,…``"""
+        if not isinstance(value, str):
+            return value
+        pairs = [p.partition("=") for p in value.split(",") if p.strip()]
+        if any(not sep or not k.strip() or not v.strip() for k, sep, v in pairs):
+            raise ValueError("BOT_GRAPH_CATALOG_IDS: expected tenant=catalog-id separated by commas")
+        return {k.strip(): v.strip() for k, _, v in pairs}
 
     @field_validator("office_hours", mode="before")
     @classmethod

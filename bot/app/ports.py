@@ -63,6 +63,10 @@ class Messenger(Protocol):
 class DeliveryError(Exception):
     """The recipient's chat could not be reached (after the messenger's own bounded retries)."""
 
+    # Why, when it is more than "Teams refused": "not_installed" = the app could not be installed
+    # for the recipient (their tenant's administrator has to act). Content-free; audited.
+    reason: str | None = None
+
     def __init__(self, status: int | None, retryable: bool, retry_after: float | None = None) -> None:
         super().__init__(f"delivery failed (status {status}, retryable={retryable})")
         self.status = status

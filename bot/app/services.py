@@ -89,6 +89,7 @@ class NotDelivered:
     """Teams could not be reached; the draft is kept at the preview so it can be sent again."""
 
     draft: Draft
+    reason: str | None = None  # DeliveryError.reason, e.g. "not_installed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,9 +322,9 @@ class Terugkoppeling:
                 handoff.reference,
                 actor.aad_object_id,
                 handoff.recipient.agentschap,
-                reason=str(error.status or "network"),
+                reason=" ".join(filter(None, (error.reason, str(error.status or "network")))),
             )
-            return NotDelivered(draft)
+            return NotDelivered(draft, error.reason)
         return Sent(await self._delivered(handoff, delivery))
 
     async def _sent_or_queued(self, handoff: Handoff) -> Sent | Queued | Stale:

@@ -35,6 +35,9 @@ class Recipient(BaseModel):
     aad_object_id: str
     tenant_id: str
     agentschap: Agency
+    # The member id to open the 1:1 chat with, if not the Entra object id (which Teams accepts).
+    # The Agents Playground's mock connector knows its users only by their channel id.
+    teams_user_id: str | None = None
 
 
 class DirectoryClient(BaseModel):

@@ -126,9 +126,10 @@ class TerugkoppelingBot(TeamsActivityHandler):
                 return self.cards.recipient(handoff)
             case s.Superseded(handoff):
                 return self.cards.superseded(handoff)
-            case s.NotDelivered(draft):
+            case s.NotDelivered(draft, reason):
                 card = self.cards.for_draft(draft, today)
-                card["body"].insert(0, _warning(texts.NOT_DELIVERED))
+                warning = texts.NOT_INSTALLED if reason == "not_installed" else texts.NOT_DELIVERED
+                card["body"].insert(0, _warning(warning))
                 return card
             case s.Closed(handoff):
                 return self.cards.closed(handoff)

@@ -22,6 +22,7 @@ from bot.app.ports import DeliveryError, Notice
 from bot.domain.model import Address, Delivery, Handoff
 from bot.teams import texts
 from bot.teams.cards import Cards
+from bot.teams.graph import GraphError, GraphInstaller
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,35 @@ def _delivery_error(error: Exception) -> DeliveryError:
 
 CONNECTOR_ERRORS = (ErrorResponseException, HttpOperationError, ClientRequestError, OSError)
 
+# What Teams answers ``POST /v3/conversations`` for a user who does not have the app in their
+# personal scope: documented as 403 ``ForbiddenOperationException`` "Bot isn't installed in user's
+# personal scope"; answered in practice as 403 ``BadArgument`` "Bot is not installed in user's
+# personal scope". ``BadArgument`` is a generic code, so that one is recognised by its message too.
+NOT_INSTALLED_CODE = "ForbiddenOperationException"
+NOT_INSTALLED_PHRASE = "installed in user's personal scope"
+
+
+def _error_of(error: Exception) -> tuple[str, str]:
+    """(code, message) of a Bot Connector ``ErrorResponse``; empty if it had none."""
+    detail = getattr(getattr(error, "error", None), "error", None)
+    return str(getattr(detail, "code", "") or ""), str(getattr(detail, "message", "") or "")
+
+
+def is_not_installed(error: Exception) -> bool:
+    """Teams refused to open the 1:1 chat because the app is not installed for that user."""
+    if _status(error) != 403:
+        return False
+    code, message = _error_of(error)
+    return code == NOT_INSTALLED_CODE or (code == "BadArgument" and NOT_INSTALLED_PHRASE in message)
+
+
+class NotInstalled(DeliveryError):
+    """The recipient does not have the app and it could not be installed for them through Graph
+    (``status`` is Graph's). Nothing was sent. Final for 401/403/404: that tenant's administrator
+    has to grant consent or upload the app; retryable when Graph was throttled or down."""
+
+    reason = "not_installed"
+
 
 async def _post(context: TurnContext, activity: Activity) -> str:
     """A new message in the turn's conversation. ``send_activity`` in a proactive turn would post
@@ -76,7 +106,7 @@ class TeamsMessenger:
 
     def __init__(
         self, adapter: BotAdapter, cards: Cards, *, service_url: str, app_id_for: Callable[[str], str],
-        timeout: float = 10.0,
+        timeout: float = 10.0, installer: GraphInstaller | None = None,
     ) -> None:
         self._adapter = adapter
         self._cards = cards
@@ -86,6 +116,9 @@ class TeamsMessenger:
         # longer is abandoned (and retried by the outbox): the refresh on the card makes a copy
         # that still arrives content-free.
         self._timeout = timeout
+        # Installs the app for a recipient who never opened the bot; without one, Teams' refusal
+        # is final like any other 403.
+        self._installer = installer
 
     async def deliver(self, handoff: Handoff) -> Delivery:
         recipient = handoff.recipient
@@ -93,13 +126,15 @@ class TeamsMessenger:
         card = self._cards.recipient(handoff)
         parameters = ConversationParameters(
             is_group=False,
-            members=[ChannelAccount(id=recipient.aad_object_id)],
+            members=[ChannelAccount(id=recipient.teams_user_id or recipient.aad_object_id)],
             tenant_id=recipient.tenant_id,
             channel_data={"tenant": {"id": recipient.tenant_id}},
         )
         delivered: list[Delivery] = []
+        posting: list[bool] = []
 
         async def send(context: TurnContext) -> None:
+            posting.append(True)
             conversation_id = context.activity.conversation.id
             activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
             activity.summary = texts.NOTIFICATION_SUMMARY.format(reference=handoff.reference)
@@ -108,19 +143,51 @@ class TeamsMessenger:
                 service_url=self._service_url,
                 conversation_id=conversation_id,
                 tenant_id=recipient.tenant_id,
-                user_id=recipient.aad_object_id,
+                user_id=recipient.teams_user_id or recipient.aad_object_id,
                 bot_id=f"28:{app_id}" if app_id else "",
             )
             delivered.append(Delivery(address=address, activity_id=activity_id, attempt=handoff.attempts))
 
+        async def open_chat() -> bool:
+            """Open the chat and post the card; ``False`` if Teams refused the chat because the app
+            is not installed for the recipient (nothing was posted) and an installer can help."""
+            try:
+                await self._adapter.create_conversation(app_id, send, parameters, "msteams", self._service_url, None)
+            except ErrorResponseException as error:
+                # Once ``send`` ran, the card may be out: only a refused chat is worth an install.
+                if self._installer is None or posting or not is_not_installed(error):
+                    raise
+                return False
+            return True
+
         try:
             async with asyncio.timeout(self._timeout):
-                await self._adapter.create_conversation(app_id, send, parameters, "msteams", self._service_url, None)
+                if not await open_chat():
+                    assert self._installer is not None
+                    await self._install(handoff, self._installer)
+                    if not await open_chat():
+                        # Graph has it installed; Teams has not caught up yet. The outbox tries again.
+                        log.warning("installed, not yet known to teams", extra={"ref": handoff.reference})
+                        raise DeliveryError(403, retryable=True)
         except CONNECTOR_ERRORS as error:
             raise _delivery_error(error) from None
         except TimeoutError:
             raise DeliveryError(None, retryable=True) from None
         return delivered[0]
+
+    @staticmethod
+    async def _install(handoff: Handoff, installer: GraphInstaller) -> None:
+        """Install the app for the recipient through Graph, in the recipient's tenant."""
+        recipient = handoff.recipient
+        log.info("installing the app for the recipient", extra={"ref": handoff.reference, "step": "install"})
+        try:
+            await installer.install_for_user(recipient.tenant_id, recipient.aad_object_id)
+        except GraphError as error:
+            log.warning(
+                "app not installed for the recipient",
+                extra={"ref": handoff.reference, "status": error.status, "error": error.code or None},
+            )
+            raise NotInstalled(error.status, retryable=error.retryable, retry_after=error.retry_after) from None
 
     async def remind(self, handoff: Handoff) -> None:
         """A short new message under the card, reference only; failures are raised for the sweep."""

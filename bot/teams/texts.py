@@ -124,6 +124,11 @@ NOT_DELIVERED = (
     "Versturen is niet gelukt: Teams weigerde het bericht aan de trajectbegeleider. Er werd niets "
     "verstuurd. Probeer het later opnieuw of neem contact op met de functioneel beheerder."
 )
+NOT_INSTALLED = (
+    "Versturen is niet gelukt: de bot kon niet voor de trajectbegeleider geïnstalleerd worden in Teams, "
+    "en zonder de app kan Teams hen geen bericht sturen. Er werd niets verstuurd. Vraag de functioneel "
+    "beheerder om de Teams-beheerder van het agentschap de app te laten toestaan, en probeer het daarna opnieuw."
+)
 QUEUED_TITLE = "Terugkoppeling wordt verstuurd"
 QUEUED_TEXT = (
     "Teams antwoordt nu even niet. De bot probeert het automatisch opnieuw en stuurt je een bericht "
@@ -163,6 +168,11 @@ UNDELIVERABLE_COUNSELLOR = (
     "{reference} kon na {attempts} pogingen niet bezorgd worden bij {recipient}: Teams bleef "
     "onbereikbaar. De inhoud is gewist. Verstuur de terugkoppeling opnieuw met 'terugkoppeling' of "
     "neem contact op met de functioneel beheerder."
+)
+NOT_INSTALLED_COUNSELLOR = (
+    "{reference} kon niet bezorgd worden bij {recipient}: de bot kon niet voor hen geïnstalleerd worden in "
+    "Teams. De inhoud is gewist. Vraag de functioneel beheerder om de Teams-beheerder van het agentschap de "
+    "app te laten toestaan, en verstuur de terugkoppeling daarna opnieuw met 'terugkoppeling'."
 )
 UNCONFIRMED_COUNSELLOR = (
     "{reference} is na {reminders} herinneringen nog niet als overgezet bevestigd door {recipient}. "

@@ -11,7 +11,10 @@ The bot under test gets ``serviceUrl = connector.url`` and makes its real outgoi
 Routes (ids are percent-decoded per path segment, so ids with ``:``, ``/``, ``?``, ``#`` work):
 
 * ``POST   /v3/conversations``                        create (1:1, tenant required) → 201
-  ``{id, activityId, serviceUrl}``; the same member + tenant always gets the same id
+  ``{id, activityId, serviceUrl}``; the same member + tenant always gets the same id.
+  With ``require_install``, a member for whom the app was not installed (``install()``) gets
+  Teams' refusal instead: 403 ``BadArgument`` "Bot is not installed in user's personal scope"
+  (``not_installed_answer``; the docs name the code ``ForbiddenOperationException``)
 * ``POST   /v3/conversations/{cid}/activities``        send  → 201 ``{id}``
 * ``POST   /v3/conversations/{cid}/activities/{aid}``  reply → 201 ``{id}`` (a new activity)
 * ``PUT    /v3/conversations/{cid}/activities/{aid}``  update in place → 200 ``{id}``; 404 if not live
@@ -38,6 +41,9 @@ from urllib.parse import unquote
 from aiohttp import web
 
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
+
+# Teams' answer to creating a 1:1 chat with a user who does not have the app in their personal scope.
+NOT_INSTALLED_MESSAGE = "Bot is not installed in user's personal scope"
 
 # Error codes the Teams service uses for these statuses (only the code matters to botbuilder).
 _ERROR_CODES = {
@@ -115,10 +121,15 @@ class Fault:
 class FakeConnector:
     """The Bot Connector service on ``127.0.0.1:<free port>``; ``.url`` is its serviceUrl."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, require_install: bool = False) -> None:
         self.url = ""
         self.calls: list[Call] = []
         self.members: dict[str, dict[str, Any]] = {}  # member id → fields to answer for GET member
+        # Teams opens a 1:1 chat only with someone who has the app (personal scope): with
+        # ``require_install``, only with the (member id, tenant id) pairs in ``installed``.
+        self.require_install = require_install
+        self.installed: set[tuple[str, str]] = set()
+        self.not_installed_answer: dict[str, Any] = error_body(403, NOT_INSTALLED_MESSAGE, "BadArgument")
         self._faults: list[Fault] = []
         self._ids = itertools.count(1)
         self._conversations: dict[tuple[str, str], str] = {}  # (member id, tenant id) → conversation id
@@ -264,6 +275,8 @@ class FakeConnector:
         if not tenant:
             return self._answer(call, 400, error_body(400, "tenant id is required"))
         key = (members[0]["id"], tenant)
+        if self.require_install and key not in self.installed:
+            return self._answer(call, 403, self.not_installed_answer)
         conversation = self._conversations.setdefault(key, f"a:1{key[0]}-{len(self._conversations) + 1}")
         self._tenants[conversation] = tenant
         activity_id = None
@@ -306,6 +319,10 @@ class FakeConnector:
         if answer is None:
             return web.Response(status=status, headers=headers)
         return web.json_response(answer, status=status, headers=headers)
+
+    def install(self, member_id: str, tenant_id: str) -> None:
+        """The Teams app is now installed for that member (personal scope): chats can be opened."""
+        self.installed.add((member_id, tenant_id))
 
     # -- what the tests ask ---------------------------------------------------------------------
 

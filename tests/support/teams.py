@@ -44,6 +44,7 @@ class Harness:
     seen_cards: list[dict[str, Any]] = field(default_factory=list)
     external_url: str | None = None  # a bot in another process (``python -m bot``), instead of ``start``
     headers: dict[str, str] = field(default_factory=dict)  # sent with every request, e.g. Authorization
+    graph_credentials: Any = None  # Graph stand-in credentials (tests/support/graph.py FakeCredentials)
 
     @property
     def db_path(self) -> Path:
@@ -60,7 +61,7 @@ class Harness:
         return Settings(_env_file=None, **values)
 
     async def start(self) -> None:
-        self.runtime = await build(self.settings(), clock=self.clock)
+        self.runtime = await build(self.settings(), clock=self.clock, graph_credential_for=self.graph_credentials)
         self.server = TestServer(self.runtime.app, host="127.0.0.1")
         await self.server.start_server()
         self.http = self.http or ClientSession()
