@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test cards install clean
+.PHONY: run playground test cards install clean
 
 # Re-install only when the declared or locked dependencies change.
 $(STAMP): pyproject.toml requirements.lock
@@ -19,10 +19,15 @@ run: install
 	$(BIN)/python -m bot
 
 # npm tools the tests drive: the card renderer and Azurite (the Azure Storage emulator).
-NODE_TOOLS := tools/render/node_modules/.installed tools/azurite/node_modules/.installed
+NODE_TOOLS := tools/render/node_modules/.installed tools/azurite/node_modules/.installed \
+              tools/playground/node_modules/.installed
 tools/%/node_modules/.installed: tools/%/package.json tools/%/package-lock.json
 	npm ci --prefix tools/$* --no-audit --no-fund --loglevel=error
 	touch $@
+
+# The bot and the Microsoft 365 Agents Playground, a Teams-like client on http://localhost:56150.
+playground: install tools/playground/node_modules/.installed
+	tools/playground/run.sh
 
 test: install $(NODE_TOOLS)
 	$(BIN)/python -m pytest

@@ -23,13 +23,13 @@ ROOT = Path(__file__).resolve().parents[2]
 class Bot:
     """``python -m bot`` and ``python -m bot sweep`` as separate processes on one database."""
 
-    def __init__(self, tmp: Path, connector: FakeConnector, *, name: str = "bot", **env: str) -> None:
+    def __init__(self, tmp: Path, connector: FakeConnector | None, *, name: str = "bot", **env: str) -> None:
         self.tmp, self.port = tmp, _free_port()
         clean = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "Microsoft", "HOST", "PORT"))}
         self.env = {
             **clean, "PYTHONPATH": str(ROOT), "PORT": str(self.port),
             "BOT_STORE": f"sqlite:///{tmp / 'data' / 'terugkoppeling.db'}",
-            "BOT_TEAMS_SERVICE_URL": connector.url, "BOT_DATA_KEY": DATA_KEY,
+            "BOT_TEAMS_SERVICE_URL": connector.url if connector else "", "BOT_DATA_KEY": DATA_KEY,
             "BOT_DIRECTORY_FILE": str(ROOT / "examples" / "clients.json"), "BOT_LOG_LEVEL": "DEBUG",
             "BOT_SWEEP_INTERVAL_SECONDS": "0", **env,
         }
