@@ -6,6 +6,7 @@ Every state change is audited, without client data.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections import Counter
@@ -484,15 +485,28 @@ class Terugkoppeling:
                     done["draft_expired"] += 1
             if len(ids) < batch:
                 break
+        # Steps of different handoffs are independent (each is claimed on its own): overlap their
+        # waits for Teams and the store, a few at a time so Teams' rate limits are not hit.
+        limit = asyncio.Semaphore(self.schedule.concurrency)
+
+        async def step(handoff: Handoff) -> str | None:
+            async with limit:
+                return await self._step(handoff)
+
         seen: set[str] = set()
         while True:
             due = [h for h in await self.store.due_handoffs(self.clock.now(), batch) if h.id not in seen]
             if not due:
                 break
-            for handoff in due:
-                seen.add(handoff.id)
-                if step := await self._step(handoff):
-                    done[step] += 1
+            seen.update(h.id for h in due)
+
+            for outcome in await asyncio.gather(*(step(h) for h in due), return_exceptions=True):
+                if isinstance(outcome, BaseException):
+                    # It stays due and the next sweep tries again; nothing is half-done (claims).
+                    log.error("sweep step failed", extra={"error": type(outcome).__name__})
+                    done["failed"] += 1
+                elif outcome:
+                    done[outcome] += 1
         if done:
             log.info("sweep", extra={"done": dict(done)})
         return done
@@ -582,7 +596,7 @@ class Terugkoppeling:
             )
         else:
             await self._audit("reminded", handoff.reference, agency=handoff.recipient.agentschap, reason=str(number))
-        reminded = handoff.model_copy(update={"reminders_sent": number})
+        reminded = handoff.model_copy(update={"reminders_sent": number, "last_reminded_at": self.clock.now()})
         await self._save_quietly(reminded.model_copy(update={"due_at": self.schedule.due(reminded)}))
 
     async def _save_quietly(self, handoff: Handoff) -> None:

@@ -154,6 +154,7 @@ class Handoff(BaseModel):
     due_at: datetime | None = None
     attempts: int = 0  # delivery attempts started; the card carries the number of its attempt
     reminders_sent: int = 0
+    last_reminded_at: datetime | None = None
     escalated: bool = False
     tell_when_delivered: bool = False  # the counsellor was shown "wordt verstuurd"
     follow_up: bool = False  # closed, but the card's removal and the notices are not done yet

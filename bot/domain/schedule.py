@@ -34,16 +34,18 @@ class Schedule:
     retry_base: timedelta = timedelta(seconds=30)
     retry_cap: timedelta = timedelta(hours=1)
     max_attempts: int = 8
+    concurrency: int = 8  # due steps a sweep works on at once (well under Teams' per-bot rate limits)
 
     def purge_at(self, handoff: Handoff) -> datetime:
         """The retention cap: content not confirmed by then is purged, whatever else is due."""
         return handoff.created_at + self.retention
 
     def next_reminder(self, handoff: Handoff) -> datetime:
-        """``reminder_every`` working days after the card arrived, then again after each reminder;
-        one more interval after the last reminder, the counsellor is told."""
+        """``reminder_every`` working days after the card arrived, then after each reminder (counted
+        from when it went out, so a sweep that was down for days does not fire a burst); one more
+        interval after the last reminder, the counsellor is told."""
         assert handoff.sent_at is not None
-        return self.calendar.add_working_days(handoff.sent_at, self.reminder_every * (handoff.reminders_sent + 1))
+        return self.calendar.add_working_days(handoff.last_reminded_at or handoff.sent_at, self.reminder_every)
 
     def due(self, handoff: Handoff) -> datetime | None:
         """When the sweep should next look at a delivered handoff."""

@@ -36,7 +36,7 @@ def test_reminders_then_escalation_then_the_retention_cap():
     assert h.due_at == datetime(2026, 12, 28, 10, 0, tzinfo=BRUSSELS)
     assert SCHEDULE.step(h, h.due_at - timedelta(minutes=1)) is None
     assert SCHEDULE.step(h, h.due_at) is Step.REMIND
-    h = delivered(reminders_sent=3)
+    h = delivered(reminders_sent=3, last_reminded_at=datetime(2027, 1, 4, 10, 0, tzinfo=BRUSSELS))
     assert h.due_at == datetime(2027, 1, 6, 10, 0, tzinfo=BRUSSELS)  # 8 working days, New Year skipped
     assert SCHEDULE.step(h, h.due_at) is Step.ESCALATE
     h = delivered(reminders_sent=3, escalated=True)
@@ -56,3 +56,9 @@ def test_a_reminder_found_after_closing_time_waits_for_the_next_opening():
     assert SCHEDULE.step(h, evening) is None
     assert SCHEDULE.reschedule(h, evening) == datetime(2026, 12, 29, 9, 0, tzinfo=BRUSSELS)
     assert SCHEDULE.step(h, datetime(2026, 12, 29, 9, 0, tzinfo=BRUSSELS)) is Step.REMIND
+
+
+def test_after_a_sweep_outage_reminders_do_not_come_in_a_burst():
+    back = datetime(2027, 1, 11, 10, 0, tzinfo=BRUSSELS)  # nobody swept for three weeks
+    h = delivered(reminders_sent=1, last_reminded_at=back)  # the overdue reminder went out just now
+    assert SCHEDULE.due(h) == datetime(2027, 1, 13, 10, 0, tzinfo=BRUSSELS)  # the next one: 2 working days on
