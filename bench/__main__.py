@@ -1,0 +1,294 @@
+"""``python -m bench [--quick] [--out bench/results]``: measure the bot against its baselines."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import importlib.metadata
+import io
+import json
+import math
+import os
+import platform
+import pstats
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from aiohttp import ClientSession, TCPConnector
+
+from bench import cpu, procs, report
+from bench.common import ROOT, Person, bot_env, child_env, free_port, new_data_key
+from bench.connector import BenchConnector
+from bench.load import Result, drive
+from bench.scenarios import BOT_SCENARIOS, CHECKS, Pipeline, is_2xx
+
+USERS = (1, 32)
+PACKAGES = ("botbuilder-core", "botbuilder-integration-aiohttp", "aiohttp", "pydantic", "azure-data-tables",
+            "aiosqlite", "cryptography")
+
+
+@dataclass(frozen=True)
+class Plan:
+    requests: int  # measured requests per row, at most
+    seconds: float  # and no new request after this long
+    sweep_sizes: tuple[int, ...]
+    azurite_sweep_sizes: tuple[int, ...] = (1_000, 10_000)
+    cold_starts: int = 5
+    memory_warmup: int = 100  # whole conversations (message → overgezet) before reading RSS
+
+    def warmup(self, users: int) -> int:
+        """Warm-up requests per user: 10% of the row, at least 2 each."""
+        return max(2, math.ceil(0.1 * self.requests / users))
+
+
+QUICK = Plan(requests=200, seconds=6, sweep_sizes=(1_000, 10_000), azurite_sweep_sizes=(1_000,), memory_warmup=24)
+FULL = Plan(requests=1_000, seconds=20, sweep_sizes=(1_000, 10_000, 100_000))
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+class Bench:
+    def __init__(self, plan: Plan, tmp: Path, connector: BenchConnector, profile: Path | None = None) -> None:
+        self.plan, self.tmp, self.connector, self.profile = plan, tmp, connector, profile
+        self.data_key = new_data_key()
+        self.results: dict[str, Any] = {"load": [], "sweep": [], "memory": []}
+        self.servers: list[procs.Server] = []  # running now, for the CPU accounting
+
+    def start_bot(self, name: str, db: Path | None = None, *, profile: Path | None = None) -> procs.Server:
+        """``python -m bot`` in local mode, its working directory a new temporary one; under cProfile
+        (written to ``profile`` when it stops) if asked."""
+        cwd = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=self.tmp))
+        port = free_port()
+        env = bot_env(db or cwd / "b.db", self.connector.url, self.data_key, port)
+        args = ["-m", "cProfile", "-o", str(profile), "-m", "bot"] if profile else ["-m", "bot"]
+        return procs.start(name, args, port=port, env=env, cwd=cwd, log=cwd / "output.log")
+
+    def start_baseline(self, kind: str) -> procs.Server:
+        port = free_port()
+        return procs.start(kind, ["-m", "bench.servers", kind, "--port", str(port)], port=port, env=child_env(),
+                           cwd=self.tmp, log=self.tmp / f"{kind}.log")
+
+    # -- requests -------------------------------------------------------------------------------
+
+    async def row(self, server: procs.Server, pipeline: Pipeline, scenario: str, users: int) -> Result:
+        self.connector.forget()
+        people = [Person.counsellor(n) for n in range(users)]
+        warmup = self.plan.warmup(users)
+        queues = await pipeline.queues(scenario, people, warmup + math.ceil(self.plan.requests / users))
+        check = CHECKS[scenario] if server.name == "bot" else is_2xx
+        meter = cpu.Meter().start(s.process.pid for s in self.servers)
+        result = await drive(pipeline.session, server.url, queues, check, warmup=warmup, count=self.plan.requests,
+                             seconds=self.plan.seconds)
+        others = meter.stop()
+        pipeline.harvest(scenario, result)
+        self.results["load"].append({
+            "target": server.name, "scenario": scenario, "users": users, "n": result.count, "p50": result.p50,
+            "p99": result.p99, "rps": result.throughput, "errors": result.errors, "first_error": result.first_error,
+            "others_cpu": others,
+        })
+        say(f"  {server.name:4} {scenario:12} ×{users:<2}  p50 {result.p50 * 1000:7.1f} ms  p99 "
+            f"{result.p99 * 1000:7.1f} ms  {result.throughput:7.0f} req/s  n={result.count}  errors={result.errors}"
+            f"  other processes {others:.0%}")
+        if server.process.poll() is not None:
+            raise RuntimeError(f"{server.name} exited ({server.process.returncode}) during {scenario} ×{users}; "
+                               f"its output ends:\n{server.tail()}")
+        return result
+
+    async def requests(self) -> None:
+        say("requests (raw floor, stock echo bot, this bot):")
+        servers = {kind: self.start_baseline(kind) for kind in ("raw", "echo")}
+        servers["bot"] = self.start_bot("bot", profile=self.profile)
+        self.servers = list(servers.values())
+        try:
+            async with ClientSession(connector=TCPConnector(limit=100)) as session:
+                pipelines = {kind: Pipeline(session, server.url, self.connector) for kind, server in servers.items()}
+                for users in USERS:  # the message rows back to back, so drift hits all three alike
+                    for kind in ("raw", "echo", "bot"):
+                        await self.row(servers[kind], pipelines[kind], "message", users)
+                for scenario in BOT_SCENARIOS[1:]:
+                    for users in USERS:
+                        await self.row(servers["bot"], pipelines["bot"], scenario, users)
+            self.results["topped_up"] = pipelines["bot"].topped_up
+            rss, hwm = servers["bot"].rss_mb()
+            self.results["rss_after_load"] = {"rss_mb": rss, "hwm_mb": hwm}
+        finally:
+            for server in servers.values():
+                server.stop()
+            self.servers = []
+            self.connector.reset()
+        if self.profile:
+            self.results["profile"] = top_functions(self.profile)
+
+    # -- sweep, memory, cold start --------------------------------------------------------------
+
+    def sweeps(self) -> Path | None:
+        """Each size in its own process; returns the largest database (for the memory figure)."""
+        say("sweep:")
+        largest = None
+        for pending in self.plan.sweep_sizes:
+            db = self.tmp / f"sweep-{pending}" / "b.db"
+            db.parent.mkdir()
+            with (db.parent / "output.log").open("wb") as log:
+                done = subprocess.run([sys.executable, "-m", "bench.sweep", "--pending", str(pending), "--db", str(db)],
+                                      cwd=self.tmp, env=child_env(BOT_DATA_KEY=self.data_key), stdout=subprocess.PIPE,
+                                      stderr=log, check=False)
+            if done.returncode != 0:
+                raise RuntimeError(f"bench.sweep --pending {pending} failed; see {db.parent / 'output.log'}")
+            entry = json.loads(done.stdout.decode().strip().splitlines()[-1])
+            self.results["sweep"].append(entry)
+            for label in ("10 due", "1% due"):
+                s = report.sweep_stats(entry, label)
+                say(f"  {pending:>7,} pending  {s['due']:>5,} due  {s['seconds'] * 1000:8.0f} ms"
+                    f"  (median of {s['runs']})")
+            largest = db
+        self.azurite_sweeps()
+        return largest
+
+    def azurite_sweeps(self) -> None:
+        """The same sweep on Azure Table Storage (Azurite on loopback), at the smaller sizes: its fill
+        goes through the store, one transaction per handoff."""
+        from tests.support.azurite import EXECUTABLE, Azurite
+
+        if not EXECUTABLE.exists():
+            say("  (Azurite not installed: `npm ci --prefix tools/azurite`; no Table Storage sweep)")
+            return
+        azurite = Azurite(self.tmp / "azurite")
+        azurite.start()
+        try:
+            for pending in self.plan.azurite_sweep_sizes:
+                folder = self.tmp / f"sweep-azurite-{pending}"
+                folder.mkdir()
+                with (folder / "output.log").open("wb") as log:
+                    done = subprocess.run(
+                        [sys.executable, "-m", "bench.sweep", "--pending", str(pending), "--db", str(folder / "none"),
+                         "--azurite", azurite.connection_string],
+                        cwd=self.tmp, env=child_env(BOT_DATA_KEY=self.data_key), stdout=subprocess.PIPE,
+                        stderr=log, check=False)
+                if done.returncode != 0:
+                    raise RuntimeError(f"bench.sweep on Azurite --pending {pending} failed: {folder / 'output.log'}")
+                entry = json.loads(done.stdout.decode().strip().splitlines()[-1])
+                self.results["sweep"].append(entry)
+                for label in ("10 due", "1% due"):
+                    s = report.sweep_stats(entry, label)
+                    say(f"  {pending:>7,} pending  {s['due']:>5,} due  {s['seconds'] * 1000:8.0f} ms  (Azurite)")
+        finally:
+            azurite.stop()
+
+    async def memory(self, largest: Path | None) -> None:
+        say("memory:")
+        databases: list[tuple[int, Path | None]] = [(0, None)]
+        if largest is not None:
+            databases.append((self.plan.sweep_sizes[-1], largest))
+        async with ClientSession() as session:
+            for pending, db in databases:
+                server = self.start_bot(f"memory-{pending}", db)
+                try:
+                    # The same traffic for each: counsellors send, Els clicks "overgezet" on every card.
+                    pipeline = Pipeline(session, server.url, self.connector)
+                    people = [Person.counsellor(n) for n in range(8)]
+                    clicks = await pipeline.queues("overgezet", people, math.ceil(self.plan.memory_warmup / 8))
+                    done = await drive(session, server.url, clicks, CHECKS["overgezet"], warmup=0,
+                                       count=sum(map(len, clicks)), seconds=math.inf)
+                    if done.errors:
+                        raise RuntimeError(f"memory warm-up: {done.errors} errors, first: {done.first_error}")
+                    rss, hwm = server.rss_mb()
+                finally:
+                    server.stop()
+                    self.connector.reset()
+                self.results["memory"].append({"pending": pending, "rss_mb": rss, "hwm_mb": hwm})
+                say(f"  {pending:>7,} pending  VmRSS {rss:.0f} MB  VmHWM {hwm:.0f} MB")
+
+    def cold_start(self) -> None:
+        runs = []
+        for n in range(self.plan.cold_starts + 1):
+            server = self.start_bot(f"cold-{n}")
+            server.stop()
+            if n:  # the first run warms the page and bytecode caches
+                runs.append(server.started_in)
+        median = statistics.median(runs)
+        self.results["cold_start"] = {"runs": runs, "median": median}
+        say(f"cold start: median {median:.2f} s of {runs}")
+
+
+def top_functions(profile: Path, count: int = 20) -> str:
+    """The functions that took the most time of their own in the bot server."""
+    text = io.StringIO()
+    pstats.Stats(str(profile), stream=text).sort_stats("tottime").print_stats(count)
+    return text.getvalue().split("\n", 4)[-1].strip("\n")  # without the header about the file
+
+
+def machine_id() -> str:
+    try:
+        return Path("/etc/machine-id").read_text().strip()[:8]
+    except OSError:
+        return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+
+
+def machine() -> dict[str, Any]:
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor() or "unknown cpu")
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip() or "unknown"
+    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain"], capture_output=True, text=True).stdout
+    return {
+        "date": date.today().isoformat(), "machine_id": machine_id(), "cores": os.cpu_count(), "cpu": model,
+        "platform": platform.platform(), "python": platform.python_version(),
+        "commit": commit + (" with uncommitted changes" if dirty.strip() else ""),
+        "packages": {name: importlib.metadata.version(name) for name in PACKAGES},
+    }
+
+
+async def run(plan: Plan, mode: str, profile: Path | None) -> dict[str, Any]:
+    began = time.perf_counter()
+    load_before, meter = os.getloadavg()[0], cpu.Meter().start()
+    with tempfile.TemporaryDirectory(prefix="terugkoppeling-bench-") as tmp:
+        async with BenchConnector() as connector:
+            bench = Bench(plan, Path(tmp), connector, profile)
+            bench.results.update({"mode": mode, "plan": asdict(plan), "machine": machine()})
+            await bench.requests()
+            say(f"[{time.perf_counter() - began:.0f} s]")
+            largest = bench.sweeps()
+            say(f"[{time.perf_counter() - began:.0f} s]")
+            await bench.memory(largest)
+            say(f"[{time.perf_counter() - began:.0f} s]")
+            bench.cold_start()
+    bench.results["took_seconds"] = time.perf_counter() - began
+    bench.results["others_cpu"] = meter.stop()  # the servers have exited: theirs counts as our own
+    bench.results["loadavg_before"] = load_before
+    return bench.results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small counts (about a minute or two)")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="where the report goes")
+    parser.add_argument("--profile", action="store_true",
+                        help="run the load-test bot under cProfile (slower: its figures are not comparable)")
+    args = parser.parse_args()
+    mode = "quick" if args.quick else "full"
+    args.out = args.out.resolve()
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = f"{date.today().isoformat()}-{machine_id()}" + ("-quick" if args.quick else "")
+    stem += "-profile" if args.profile else ""
+    profile = args.out / f"{stem}.prof" if args.profile else None
+    results = asyncio.run(run(QUICK if args.quick else FULL, mode, profile))
+    markdown = report.render(results)
+    (args.out / f"{stem}.md").write_text(markdown)
+    (args.out / f"{stem}.json").write_text(json.dumps(results, indent=1))
+    print(markdown)
+    say(f"saved {args.out / stem}.md (and .json{', .prof' if profile else ''})")
+
+
+if __name__ == "__main__":
+    main()
