@@ -82,7 +82,7 @@ class Settings(BaseSettings):
     office_hours: Annotated[tuple[time, time], NoDecode] = Field((time(9), time(17)), alias="BOT_OFFICE_HOURS")
     closed_days: Annotated[frozenset[date], NoDecode] = Field(frozenset(), alias="BOT_CLOSED_DAYS")
     sweep_interval_seconds: float = Field(60, ge=0, alias="BOT_SWEEP_INTERVAL_SECONDS")
-    delivery_timeout_seconds: float = Field(10, gt=0, le=60, alias="BOT_DELIVERY_TIMEOUT_SECONDS")
+    delivery_timeout_seconds: float = Field(4, gt=0, le=60, alias="BOT_DELIVERY_TIMEOUT_SECONDS")
     delivery_max_attempts: int = Field(8, ge=1, le=50, alias="BOT_DELIVERY_MAX_ATTEMPTS")
     delivery_retry_base_seconds: float = Field(30, gt=0, alias="BOT_DELIVERY_RETRY_BASE_SECONDS")
     delivery_retry_cap_seconds: float = Field(3600, gt=0, alias="BOT_DELIVERY_RETRY_CAP_SECONDS")

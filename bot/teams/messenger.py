@@ -106,13 +106,13 @@ class TeamsMessenger:
 
     def __init__(
         self, adapter: BotAdapter, cards: Cards, *, service_url: str, app_id_for: Callable[[str], str],
-        timeout: float = 10.0, installer: GraphInstaller | None = None,
+        timeout: float = 4.0, installer: GraphInstaller | None = None,
     ) -> None:
         self._adapter = adapter
         self._cards = cards
         self._service_url = service_url
         self._app_id_for = app_id_for  # tenant id → the bot registration that speaks to that tenant
-        # msrest waits 100 s for an answer; Teams gives an invoke about 15 s. A delivery that takes
+        # msrest waits 100 s for an answer; a card action should be answered in about 5 s. A delivery that takes
         # longer is abandoned (and retried by the outbox): the refresh on the card makes a copy
         # that still arrives content-free.
         self._timeout = timeout
