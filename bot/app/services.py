@@ -417,7 +417,14 @@ class Terugkoppeling:
         update: dict[str, object] = {"due_at": self.clock.now() + delay}
         if tell_counsellor:
             update["tell_when_delivered"] = True
-        return await self.store.save_handoff(handoff.model_copy(update=update))
+        while True:
+            try:
+                return await self.store.save_handoff(handoff.model_copy(update=update))
+            except Conflict:  # a repeated verstuur asked to be told meanwhile: keep its flag
+                latest = await self.store.get_handoff(handoff.id)
+                if latest is None or latest.state is not HandoffState.DELIVERING or latest.attempts != handoff.attempts:
+                    return latest or handoff  # someone else moved it on: theirs stands
+                handoff = latest
 
     # -- trajectbegeleider ----------------------------------------------------------------------
 

@@ -159,3 +159,25 @@ async def test_two_verstuur_invokes_at_the_same_moment_send_one_card(harness, co
     assert len(harness.connector.cards_to(ELS)) == 1
     if any(texts(c)[0] == "Terugkoppeling wordt verstuurd" for c in cards):
         assert sum("alsnog aangekomen" in t for t in counsellor.texts()) == 1  # the promise is kept, once
+
+
+@pytest.mark.parametrize("bot_env", [{"BOT_DELIVERY_TIMEOUT_SECONDS": "0.4"}], indirect=True)
+async def test_a_retry_arriving_while_the_first_attempt_fails_is_no_error(harness, counsellor, els):
+    import asyncio
+
+    await identify(counsellor, NAME, "1990-04-12")
+    preview = await counsellor.click("bekijk", CONTENT)
+    harness.connector.fail(method="POST", path_is="/v3/conversations", status="delay", seconds=1.5)
+
+    async def retry_soon() -> dict:
+        await asyncio.sleep(0.15)  # Teams gave up on the first invoke and sends it again
+        return await counsellor.click("verstuur", card=preview)
+
+    cards = await asyncio.gather(counsellor.click("verstuur", card=preview), retry_soon())
+    assert [texts(c)[0] for c in cards] == ["Terugkoppeling wordt verstuurd"] * 2
+    await asyncio.sleep(1.5)  # the slow call lands, card-less
+    handoff = await queued_handoff(harness)
+    assert handoff.tell_when_delivered
+    assert await harness.sweep(handoff.due_at) == {"deliver": 1}
+    assert len(harness.connector.cards_to(ELS)) == 1
+    assert sum("alsnog aangekomen" in t for t in counsellor.texts()) == 1
