@@ -167,7 +167,9 @@ class Terugkoppeling:
             await self._audit("incident", subject, actor.aad_object_id, agency, reason=reason.value)
         return Refused(reason, subject or None)
 
-    async def _owned_draft(self, actor: Actor, draft_id: str, *stages: Stage) -> Draft | Refused | Stale:
+    async def _owned_draft(
+        self, actor: Actor, draft_id: str, *stages: Stage
+    ) -> Draft | Refused | Stale | Shown:
         draft = await self.store.get_draft(draft_id)
         if draft is None:
             return Stale()
@@ -180,8 +182,15 @@ class Terugkoppeling:
         ):
             return await self._refuse(Reason.NOT_OWNER, actor, draft.id)
         if stages and draft.stage not in stages:
-            return Stale()
+            # A click on an out-of-date card, or Teams repeating an invoke whose answer got lost:
+            # show the draft where it stands instead of doing the step again.
+            return Shown(draft)
         return draft
+
+    async def current(self, actor: Actor, draft_id: str) -> Shown | Refused | Stale:
+        """Where a draft stands: the answer when a concurrent click changed it first."""
+        draft = await self._owned_draft(actor, draft_id)
+        return Shown(draft) if isinstance(draft, Draft) else draft
 
     # -- counsellor -----------------------------------------------------------------------------
 
@@ -275,7 +284,7 @@ class Terugkoppeling:
             return Stale()  # already sent (its draft outlived a crash until the sweep delivers)
         return Shown(await self.store.save_draft(draft.model_copy(update={"stage": Stage.COMPOSE})))
 
-    async def cancel(self, actor: Actor, draft_id: str) -> Cancelled | Refused | Stale:
+    async def cancel(self, actor: Actor, draft_id: str) -> Cancelled | Shown | Refused | Stale:
         """``annuleer``: purge the draft at any step."""
         draft = await self._owned_draft(actor, draft_id)
         if not isinstance(draft, Draft):
@@ -287,7 +296,7 @@ class Terugkoppeling:
         await self._audit("purged", draft.id, actor.aad_object_id, self._agency(draft))
         return Cancelled()
 
-    async def send(self, actor: Actor, draft_id: str) -> Sent | Queued | NotDelivered | Refused | Stale:
+    async def send(self, actor: Actor, draft_id: str) -> Sent | Queued | NotDelivered | Shown | Refused | Stale:
         """``verstuur``: record the handoff (the outbox), then deliver it; keep no copy for the counsellor.
 
         Idempotent: a retried invoke for a draft that was already sent answers with the same

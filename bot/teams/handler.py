@@ -16,6 +16,7 @@ from botbuilder.schema import AdaptiveCardInvokeResponse
 
 from bot import logs
 from bot.app import services as s
+from bot.app.ports import Conflict
 from bot.domain.model import Actor, HandoffState, Reason
 from bot.teams import texts
 from bot.teams.activity import ExecuteAction, actor_of, address_of, command_text, is_personal, parse_invoke
@@ -100,7 +101,10 @@ class TerugkoppelingBot(TeamsActivityHandler):
             return InvokeResponse(status=400, body=_error(400, "BadRequest", "Ongeldige kaartactie."))
         logs.sensitive(*action.data.inputs().values())  # typed client data: never in a log line
         log.info("card action", extra={"verb": action.verb, "draft": action.data.draft or action.data.handoff})
-        result = await use_case(self.service, Call(actor, action, turn_context))
+        try:
+            result = await use_case(self.service, Call(actor, action, turn_context))
+        except Conflict:  # a concurrent click on the same draft got there first: show where it stands
+            result = await self.service.current(actor, action.data.draft) if action.data.draft else s.Stale()
         return _card(self._card_for(result))
 
     # -- results to cards -----------------------------------------------------------------------

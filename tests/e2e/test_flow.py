@@ -167,3 +167,17 @@ async def test_welcome_when_installed_in_personal_scope(harness, counsellor):
     ))
     assert status in (200, 201)
     assert "typen **terugkoppeling**" in counsellor.last_text()
+
+
+async def test_a_repeated_or_concurrent_click_shows_the_draft_where_it_stands(harness, counsellor):
+    """Teams repeats an invoke whose answer got lost, and people double-click: never an error,
+    never "niet meer open" for a draft that is simply one step further."""
+    import asyncio
+
+    await counsellor.say("terugkoppeling")
+    form = counsellor.card
+    await counsellor.click("identificeer", {"naam": NAME, "geboortedatum": "1990-04-12"}, card=form)
+    again = await counsellor.click("identificeer", {"naam": NAME, "geboortedatum": "1990-04-12"}, card=form)
+    assert "bekijk" in verbs(again)  # the content form, where the draft is
+    both = await asyncio.gather(*(counsellor.click("bekijk", CONTENT, card=again) for _ in range(2)))
+    assert all("verstuur" in verbs(card) for card in both)  # each answer is the preview
