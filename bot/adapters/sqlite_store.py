@@ -112,16 +112,23 @@ class SqliteStore(Store):
 
     # -- sealed client data ---------------------------------------------------------------------
 
-    async def _put_sealed(self, record_id: str, sealed: Sealed | None) -> None:
-        await self._drop_sealed(record_id)
-        if sealed is not None:
-            await self._db.execute(
-                "INSERT INTO record_keys (record_id, key_id, wrapped_key) VALUES (?, ?, ?)",
-                (record_id, sealed.key_id, sealed.wrapped_key),
-            )
-            await self._db.execute(
-                "INSERT INTO sealed (record_id, ciphertext) VALUES (?, ?)", (record_id, sealed.ciphertext)
-            )
+    async def _put_sealed(self, record_id: str, sealed: Sealed | None, *, new: bool = False) -> None:
+        """Write (or, for ``None``, drop) a record's sealed data; ``new`` records have none to replace."""
+        if sealed is None:
+            if not new:
+                await self._drop_sealed(record_id)
+            return
+        # In place: with secure_delete, whatever the old ciphertext and key occupied is zeroed.
+        await self._db.execute(
+            "INSERT INTO record_keys (record_id, key_id, wrapped_key) VALUES (?, ?, ?) ON CONFLICT (record_id)"
+            " DO UPDATE SET key_id = excluded.key_id, wrapped_key = excluded.wrapped_key",
+            (record_id, sealed.key_id, sealed.wrapped_key),
+        )
+        await self._db.execute(
+            "INSERT INTO sealed (record_id, ciphertext) VALUES (?, ?)"
+            " ON CONFLICT (record_id) DO UPDATE SET ciphertext = excluded.ciphertext",
+            (record_id, sealed.ciphertext),
+        )
 
     async def _drop_sealed(self, record_id: str) -> None:
         await self._db.execute("DELETE FROM record_keys WHERE record_id = ?", (record_id,))
@@ -140,7 +147,7 @@ class SqliteStore(Store):
                 )
             except sqlite3.IntegrityError as error:
                 raise Conflict(draft.id) from error
-            await self._put_sealed(draft.id, sealed)
+            await self._put_sealed(draft.id, sealed, new=True)
         return draft
 
     async def _query(self, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
@@ -207,7 +214,7 @@ class SqliteStore(Store):
                 )
             except sqlite3.IntegrityError as error:
                 raise Conflict(handoff.reference) from error
-            await self._put_sealed(handoff.id, sealed)
+            await self._put_sealed(handoff.id, sealed, new=True)
         return handoff
 
     async def _handoff_where(self, column: str, value: str) -> Handoff | None:
@@ -270,10 +277,14 @@ class SqliteStore(Store):
 
     async def append_audit(self, event: AuditEvent) -> None:
         async with self._write() as db:
-            cursor = await db.execute("SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1")
-            last = await cursor.fetchone()
-            seq = max(last[0] if last else 0, await self._sequence()) + 1
-            mac = link(self._sealer.audit_key, (last[1] or GENESIS) if last else GENESIS, event, seq)
+            cursor = await db.execute(  # the last link and the highest number ever used, in one go
+                "SELECT (SELECT mac FROM audit ORDER BY seq DESC LIMIT 1),"
+                " max(coalesce((SELECT max(seq) FROM audit), 0),"
+                " coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'audit'), 0))"
+            )
+            previous, highest = await cursor.fetchone()  # type: ignore[misc]
+            seq = int(highest) + 1
+            mac = link(self._sealer.audit_key, previous or GENESIS, event, seq)
             await db.execute(
                 "INSERT INTO audit (seq, at, event, subject, actor, agency, reason, mac)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
