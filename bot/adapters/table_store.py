@@ -80,6 +80,19 @@ def _conditional(entity: Entity) -> dict[str, Any]:
     return {"etag": entity.metadata["etag"], "match_condition": MatchConditions.IfNotModified}
 
 
+def _replacing(current: Entity, entity: Entity, index: str) -> list[Operation]:
+    """Replace ``current`` by ``entity`` only if unchanged since it was read, and move the record's
+    index entry (its row key is in property ``index``; empty = none) in the same transaction."""
+    operations: list[Operation] = [("update", entity, {"mode": UpdateMode.REPLACE, **_conditional(current)})]
+    old, new, partition = current[index], entity[index], entity["PartitionKey"]
+    if old != new:
+        if old:
+            operations.append(("delete", {"PartitionKey": partition, "RowKey": old}))
+        if new:
+            operations.append(("create", {"PartitionKey": partition, "RowKey": new, "Id": entity["RowKey"][2:]}))
+    return operations
+
+
 class TableStore(Store):
     """A ``Store`` on one Azure table; safe for any number of replicas."""
 
@@ -166,12 +179,7 @@ class TableStore(Store):
         if current is None or current["Version"] != draft.version:
             raise Conflict(draft.id)
         saved = draft.model_copy(update={"version": draft.version + 1})
-        entity = self._draft_entity(saved)
-        operations: list[Operation] = [("update", entity, {"mode": UpdateMode.REPLACE, **_conditional(current)})]
-        if entity["Expiry"] != current["Expiry"]:
-            operations += [("delete", {"PartitionKey": DRAFT, "RowKey": current["Expiry"]}),
-                           ("create", {"PartitionKey": DRAFT, "RowKey": entity["Expiry"], "Id": draft.id})]
-        await self._transact(operations)
+        await self._transact(_replacing(current, self._draft_entity(saved), "Expiry"))
         return saved
 
     async def delete_draft(self, draft_id: str) -> bool:
@@ -230,14 +238,7 @@ class TableStore(Store):
         if current is None or current["Version"] != handoff.version:
             raise Conflict(handoff.reference)
         saved = handoff.model_copy(update={"version": handoff.version + 1})
-        entity = self._handoff_entity(saved)
-        operations: list[Operation] = [("update", entity, {"mode": UpdateMode.REPLACE, **_conditional(current)})]
-        if entity["Due"] != current["Due"]:
-            if current["Due"]:
-                operations.append(("delete", {"PartitionKey": HANDOFF, "RowKey": current["Due"]}))
-            if entity["Due"]:
-                operations.append(("create", {"PartitionKey": HANDOFF, "RowKey": entity["Due"], "Id": handoff.id}))
-        await self._transact(operations)
+        await self._transact(_replacing(current, self._handoff_entity(saved), "Due"))
         return saved
 
     async def delete_handoff(self, handoff_id: str) -> None:
