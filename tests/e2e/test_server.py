@@ -27,23 +27,27 @@ def bot_process(tmp_path: Path, **env: str) -> subprocess.Popen:
     )
 
 
+def health(port: int, process: subprocess.Popen, seconds: float = 20) -> bytes:
+    """The body of the first 200 on /healthz, waiting for the server to come up."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as response:
+                assert response.status == 200
+                return response.read()
+        except OSError:
+            assert process.poll() is None, process.stderr.read()
+            assert time.monotonic() < deadline, "server did not come up"
+            time.sleep(0.1)
+
+
 def test_local_mode_starts_with_no_configuration(tmp_path):
     port = free_port()
     (tmp_path / "examples").mkdir()
     (tmp_path / "examples" / "clients.json").write_text((ROOT / "examples" / "clients.json").read_text())
     process = bot_process(tmp_path, PORT=str(port))
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as response:
-                    assert response.status == 200
-                    assert b'"mode": "local"' in response.read()
-                    break
-            except OSError:
-                assert process.poll() is None, process.stderr.read()
-                assert time.monotonic() < deadline, "server did not come up"
-                time.sleep(0.1)
+        assert b'"mode": "local"' in health(port, process)
     finally:
         process.terminate()
         out, _ = process.communicate(timeout=10)
@@ -81,16 +85,7 @@ def test_no_authentication_on_a_network_address_only_with_the_loud_development_f
     process = bot_process(tmp_path, HOST="0.0.0.0", PORT=str(port), BOT_INSECURE_DEVELOPMENT_NO_AUTH="true",
                           BOT_DIRECTORY_FILE=str(ROOT / "examples" / "clients.json"))
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as response:
-                    assert b'"mode": "insecure"' in response.read()
-                    break
-            except OSError:
-                assert process.poll() is None, process.stderr.read()
-                assert time.monotonic() < deadline, "server did not come up"
-                time.sleep(0.1)
+        assert b'"mode": "insecure"' in health(port, process)
     finally:
         process.terminate()
         _, err = process.communicate(timeout=10)

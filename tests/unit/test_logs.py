@@ -7,18 +7,31 @@ import logging
 from bot.logs import JsonFormatter
 
 
-def emit(record_call) -> dict:
+def emit_text(record_call, *, filtered: bool = False) -> str:
+    """What a handler with the bot's formatter (and, if ``filtered``, its redacting filter) writes."""
+    from bot.logs import RedactingFilter
+
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter())
-    logger = logging.getLogger("test.logs")
+    if filtered:
+        handler.addFilter(RedactingFilter())
+    logger = logging.getLogger("test.logs.filtered" if filtered else "test.logs")
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
     try:
         record_call(logger)
     finally:
         logger.removeHandler(handler)
-    return json.loads(stream.getvalue())
+    return stream.getvalue()
+
+
+def emit(record_call) -> dict:
+    return json.loads(emit_text(record_call))
+
+
+def emit_filtered(record_call) -> str:
+    return emit_text(record_call, filtered=True)
 
 
 def test_arguments_and_unknown_extras_are_dropped():
@@ -37,23 +50,6 @@ def test_exception_text_is_reduced_to_its_type():
 
     line = emit(fail)
     assert line["exception"] == "ValueError" and "Amina" not in json.dumps(line)
-
-
-def emit_filtered(record_call) -> str:
-    from bot.logs import RedactingFilter
-
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    handler.addFilter(RedactingFilter())
-    logger = logging.getLogger("test.logs.filtered")
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
-        record_call(logger)
-    finally:
-        logger.removeHandler(handler)
-    return stream.getvalue()
 
 
 def test_a_developer_writing_client_data_into_the_message_is_redacted():
