@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -182,17 +182,23 @@ class TableStore(Store):
         await self._transact(_replacing(current, self._draft_entity(saved), "Expiry"))
         return saved
 
-    async def delete_draft(self, draft_id: str) -> bool:
+    async def _delete(self, partition: str, row: str, entries: Callable[[Entity], list[str]]) -> bool:
+        """Delete a record and its index entries (``entries`` of it; empty ones skipped) in one
+        transaction, if unchanged since read; ``True`` if this call deleted it."""
         while True:
-            current = await self._get(DRAFT, f"d|{draft_id}")
+            current = await self._get(partition, row)
             if current is None:
                 return False
             try:
-                await self._transact([("delete", current, _conditional(current)),
-                                      ("delete", {"PartitionKey": DRAFT, "RowKey": current["Expiry"]})])
+                await self._transact([("delete", current, _conditional(current))] + [
+                    ("delete", {"PartitionKey": partition, "RowKey": entry}) for entry in entries(current) if entry
+                ])
                 return True
             except Conflict:
                 continue  # changed (or deleted) meanwhile: look again
+
+    async def delete_draft(self, draft_id: str) -> bool:
+        return await self._delete(DRAFT, f"d|{draft_id}", lambda draft: [draft["Expiry"]])
 
     async def expired_drafts(self, now: datetime, limit: int) -> list[str]:
         entities = await self._range(DRAFT, "x|", f"x|{key_time(now)}|~", limit)
@@ -242,17 +248,8 @@ class TableStore(Store):
         return saved
 
     async def delete_handoff(self, handoff_id: str) -> None:
-        while True:
-            current = await self._get(HANDOFF, f"h|{handoff_id}")
-            if current is None:
-                return
-            rows = [f"r|{current['Reference']}", f"p|{current['DraftId']}", current["Due"]]
-            try:
-                await self._transact([("delete", current, _conditional(current))]
-                                     + [("delete", {"PartitionKey": HANDOFF, "RowKey": row}) for row in rows if row])
-                return
-            except Conflict:
-                continue
+        await self._delete(HANDOFF, f"h|{handoff_id}",
+                           lambda h: [f"r|{h['Reference']}", f"p|{h['DraftId']}", h["Due"]])
 
     async def due_handoffs(self, now: datetime, limit: int) -> list[Handoff]:
         due: list[Handoff] = []
