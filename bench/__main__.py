@@ -138,22 +138,27 @@ class Bench:
         largest = None
         for pending in self.plan.sweep_sizes:
             db = self.tmp / f"sweep-{pending}" / "b.db"
-            db.parent.mkdir()
-            with (db.parent / "output.log").open("wb") as log:
-                done = subprocess.run([sys.executable, "-m", "bench.sweep", "--pending", str(pending), "--db", str(db)],
-                                      cwd=self.tmp, env=child_env(BOT_DATA_KEY=self.data_key), stdout=subprocess.PIPE,
-                                      stderr=log, check=False)
-            if done.returncode != 0:
-                raise RuntimeError(f"bench.sweep --pending {pending} failed; see {db.parent / 'output.log'}")
-            entry = json.loads(done.stdout.decode().strip().splitlines()[-1])
-            self.results["sweep"].append(entry)
-            for label in ("10 due", "1% due"):
-                s = report.sweep_stats(entry, label)
-                say(f"  {pending:>7,} pending  {s['due']:>5,} due  {s['seconds'] * 1000:8.0f} ms"
-                    f"  (median of {s['runs']})")
+            self.sweep(pending, db, "SQLite")
             largest = db
         self.azurite_sweeps()
         return largest
+
+    def sweep(self, pending: int, db: Path, store: str, *extra: str) -> None:
+        """One ``bench.sweep`` process; its figures go into the results and onto the console."""
+        db.parent.mkdir()
+        with (db.parent / "output.log").open("wb") as log:
+            done = subprocess.run(
+                [sys.executable, "-m", "bench.sweep", "--pending", str(pending), "--db", str(db), *extra],
+                cwd=self.tmp, env=child_env(BOT_DATA_KEY=self.data_key), stdout=subprocess.PIPE, stderr=log,
+                check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"bench.sweep --pending {pending} on {store} failed; see {db.parent / 'output.log'}")
+        entry = json.loads(done.stdout.decode().strip().splitlines()[-1])
+        self.results["sweep"].append(entry)
+        for label in ("10 due", "1% due"):
+            s = report.sweep_stats(entry, label)
+            say(f"  {pending:>7,} pending  {s['due']:>5,} due  {s['seconds'] * 1000:8.0f} ms"
+                f"  ({store}, median of {s['runs']})")
 
     def azurite_sweeps(self) -> None:
         """The same sweep on Azure Table Storage (Azurite on loopback), at the smaller sizes: its fill
@@ -168,20 +173,7 @@ class Bench:
         try:
             for pending in self.plan.azurite_sweep_sizes:
                 folder = self.tmp / f"sweep-azurite-{pending}"
-                folder.mkdir()
-                with (folder / "output.log").open("wb") as log:
-                    done = subprocess.run(
-                        [sys.executable, "-m", "bench.sweep", "--pending", str(pending), "--db", str(folder / "none"),
-                         "--azurite", azurite.connection_string],
-                        cwd=self.tmp, env=child_env(BOT_DATA_KEY=self.data_key), stdout=subprocess.PIPE,
-                        stderr=log, check=False)
-                if done.returncode != 0:
-                    raise RuntimeError(f"bench.sweep on Azurite --pending {pending} failed: {folder / 'output.log'}")
-                entry = json.loads(done.stdout.decode().strip().splitlines()[-1])
-                self.results["sweep"].append(entry)
-                for label in ("10 due", "1% due"):
-                    s = report.sweep_stats(entry, label)
-                    say(f"  {pending:>7,} pending  {s['due']:>5,} due  {s['seconds'] * 1000:8.0f} ms  (Azurite)")
+                self.sweep(pending, folder / "none", "Azurite", "--azurite", azurite.connection_string)
         finally:
             azurite.stop()
 
