@@ -19,6 +19,25 @@ class StoreUnavailable(Exception):
     """The store cannot be reached right now; nothing was half-written, and trying again is safe."""
 
 
+class DirectoryUnavailable(Exception):
+    """VDAB's client-tracking system could not answer (down, slow, refused us, or answered
+    something unexpected). Content-free: ``reason`` is a short code for the audit, e.g.
+    ``timeout``, ``status_503``, ``malformed``, ``circuit_open``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"client directory unavailable ({reason})")
+        self.reason = reason
+
+
+class RecipientUnresolved(Exception):
+    """The directory named a trajectbegeleider (by e-mail/UPN) whom Microsoft Graph could not
+    resolve to an Entra object id in the agency's tenant. ``reason`` is content-free."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"recipient could not be resolved ({reason})")
+        self.reason = reason
+
+
 class Clock(Protocol):
     def now(self) -> datetime:
         """The current time, timezone-aware."""
@@ -27,7 +46,10 @@ class Clock(Protocol):
 
 class ClientDirectory(Protocol):
     async def find(self, identity: Identity) -> list[DirectoryClient]:
-        """Directory entries that match this name and birth date."""
+        """Directory entries that match this name and birth date (any order of the name's words).
+
+        Raises ``DirectoryUnavailable`` when the directory cannot answer, and
+        ``RecipientUnresolved`` when a match's trajectbegeleider cannot be resolved."""
         ...
 
 
