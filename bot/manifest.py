@@ -2,7 +2,7 @@
 
     build_package(settings, Path("build/terugkoppeling-teams.zip"))
 
-The template holds placeholders such as ``"{{APP_ID}}"`` as whole JSON values; they are filled in
+The template holds placeholders such as ``"{{TEAMS_APP_ID}}"`` as whole JSON values; they are filled in
 the parsed document, never by replacing text, so a value can never become JSON syntax. The package
 is checked against the official manifest schema and against the rules Teams applies on upload
 (zip layout, icons, GUIDs, command scopes); every problem found is reported at once.
@@ -15,7 +15,6 @@ import json
 import re
 import struct
 import sys
-import tomllib
 import zipfile
 import zlib
 from collections.abc import Mapping, Sequence
@@ -24,7 +23,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
 
-MANIFEST_DIR = Path(__file__).resolve().parents[1] / "manifest"
+from bot import resources
+
+MANIFEST_DIR = resources.manifest_dir()
 SCHEMA = MANIFEST_DIR / "schema" / "teams-manifest-1.30.schema.json"
 TEMPLATE = "manifest.template.json"
 DEFAULT_OUT = Path("build/terugkoppeling-teams.zip")
@@ -62,9 +63,8 @@ class HasAppId(Protocol):
 
 
 def project_version() -> str:
-    """The version in ``pyproject.toml``, which Teams needs raised for every update of the package."""
-    with (MANIFEST_DIR.parent / "pyproject.toml").open("rb") as file:
-        return str(tomllib.load(file)["project"]["version"])
+    """The version in ``pyproject.toml`` (or the installed copy's), which Teams needs raised for every update."""
+    return resources.project_version()
 
 
 def fill(template: Any, values: Mapping[str, object]) -> Any:
@@ -95,11 +95,17 @@ def build_package(
     terms_url: str = TERMS_URL,
     valid_domains: Sequence[str] = (),
     source: Path = MANIFEST_DIR,
+    teams_app_id: str | None = None,
 ) -> Path:
-    """Fill the template in ``source`` (app and bot id = ``MicrosoftAppId``), validate, write the zip to ``out``."""
+    """Fill the template in ``source``, validate, write the zip to ``out``.
+
+    The bot id is ``MicrosoftAppId``; the Teams app id is ``teams_app_id`` (``BOT_TEAMS_APP_ID``), by
+    default the same.
+    """
     template = json.loads((source / TEMPLATE).read_text(encoding="utf-8"))
     manifest = fill(template, {
-        "APP_ID": settings.app_id,
+        "TEAMS_APP_ID": teams_app_id or settings.app_id,
+        "BOT_ID": settings.app_id,
         "VERSION": version or project_version(),
         "SHORT_NAME": short_name,
         "FULL_NAME": full_name,
@@ -108,11 +114,7 @@ def build_package(
         "TERMS_URL": terms_url,
         "VALID_DOMAINS": list(valid_domains),
     })
-    files = {"manifest.json": (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode("utf-8")}
-    icons = manifest.get("icons")
-    for name in icons.values() if isinstance(icons, dict) else ():
-        if isinstance(name, str) and (source / name).is_file():
-            files[name] = (source / name).read_bytes()
+    files = _package_files(manifest, source)
     problems = check_package(files)
     if problems:
         raise ManifestError(problems)
@@ -121,6 +123,50 @@ def build_package(
         for name, data in files.items():
             package.writestr(name, data)
     return out
+
+
+def _package_files(manifest: dict[str, Any], source: Path) -> dict[str, bytes]:
+    files = {"manifest.json": (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode("utf-8")}
+    icons = manifest.get("icons")
+    for name in icons.values() if isinstance(icons, dict) else ():
+        if isinstance(name, str) and (source / name).is_file():
+            files[name] = (source / name).read_bytes()
+    return files
+
+
+# The Microsoft 365 Agents Toolkit fills ``${{NAME}}`` from env/.env.<environment> when it zips appPackage/.
+AGENTS_TOOLKIT_VALUES = {
+    "TEAMS_APP_ID": "${{TEAMS_APP_ID}}",
+    "BOT_ID": "${{BOT_ID}}",
+    "SHORT_NAME": SHORT_NAME + "${{APP_NAME_SUFFIX}}",
+    "FULL_NAME": FULL_NAME + "${{APP_NAME_SUFFIX}}",
+}
+
+
+def agents_toolkit_files(*, version: str | None = None, source: Path = MANIFEST_DIR) -> dict[str, bytes]:
+    """The Agents Toolkit's ``appPackage/``: the same template and icons, with the toolkit's placeholders.
+
+    The Teams app id, the bot id and an environment suffix in the app's name (so dev, test and
+    production can live side by side in one tenant) are left as ``${{…}}`` for the toolkit.
+    """
+    template = json.loads((source / TEMPLATE).read_text(encoding="utf-8"))
+    manifest = fill(template, {
+        **AGENTS_TOOLKIT_VALUES,
+        "VERSION": version or project_version(),
+        "DEVELOPER_URL": DEVELOPER_URL,
+        "PRIVACY_URL": PRIVACY_URL,
+        "TERMS_URL": TERMS_URL,
+        "VALID_DOMAINS": [],
+    })
+    return _package_files(manifest, source)
+
+
+def write_agents_toolkit_folder(folder: Path) -> Path:
+    """Write ``agents_toolkit_files()`` into ``folder`` (``appPackage/``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in agents_toolkit_files().items():
+        (folder / name).write_bytes(data)
+    return folder
 
 
 # -- validating ---------------------------------------------------------------------------------
@@ -326,12 +372,15 @@ def read_png(data: bytes) -> Png:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``python -m bot manifest``."""
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"the zip to write (default {DEFAULT_OUT})")
-    parser.add_argument("--app-id", help="the app and bot id (default: MicrosoftAppId)")
+    parser.add_argument("--app-id", help="the bot id (default: MicrosoftAppId)")
+    parser.add_argument("--teams-app-id", help="the Teams app id (default: BOT_TEAMS_APP_ID, else the bot id)")
     parser.add_argument("--version", dest="app_version", help="the app version (default: pyproject.toml's)")
     parser.add_argument("--developer-url", default=DEVELOPER_URL)
     parser.add_argument("--privacy-url", default=PRIVACY_URL)
     parser.add_argument("--terms-url", default=TERMS_URL)
     parser.add_argument("--valid-domain", action="append", default=[], help="a domain for validDomains (repeatable)")
+    parser.add_argument("--agents-toolkit", type=Path, metavar="DIR",
+                        help="instead: write the Agents Toolkit's appPackage/ folder (ids left to the toolkit)")
 
 
 @dataclass(frozen=True)
@@ -341,10 +390,14 @@ class _App:
 
 def run(args: argparse.Namespace, settings: HasAppId) -> int:
     """Build the package; print its path, or every problem (exit status 1)."""
+    if getattr(args, "agents_toolkit", None):
+        print(write_agents_toolkit_folder(args.agents_toolkit))
+        return 0
     try:
         out = build_package(
             _App(args.app_id or settings.app_id),
             args.out,
+            teams_app_id=args.teams_app_id or getattr(settings, "teams_app_id", "") or None,
             version=args.app_version,
             developer_url=args.developer_url,
             privacy_url=args.privacy_url,

@@ -18,7 +18,7 @@ from bot.teams import texts
 from bot.teams.templating import CardTemplates
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
-CARDS_DIR = Path(__file__).resolve().parents[2] / "cards"
+CARDS_DIR = Path(__import__("bot.resources").resources.cards_dir())  # checkout or installed copy
 Card = dict[str, Any]
 
 
