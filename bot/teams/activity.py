@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -10,8 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from bot.domain.model import Actor, Address
 
 _ID = r"^[A-Za-z0-9_-]{8,64}$"
-_MAX_INPUT = 2000  # a card field longer than this is garbage, not a typo
-_MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE | re.DOTALL)
+# "<at>Terugkoppeling</at> /terugkoppeling" is 40 characters: a longer message is never a command,
+# and is not parsed as one (parsing is linear anyway, but a message of 200 KB costs nothing).
+_MAX_COMMAND = 200
 
 Verb = Literal[
     "nieuw",
@@ -38,9 +38,12 @@ class ActionData(BaseModel):
     poging: int | None = Field(default=None, ge=0, le=1000)  # which delivery attempt posted the card
 
     def inputs(self) -> dict[str, str]:
-        """The card's inputs; Teams sends them as strings, anything else is dropped."""
+        """The card's inputs, whole; Teams sends them as strings, anything else is dropped.
+
+        Never cut here: the template reports an over-long value next to its field (``too_long``)
+        after trimming. The HTTP body limit bounds every value."""
         extra = self.model_extra or {}
-        return {k: v[:_MAX_INPUT] for k, v in extra.items() if isinstance(v, str) and len(k) <= 64}
+        return {k: v for k, v in extra.items() if isinstance(v, str) and len(k) <= 64}
 
 
 class ExecuteAction(BaseModel):
@@ -70,9 +73,81 @@ def parse_invoke(value: Any) -> ExecuteAction | None:
 
 
 def command_text(text: str | None) -> str:
-    """A message's text without @mentions, trimmed and lower-cased, leading '/' removed."""
-    stripped = _MENTION.sub(" ", text or "").strip().lower()
-    return stripped.removeprefix("/").strip()
+    """A message's text without @mentions, trimmed and lower-cased, leading '/' removed.
+
+    One pass with ``str.find`` (no regex: ``<at>.*?</at>`` is quadratic on an unclosed ``<at>``);
+    a message longer than any command is not one ("")."""
+    if not isinstance(text, str) or len(text) > _MAX_COMMAND:
+        return ""
+    lowered = text.lower()
+    kept: list[str] = []
+    position = 0
+    while (start := lowered.find("<at>", position)) != -1:
+        end = lowered.find("</at>", start + 4)
+        if end == -1:
+            break  # an unclosed mention stays as text, as it always did
+        kept.extend((lowered[position:start], " "))
+        position = end + 5
+    kept.append(lowered[position:])
+    return "".join(kept).strip().removeprefix("/").strip()
+
+
+class _Account(BaseModel):
+    model_config = ConfigDict(strict=True)
+
+    id: str | None = None
+    name: str | None = None
+    aadObjectId: str | None = None  # noqa: N815 - the wire name
+
+
+class _Conversation(BaseModel):
+    model_config = ConfigDict(strict=True)
+
+    id: str | None = None
+    conversationType: str | None = None  # noqa: N815
+    tenantId: str | None = None  # noqa: N815
+
+
+class _Tenant(BaseModel):
+    model_config = ConfigDict(strict=True)
+
+    id: str | None = None
+
+
+class _ChannelData(BaseModel):
+    model_config = ConfigDict(strict=True)
+
+    tenant: _Tenant | None = None
+
+
+class _Envelope(BaseModel):
+    """The fields that say who is speaking, where: each a string (or absent), never coerced.
+
+    botbuilder's msrest turns ``{"aadObjectId": {}}`` into the id ``"{}"``; this refuses it."""
+
+    model_config = ConfigDict(strict=True, populate_by_name=True)
+
+    type: str
+    id: str | None = None
+    name: str | None = None
+    text: str | None = None
+    serviceUrl: str | None = None  # noqa: N815
+    channelId: str | None = None  # noqa: N815
+    replyToId: str | None = None  # noqa: N815
+    locale: str | None = None
+    from_: _Account | None = Field(default=None, alias="from")
+    recipient: _Account | None = None
+    conversation: _Conversation | None = None
+    channelData: _ChannelData | None = None  # noqa: N815
+
+
+def well_typed(body: dict[str, Any]) -> bool:
+    """True when the activity's identity and routing fields have the types Teams sends."""
+    try:
+        _Envelope.model_validate(body)
+    except (ValidationError, RecursionError):
+        return False
+    return True
 
 
 def actor_of(activity: Any) -> Actor | None:
@@ -80,9 +155,10 @@ def actor_of(activity: Any) -> Actor | None:
     sender = activity.from_property
     aad = getattr(sender, "aad_object_id", None) if sender else None
     tenant = _tenant_of(activity)
-    if not aad or not tenant:
+    if not isinstance(aad, str) or not aad or not tenant:
         return None
-    return Actor(aad_object_id=aad, tenant_id=tenant, name=(sender.name or "")[:100])
+    name = sender.name if isinstance(sender.name, str) else ""
+    return Actor(aad_object_id=aad, tenant_id=tenant, name=name[:100])
 
 
 def address_of(activity: Any) -> Address:
@@ -108,4 +184,7 @@ def _tenant_of(activity: Any) -> str | None:
     channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
     tenant = channel_data.get("tenant")
     tenant_id = tenant.get("id") if isinstance(tenant, dict) else None
-    return tenant_id or getattr(activity.conversation, "tenant_id", None)
+    if isinstance(tenant_id, str) and tenant_id:
+        return tenant_id
+    fallback = getattr(activity.conversation, "tenant_id", None)
+    return fallback if isinstance(fallback, str) and fallback else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -12,6 +13,7 @@ from botbuilder.schema import Activity
 from msrest.serialization import Model
 
 from bot.app.ports import StoreUnavailable
+from bot.teams.activity import well_typed
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +60,19 @@ class TeamsEndpoint:
         return response.status, payload.serialize() if isinstance(payload, Model) else payload
 
 
+def _unicode_text(body: dict[str, Any]) -> bool:
+    """True when every string in the body (keys too) is text that UTF-8 can carry: a JSON escape
+    like ``"\\ud800"`` parses into a lone surrogate half, which no store, log or card can take."""
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except (UnicodeEncodeError, RecursionError, ValueError, TypeError):
+        return False
+    return True
+
+
 def _activity(body: dict[str, Any]) -> Activity | None:
-    if not isinstance(body.get("type"), str):
+    """The activity, or None when it is not one Teams could have sent (a 400, never a 500)."""
+    if not isinstance(body.get("type"), str) or not well_typed(body) or not _unicode_text(body):
         return None
     try:
         activity = Activity().deserialize(body)
