@@ -129,6 +129,30 @@ class GraphInstaller:
                 self._catalog.pop(tenant_id, None)  # the app may have been uploaded anew: look again next time
             raise await self._failure("install", response)
 
+    async def user_id(self, tenant_id: str, upn: str, *, timeout: float | None = None) -> str | None:
+        """The Entra object id of ``upn`` in ``tenant_id`` (``GET /users/{upn}?$select=id``,
+        application permission ``User.Read.All``), or ``None`` if that tenant has no such user.
+
+        For a trajectbegeleider whom VDAB's client system names by e-mail/UPN only
+        (``bot.adapters.resolver``). ``timeout`` overrides the session's, to fit a card action's
+        budget. Raises ``GraphError`` like ``install_for_user``.
+        """
+        url = URL(f"{self._base}/users/{quote(upn, safe='@')}?$select=id", encoded=True)
+        extra: dict[str, Any] = {"timeout": aiohttp.ClientTimeout(total=timeout)} if timeout else {}
+        async with self._request("GET", url, tenant_id, **extra) as response:
+            if response.status == 404:
+                return None
+            if response.status != 200:
+                raise await self._failure("user", response)
+            try:
+                found = await response.json(content_type=None)
+            except ValueError:
+                raise GraphError(response.status, retryable=True, code="BadJson") from None
+        object_id = found.get("id") if isinstance(found, dict) else None
+        if not isinstance(object_id, str) or not object_id:
+            raise GraphError(response.status, retryable=True, code="BadJson")
+        return object_id
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()

@@ -19,6 +19,8 @@ Routes (answers shaped like Graph's, errors as ``{"error": {"code", "message"}}`
   409 ``Conflict`` if installed already; 400 for a wrong or missing binding.
   An installation is also an installation in the ``FakeConnector`` (``connector.install``), unless
   ``propagate`` is off (Teams has not caught up yet).
+* ``GET  /v1.0/users/{upn}?$select=id`` → 200 ``{"id": …}`` for a user added with ``add_user(tenant, upn,
+  id)`` (UPN case-insensitive, per tenant), else 404 ``Request_ResourceNotFound``; 400 without ``$select=id``.
 
 Every request is recorded as a ``GraphCall``; ``fail()`` queues 4xx/5xx answers or dropped
 connections, like ``FakeConnector.fail``.
@@ -137,6 +139,7 @@ class FakeGraph:
     url: str = ""
     calls: list[GraphCall] = field(default_factory=list)
     installed: set[tuple[str, str]] = field(default_factory=set)  # (user id, tenant id)
+    users: dict[tuple[str, str], str] = field(default_factory=dict)  # (tenant id, upn casefolded) → object id
     _faults: list[_Fault] = field(default_factory=list)
     _runner: web.AppRunner | None = None
 
@@ -172,6 +175,10 @@ class FakeGraph:
         await self.stop()
 
     # -- set-up and faults ----------------------------------------------------------------------
+
+    def add_user(self, tenant_id: str, upn: str, object_id: str) -> None:
+        """``GET /users/{upn}`` in that tenant finds ``object_id``."""
+        self.users[(tenant_id, upn.casefold())] = object_id
 
     def already_installed(self, user_id: str, tenant_id: str) -> None:
         """The app is installed for that user (by an admin policy, say): an install answers 409."""
@@ -223,6 +230,8 @@ class FakeGraph:
             return self._catalog(call, tenant)
         if call.method == "POST" and call.user is not None and parts[3:] == ["teamwork", "installedApps"]:
             return self._install(call, parts[2], tenant)
+        if call.method == "GET" and len(parts) == 3 and parts[:2] == ["v1.0", "users"]:
+            return self._user(call, parts[2], tenant)
         return self._answer(call, 404, graph_error(404, f"no route {call.method} {call.path}", "UnknownError"))
 
     def _catalog(self, call: GraphCall, tenant: str) -> web.Response:
@@ -247,6 +256,14 @@ class FakeGraph:
         self._reach_teams(user, tenant)
         return self._answer(call, 201, None)
 
+    def _user(self, call: GraphCall, upn: str, tenant: str) -> web.Response:
+        if call.query.get("$select") != "id":
+            return self._answer(call, 400, graph_error(400, f"expected $select=id, got {call.query!r}"))
+        found = self.users.get((tenant, upn.casefold()))
+        if found is None:
+            return self._answer(call, 404, graph_error(404, "Resource does not exist.", "Request_ResourceNotFound"))
+        return self._answer(call, 200, {"@odata.context": f"{self.base_url}/$metadata#users(id)/$entity", "id": found})
+
     def _reach_teams(self, user: str, tenant: str) -> None:
         if self.connector is not None and self.propagate:
             self.connector.install(user, tenant)
@@ -267,6 +284,10 @@ class FakeGraph:
     def install_calls(self) -> list[GraphCall]:
         """Installation requests (any answer)."""
         return [c for c in self.calls if c.method == "POST" and c.path.endswith("/teamwork/installedApps")]
+
+    def user_lookups(self) -> list[GraphCall]:
+        """``GET /users/{upn}`` requests (any answer)."""
+        return [c for c in self.calls if c.method == "GET" and c.path.count("/") == 3 and "/users/" in c.path]
 
     def installs(self) -> list[GraphCall]:
         """Installations that took effect (201)."""
