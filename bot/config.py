@@ -61,6 +61,21 @@ class Settings(BaseSettings):
     store_connection_string: str = Field("", alias="BOT_STORE_CONNECTION_STRING")
     store_table: str = Field("terugkoppeling", pattern=r"^[A-Za-z][A-Za-z0-9]{2,62}$", alias="BOT_STORE_TABLE")
     directory_file: Path = Field(Path("examples/clients.json"), alias="BOT_DIRECTORY_FILE")
+    # VDAB's client-tracking system over HTTP (docs/client-directory.openapi.yaml); set, it replaces
+    # BOT_DIRECTORY_FILE. Token for BOT_DIRECTORY_SCOPE from DefaultAzureCredential (managed identity).
+    directory_url: str = Field("", alias="BOT_DIRECTORY_URL")
+    directory_scope: str = Field("", alias="BOT_DIRECTORY_SCOPE")  # api://<directory app id>/.default
+    # Per attempt; at most one retry, only if it fits the budget; the budget (Graph resolution included)
+    # stays under the ~5 s Teams gives a card action.
+    directory_timeout_seconds: float = Field(3, gt=0, le=4.5, alias="BOT_DIRECTORY_TIMEOUT_SECONDS")
+    directory_connect_timeout_seconds: float = Field(1, gt=0, le=4.5, alias="BOT_DIRECTORY_CONNECT_TIMEOUT_SECONDS")
+    directory_budget_seconds: float = Field(4, gt=0, le=4.5, alias="BOT_DIRECTORY_BUDGET_SECONDS")
+    directory_retries: int = Field(1, ge=0, le=1, alias="BOT_DIRECTORY_RETRIES")
+    directory_breaker_failures: int = Field(5, ge=1, alias="BOT_DIRECTORY_BREAKER_FAILURES")
+    directory_breaker_window_seconds: float = Field(30, gt=0, alias="BOT_DIRECTORY_BREAKER_WINDOW_SECONDS")
+    directory_breaker_open_seconds: float = Field(30, gt=0, alias="BOT_DIRECTORY_BREAKER_OPEN_SECONDS")
+    # Entra object ids Graph resolved for trajectbegeleiders named by e-mail/UPN (not client data).
+    directory_recipient_cache_seconds: float = Field(3600, ge=0, alias="BOT_DIRECTORY_RECIPIENT_CACHE_SECONDS")
     teams_service_url: str = Field(EMEA_SERVICE_URL, alias="BOT_TEAMS_SERVICE_URL")
     data_key: str = Field("", alias="BOT_DATA_KEY")
     data_keys_previous: str = Field("", alias="BOT_DATA_KEYS_PREVIOUS")
