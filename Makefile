@@ -18,11 +18,18 @@ install: $(STAMP)
 run: install
 	$(BIN)/python -m bot
 
-# npm tools the tests drive: the card renderer and Azurite (the Azure Storage emulator).
+# npm tools the tests drive: the card renderer, Azurite (the Azure Storage emulator), the Agents
+# Playground and the Agents Toolkit CLI (which checks m365agents*.yml and appPackage/ offline).
 NODE_TOOLS := tools/render/node_modules/.installed tools/azurite/node_modules/.installed \
-              tools/playground/node_modules/.installed
+              tools/playground/node_modules/.installed tools/agents-toolkit/node_modules/.installed
 tools/%/node_modules/.installed: tools/%/package.json tools/%/package-lock.json
 	npm ci --prefix tools/$* --no-audit --no-fund --loglevel=error
+	touch $@
+
+# --ignore-scripts: keytar's native build (the CLI's credential store for an interactive sign-in)
+# needs libsecret; the offline checks never sign in.
+tools/agents-toolkit/node_modules/.installed: tools/agents-toolkit/package.json tools/agents-toolkit/package-lock.json
+	npm ci --prefix tools/agents-toolkit --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 
 # The bot and the Microsoft 365 Agents Playground, a Teams-like client on http://localhost:56150.
