@@ -16,7 +16,7 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from bot.domain import text
+from bot.domain import screening, text
 from bot.domain.text import TextProblem
 
 
@@ -69,6 +69,15 @@ class ErrorCode(StrEnum):
     EMAIL = TextProblem.EMAIL.value
     PHONE = TextProblem.PHONE.value
     IBAN = TextProblem.IBAN.value
+    # special-category and judicial data (GDPR art. 9/10), which protocol art. 3 excludes
+    HEALTH = screening.Category.HEALTH.value
+    PREGNANCY = screening.Category.PREGNANCY.value
+    RELIGION = screening.Category.RELIGION.value
+    ETHNIC_ORIGIN = screening.Category.ETHNIC_ORIGIN.value
+    SEXUAL_ORIENTATION = screening.Category.SEXUAL_ORIENTATION.value
+    UNION_MEMBERSHIP = screening.Category.UNION_MEMBERSHIP.value
+    CRIMINAL = screening.Category.CRIMINAL.value
+    DEBT_MEDIATION = screening.Category.DEBT_MEDIATION.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +99,10 @@ TEXT_RULES: dict[str, TextRule] = {
     "naam": TextRule(required=True, min_len=2, max_len=100),
     "jobdoelwit": TextRule(required=True, min_len=2, max_len=200),
     "partner": TextRule(required=False, min_len=0, max_len=100),
-    "toelichting": TextRule(required=False, min_len=0, max_len=500, multiline=True),
+    "toelichting": TextRule(required=False, min_len=0, max_len=300, multiline=True),
 }
+# Free text screened for special-category data (bot/domain/screening.py); not the name, which is one.
+SCREENED_FIELDS = frozenset({"jobdoelwit", "partner", "toelichting"})
 MIN_AGE, MAX_AGE = 16, 100
 IDENTITY_FIELDS = ("naam", "geboortedatum")
 CONTENT_FIELDS = (
@@ -140,6 +151,8 @@ def _check_text(field: str, raw: str, errors: list[FieldError]) -> str | None:
         errors.append(FieldError(field, ErrorCode.TOO_LONG, rule.max_len))
     elif found := text.problem(value, multiline=rule.multiline):
         errors.append(FieldError(field, ErrorCode(found.value)))
+    elif field in SCREENED_FIELDS and (category := screening.find(value)):
+        errors.append(FieldError(field, ErrorCode(category.value)))
     return value
 
 

@@ -31,6 +31,7 @@ STAP_LABELS: dict[Stap, str] = {
     Stap.BEGELEIDING: "Begeleiding",
 }
 
+_ART3 = "het protocol laat alleen het jobdoelwit, het eerstvolgende contact en de stappen naar werk toe."
 _ERRORS: dict[ErrorCode, str] = {
     ErrorCode.REQUIRED: "Vul dit veld in.",
     ErrorCode.TOO_SHORT: "Gebruik minstens {limit} tekens.",
@@ -49,6 +50,15 @@ _ERRORS: dict[ErrorCode, str] = {
     ErrorCode.EMAIL: "Een e-mailadres hoort niet in de terugkoppeling.",
     ErrorCode.PHONE: "Een telefoonnummer hoort niet in de terugkoppeling.",
     ErrorCode.IBAN: "Een rekeningnummer hoort niet in de terugkoppeling.",
+    # special-category and judicial data: name the kind, never the words that were found
+    ErrorCode.HEALTH: f"Verwijder de gezondheidsgegevens (ziekte, behandeling, beperking): {_ART3}",
+    ErrorCode.PREGNANCY: f"Verwijder wat over zwangerschap of bevalling gaat: {_ART3}",
+    ErrorCode.RELIGION: f"Verwijder wat over godsdienst of levensbeschouwing gaat: {_ART3}",
+    ErrorCode.ETHNIC_ORIGIN: f"Verwijder wat over etnische afkomst gaat: {_ART3}",
+    ErrorCode.SEXUAL_ORIENTATION: f"Verwijder wat over seksuele geaardheid of genderidentiteit gaat: {_ART3}",
+    ErrorCode.UNION_MEMBERSHIP: f"Verwijder wat over vakbondslidmaatschap gaat: {_ART3}",
+    ErrorCode.CRIMINAL: f"Verwijder de gerechtelijke gegevens (veroordeling, strafzaak, detentie): {_ART3}",
+    ErrorCode.DEBT_MEDIATION: f"Verwijder wat over schulden of schuldbemiddeling gaat: {_ART3}",
 }
 
 
