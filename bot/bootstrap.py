@@ -18,6 +18,8 @@ from azure.core.credentials_async import AsyncTokenCredential
 from bot.adapters.clock import SystemClock
 from bot.adapters.crypto import Sealer, decode_key, generate_key
 from bot.adapters.directory_file import FileDirectory
+from bot.adapters.directory_http import CircuitBreaker, HttpDirectory, Limits
+from bot.adapters.resolver import RecipientResolver
 from bot.adapters.sqlite_store import SqliteStore
 from bot.app.ports import Clock, Store
 from bot.app.services import Terugkoppeling
@@ -49,6 +51,9 @@ class Runtime:
     installer: GraphInstaller | None = None
 
     async def close(self) -> None:
+        closer = getattr(self.service.directory, "close", None)  # the HTTP directory's session and credential
+        if closer is not None:
+            await closer()
         if self.installer is not None:
             await self.installer.close()
         await self.store.close()
@@ -206,6 +211,66 @@ def installer_of(
     )
 
 
+DEMO_DIRECTORY = Path(__file__).resolve().parents[1] / "examples" / "clients.json"
+
+
+def is_demo_directory(path: Path) -> bool:
+    """The fictitious demo directory shipped in ``examples/``, wherever it is run from."""
+    try:
+        return path.resolve() == DEMO_DIRECTORY or (path.exists() and path.samefile(DEMO_DIRECTORY))
+    except OSError:
+        return False
+
+
+def refuse_demo_directory(settings: Settings) -> None:
+    """Outside local mode the recipient must come from VDAB's system (protocol art. 4), never from
+    the demo file the bot would otherwise fall back to."""
+    if not settings.local_mode and not settings.directory_url and is_demo_directory(settings.directory_file):
+        raise ConfigurationError(
+            "BOT_DIRECTORY_URL is required outside local mode (VDAB's client-tracking system, with "
+            f"BOT_DIRECTORY_SCOPE); BOT_DIRECTORY_FILE={settings.directory_file} is the demo directory"
+        )
+
+
+def directory_limits(settings: Settings) -> Limits:
+    try:
+        return Limits(connect=settings.directory_connect_timeout_seconds, total=settings.directory_timeout_seconds,
+                      budget=settings.directory_budget_seconds, retries=settings.directory_retries)
+    except ValueError as error:
+        raise ConfigurationError(f"BOT_DIRECTORY_TIMEOUT_SECONDS / _CONNECT_ / BOT_DIRECTORY_BUDGET_SECONDS: {error}") from None
+
+
+def check_directory(settings: Settings) -> None:
+    """VDAB's system over HTTPS with a token scope and timeouts that fit a card action, or a file that exists."""
+    if not settings.directory_url:
+        if not settings.directory_file.exists():
+            raise ConfigurationError(f"BOT_DIRECTORY_FILE not found: {settings.directory_file}")
+        return
+    parts = urlsplit(settings.directory_url)
+    loopback = is_loopback(parts.hostname or "")
+    if parts.scheme != "https" and not (parts.scheme == "http" and loopback and settings.local_mode):
+        raise ConfigurationError("BOT_DIRECTORY_URL: expected https://… (plain http only to a loopback stand-in, "
+                                 "in local mode): the bearer token must not travel in clear")
+    if not settings.directory_scope:
+        raise ConfigurationError("BOT_DIRECTORY_URL needs BOT_DIRECTORY_SCOPE (api://<directory app id>/.default)")
+    directory_limits(settings)
+
+
+def http_directory_of(
+    settings: Settings, installer: GraphInstaller | None, credential: AsyncTokenCredential | None = None
+) -> HttpDirectory:
+    """VDAB's client-tracking system (BOT_DIRECTORY_URL); ``credential`` replaces DefaultAzureCredential (tests)."""
+    check_directory(settings)
+    if installer is None:
+        log.warning("BOT_DIRECTORY_URL without BOT_GRAPH_CREDENTIAL: a trajectbegeleider the directory names "
+                    "without an Entra object id cannot be reached")
+    resolver = RecipientResolver(installer, settings.agency_tenants, ttl=settings.directory_recipient_cache_seconds)
+    breaker = CircuitBreaker(settings.directory_breaker_failures, settings.directory_breaker_window_seconds,
+                             settings.directory_breaker_open_seconds)
+    return HttpDirectory(settings.directory_url, settings.directory_scope, resolver, credential=credential,
+                         limits=directory_limits(settings), breaker=breaker)
+
+
 def schedule_of(settings: Settings) -> Schedule:
     start, end = settings.office_hours
     return Schedule(
@@ -232,6 +297,7 @@ def policy_of(settings: Settings) -> Policy:
 async def build(
     settings: Settings, *, clock: Clock | None = None, key_vault_options: dict[str, Any] | None = None,
     graph_credential_for: Callable[[str], AsyncTokenCredential] | None = None,
+    directory_credential: AsyncTokenCredential | None = None,
 ) -> Runtime:
     if settings.local_mode and not is_loopback(settings.host):
         # Anonymous mode posts to any serviceUrl a caller names: it must never face a network.
@@ -244,8 +310,7 @@ async def build(
         raise ConfigurationError("BOT_REGISTRATIONS needs MicrosoftAppId too (the registration for other tenants)")
     if not settings.local_mode and (settings.counsellor_tenants is None or settings.agency_tenants is None):
         raise ConfigurationError("BOT_COUNSELLOR_TENANTS and BOT_AGENCY_TENANTS are required outside local mode")
-    if not settings.directory_file.exists():
-        raise ConfigurationError(f"BOT_DIRECTORY_FILE not found: {settings.directory_file}")
+    check_directory(settings)
     installer = installer_of(settings, graph_credential_for)
     sealer = await sealer_of(settings, key_vault_options=key_vault_options)
     store = await open_store(settings, sealer)
@@ -258,7 +323,8 @@ async def build(
     )
     service = Terugkoppeling(
         store=store,
-        directory=FileDirectory(Path(settings.directory_file)),
+        directory=(http_directory_of(settings, installer, directory_credential) if settings.directory_url
+                   else FileDirectory(Path(settings.directory_file))),
         messenger=messenger,
         clock=clock or SystemClock(),
         policy=policy_of(settings),
