@@ -1,34 +1,258 @@
-"""The client directory from a JSON file: the embedded stand-in for VDAB's client system."""
+"""The client directory from a JSON file: the embedded stand-in for VDAB's client system.
+
+The file (``{"clients": [...]}``, see the README) is indexed at load by ``lookup_key`` (the name's
+words in any order, normalised, and the birth date), so a look-up is one dict access whatever the
+file's size. Entries are read one at a time and kept compactly (a tuple each, the trajectbegeleiders
+shared), so memory stays near the file's size.
+
+The file is re-read when it changes: each look-up compares its modification time, size and inode
+(at most every ``check_every`` seconds) and, if they moved, loads it again in a worker thread
+while the event loop goes on. A new file that is not valid keeps the last good one and logs an
+error that names the entry's index and field, never a value. At start-up an invalid file raises
+``DirectoryFileError``, whose message is equally free of client data.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import os
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import ValidationError
 
-from bot.domain.model import DirectoryClient
+from bot.domain.directory import lookup_key
+from bot.domain.model import DirectoryClient, Recipient
 from bot.domain.template import Identity
 
+log = logging.getLogger(__name__)
 
-class _DirectoryFile(BaseModel):
-    clients: list[DirectoryClient]
+_DECODER = json.JSONDecoder()
+_SPACE = re.compile(r"[ \t\n\r]*")
+_FIELD_NAMES = frozenset(DirectoryClient.model_fields) | frozenset(Recipient.model_fields)
+# (klant_id, naam, geboortedatum, actief_inburgeringstraject, trajectbegeleider)
+_Entry = tuple[str, str, date, bool, Recipient]
+_Key = tuple[str, date]
+_Signature = tuple[int, int, int, int]  # mtime_ns, ctime_ns, size, inode
+
+
+class DirectoryFileError(ValueError):
+    """The directory file is not a valid client directory. The message is a predicate to follow
+    the file's name ("is not valid JSON (…)", "is not a valid client directory (entry 3, field
+    geboortedatum: …)", "cannot be read (…)"): it says where, and never quotes a value from the file."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Index:
+    by_key: dict[_Key, tuple[_Entry, ...]]
+    count: int
+    signature: _Signature
+
+
+def _signature(path: Path) -> _Signature:
+    st = os.stat(path)
+    return st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino
+
+
+def _skip(text: str, position: int) -> int:
+    return _SPACE.match(text, position).end()  # type: ignore[union-attr] # always matches
+
+
+class _Malformed(Exception):
+    def __init__(self, text: str, position: int, what: str, *, json_ok: bool = False) -> None:
+        line = text.count("\n", 0, position) + 1
+        column = position - (text.rfind("\n", 0, position) + 1) + 1
+        kind = "is not a valid client directory" if json_ok else "is not valid JSON"
+        super().__init__(f"{kind} ({what} at line {line}, column {column})")
+
+
+def _expect(text: str, position: int, allowed: str) -> tuple[str, int]:
+    position = _skip(text, position)
+    found = text[position : position + 1]
+    if not found or found not in allowed:
+        raise _Malformed(text, position, "expected " + " or ".join(repr(c) for c in allowed))
+    return found, position + 1
+
+
+def _decode(text: str, position: int) -> tuple[object, int]:
+    try:
+        return _DECODER.raw_decode(text, _skip(text, position))
+    except json.JSONDecodeError as error:  # its message names a position, never the text
+        raise _Malformed(text, error.pos, error.msg.lower()) from None
+    except RecursionError:
+        raise _Malformed(text, position, "nested too deeply") from None
+
+
+def _clients(text: str) -> Iterator[object]:
+    """Each element of the top-level ``clients`` array, decoded one at a time (the whole file is
+    never a tree of dicts in memory at once)."""
+    _, position = _expect(text, 0, "{")
+    seen = False
+    if _expect(text, position, '}"')[0] == "}":
+        raise _Malformed(text, position, 'no "clients" list', json_ok=True)
+    while True:
+        key, position = _decode(text, position)
+        if not isinstance(key, str):
+            raise _Malformed(text, position, "expected a key")
+        _, position = _expect(text, position, ":")
+        if key == "clients":
+            if seen:
+                raise _Malformed(text, position, 'a second "clients" list', json_ok=True)
+            seen = True
+            _, position = _expect(text, position, "[")
+            if text[_skip(text, position) : _skip(text, position) + 1] == "]":
+                position = _skip(text, position) + 1
+            else:
+                while True:
+                    entry, position = _decode(text, position)
+                    yield entry
+                    found, position = _expect(text, position, ",]")
+                    if found == "]":
+                        break
+        else:
+            _, position = _decode(text, position)
+        found, position = _expect(text, position, ",}")
+        if found == "}":
+            break
+    if _skip(text, position) != len(text):
+        raise _Malformed(text, _skip(text, position), "data after the end")
+    if not seen:
+        raise _Malformed(text, position, 'no "clients" list', json_ok=True)
+
+
+def _where(error: ValidationError) -> str:
+    """The first problem's field path and kind: names of our own fields only, never a value."""
+    first = error.errors(include_input=False, include_url=False, include_context=False)[0]
+    parts = [str(p) if isinstance(p, int) or p in _FIELD_NAMES else "?" for p in first["loc"]]
+    return f"{'field ' + '.'.join(parts) if parts else 'the entry itself'}: {first['type']}"
+
+
+def _invalid(index: int, what: str) -> DirectoryFileError:
+    return DirectoryFileError(f"is not a valid client directory (entry {index}, {what})")
+
+
+def _utf8(value: str) -> bool:
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate half, from a "\ud800" escape
+        return False
+    return True
+
+
+def _load(path: Path) -> _Index:
+    """Read and index the file; ``DirectoryFileError`` if it is not a valid directory.
+    ``OSError`` when it cannot be read at all."""
+    signature = _signature(path)  # before reading: a change while we read shows at the next look-up
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise DirectoryFileError(f"cannot be read (not UTF-8 text, at byte {error.start})") from None
+    by_key: dict[_Key, tuple[_Entry, ...]] = {}
+    recipients: dict[Recipient, Recipient] = {}  # one object per trajectbegeleider, however many clients
+    dates: dict[date, date] = {}
+    count = 0
+    try:
+        for count, raw in enumerate(_clients(text), start=1):  # noqa: B007 - used after the loop
+            try:
+                client = DirectoryClient.model_validate(raw)
+            except ValidationError as error:
+                raise _invalid(count - 1, _where(error)) from None
+            recipient = recipients.get(client.trajectbegeleider)
+            if recipient is None:
+                recipient = recipients[client.trajectbegeleider] = client.trajectbegeleider
+                if not all(_utf8(v) for v in recipient.model_dump(mode="json").values() if isinstance(v, str)):
+                    raise _invalid(count - 1, "field trajectbegeleider: lone surrogate")
+            if not (_utf8(client.naam) and _utf8(client.klant_id)):
+                raise _invalid(count - 1, "field naam or klant_id: lone surrogate")
+            born = dates.setdefault(client.geboortedatum, client.geboortedatum)
+            entry: _Entry = (client.klant_id, client.naam, born, client.actief_inburgeringstraject, recipient)
+            key = lookup_key(client.naam, born)
+            by_key[key] = (*by_key[key], entry) if key in by_key else (entry,)
+    except _Malformed as error:
+        raise DirectoryFileError(str(error)) from None
+    return _Index(by_key, count, signature)
+
+
+def _client(entry: _Entry) -> DirectoryClient:
+    klant_id, naam, geboortedatum, actief, recipient = entry
+    return DirectoryClient.model_construct(  # validated at load
+        klant_id=klant_id, naam=naam, geboortedatum=geboortedatum, actief_inburgeringstraject=actief,
+        trajectbegeleider=recipient,
+    )
 
 
 class FileDirectory:
-    """Reads the whole file once; call ``reload()`` after it changes."""
+    """A ``ClientDirectory`` over a JSON file that follows the file's changes.
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.reload()
+    ``check_every``: seconds between two checks of the file's modification time (0: every look-up;
+    a check is one ``stat``)."""
+
+    def __init__(self, path: Path, *, check_every: float = 0.0) -> None:
+        self.path = Path(path)
+        self.check_every = check_every
+        self._index = _load(self.path)
+        self._checked_at = time.monotonic()
+        self._rejected: _Signature | None = None  # a bad version: not read again until it changes
+        self._missing = False
+        self._reloading: asyncio.Future[None] | None = None
 
     def reload(self) -> None:
-        data = json.loads(self.path.read_text(encoding="utf-8"))
-        self._clients = _DirectoryFile.model_validate(data).clients
+        """Read the file again now (raises ``DirectoryFileError`` or ``OSError``; keeps the old index then)."""
+        self._index = _load(self.path)
+        self._rejected = None
 
     def __len__(self) -> int:
-        return len(self._clients)
+        return self._index.count
 
     async def find(self, identity: Identity) -> list[DirectoryClient]:
-        # Matching is the domain's rule; the adapter narrows by birth date, which is exact.
-        return [c for c in self._clients if c.geboortedatum == identity.geboortedatum]
+        """The entries with this name (its words in any order) and birth date."""
+        await self._follow_changes()
+        entries = self._index.by_key.get(lookup_key(identity.naam, identity.geboortedatum), ())
+        return [_client(e) for e in entries]
+
+    async def _follow_changes(self) -> None:
+        now = time.monotonic()
+        if now - self._checked_at < self.check_every:
+            return
+        self._checked_at = now
+        try:
+            signature = _signature(self.path)
+        except OSError as error:
+            if not self._missing:
+                self._missing = True
+                log.error("client directory file unreadable; keeping the last good one",
+                          extra={"error": type(error).__name__, "path": str(self.path)})
+            return
+        self._missing = False
+        if signature in (self._index.signature, self._rejected):
+            return
+        if self._reloading is None:
+            self._reloading = asyncio.ensure_future(self._reload_in_thread())
+        await asyncio.shield(self._reloading)
+
+    async def _reload_in_thread(self) -> None:
+        started = time.monotonic()
+        attempted: _Signature | None = None
+        try:
+            attempted = _signature(self.path)
+            index = await asyncio.to_thread(_load, self.path)
+        except (DirectoryFileError, OSError) as error:
+            # This version is not read again; the next change (an operator's fix) is.
+            self._rejected = attempted if isinstance(error, DirectoryFileError) else None
+            problem = str(error) if isinstance(error, DirectoryFileError) else type(error).__name__
+            log.error("client directory file rejected; keeping the last good one",
+                      extra={"error": problem, "path": str(self.path), "count": self._index.count})
+        else:
+            self._index, self._rejected = index, None
+            log.info("client directory reloaded", extra={
+                "count": index.count, "elapsed_ms": round((time.monotonic() - started) * 1000, 1)})
+        finally:
+            self._reloading = None

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 
 from bot.domain.model import DirectoryClient, Reason, Recipient
 from bot.domain.template import Identity
-from bot.domain.text import normalise_name
+from bot.domain.text import name_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,14 +25,16 @@ class Ineligible:
     reason: Reason
 
 
+def lookup_key(naam: str, geboortedatum: date) -> tuple[str, date]:
+    """What identifies a client for the match: the name's words in any order (case, accents,
+    spaces and commas ignored) and the exact birth date. A directory may index on it."""
+    return name_key(naam), geboortedatum
+
+
 def matches(identity: Identity, candidates: Iterable[DirectoryClient]) -> list[DirectoryClient]:
-    """Entries with the same name (ignoring case, accents and spaces) and the exact birth date."""
-    wanted = normalise_name(identity.naam)
-    return [
-        c
-        for c in candidates
-        if c.geboortedatum == identity.geboortedatum and normalise_name(c.naam) == wanted
-    ]
+    """Entries with the same ``lookup_key``: "HADDAD, Samira" finds Samira Haddad, born that day."""
+    wanted = lookup_key(identity.naam, identity.geboortedatum)
+    return [c for c in candidates if lookup_key(c.naam, c.geboortedatum) == wanted]
 
 
 def eligibility(found: list[DirectoryClient]) -> Eligible | Ineligible:

@@ -103,7 +103,11 @@ def normalise_name(name: str) -> str:
     return " ".join(plain.casefold().split())
 
 
+# Letters that carry an accent-like stroke but do not decompose: "YILMAZ" finds "Yılmaz".
+_FOLD = str.maketrans({"ı": "i", "ł": "l", "ø": "o", "đ": "d", "ð": "d", "ħ": "h", "ŧ": "t", "æ": "ae", "œ": "oe"})
+
+
 def name_key(name: str) -> str:
     """A name as the directory match sees it: its words in any order, commas, case, accents and
     spaces ignored. "HADDAD, Samira", "Haddad Samira" and "Samira Haddad" have one key."""
-    return " ".join(sorted(normalise_name(name.replace(",", " ")).split()))
+    return " ".join(sorted(normalise_name(name.replace(",", " ")).translate(_FOLD).split()))
