@@ -11,10 +11,13 @@ from datetime import date
 
 import pytest
 from azure.core.exceptions import ClientAuthenticationError
+from pydantic import ValidationError
 
 from bot.adapters.directory_http import INVOKE_BUDGET, CircuitBreaker, HttpDirectory, Limits
 from bot.adapters.resolver import RecipientResolver
 from bot.app.ports import DirectoryUnavailable, RecipientUnresolved
+from bot.bootstrap import DEMO_DIRECTORY, ConfigurationError, build, check_directory, refuse_demo_directory
+from bot.config import Settings
 from bot.domain.model import Agency
 from bot.domain.template import Identity
 from bot.teams.graph import GraphInstaller
@@ -28,6 +31,7 @@ PIETER = "6f1c2a4e-8d3b-4c1a-9e2f-1a2b3c4d5e02"
 TENANTS = {"atlas": frozenset({ATLAS}), "amal": frozenset({AMAL})}
 AMINA = Identity(naam="Amina El Idrissi", geboortedatum=date(1990, 4, 12))
 CLIENT_DATA = ("Amina", "Idrissi", "1990-04-12", "1990")
+DATA_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 FAST = Limits(connect=0.2, total=0.4, budget=0.7)  # a retry after a fast failure fits, after a timeout not
 
 
@@ -458,3 +462,67 @@ async def test_close_ends_the_session_and_leaves_an_injected_credential_alone(ma
     session = adapter._session
     await adapter.close()
     assert session is not None and session.closed and not credential.closed
+
+
+# -- wiring (bot/bootstrap.py) ----------------------------------------------------------------------
+
+
+def settings_for(tmp_path, **env) -> Settings:
+    values = {"BOT_STORE": f"sqlite:///{tmp_path / 'bot.db'}", "BOT_DATA_KEY": DATA_KEY, **env}
+    return Settings(_env_file=None, **values)
+
+
+async def test_the_server_uses_vdabs_system_when_its_url_is_set_and_closes_it(tmp_path, directory):
+    credential = DirectoryCredential()
+    settings = settings_for(tmp_path, BOT_DIRECTORY_URL=directory.base_url, BOT_DIRECTORY_SCOPE=DIRECTORY_SCOPE,
+                            BOT_DIRECTORY_FILE=str(tmp_path / "absent.json"), BOT_DIRECTORY_TIMEOUT_SECONDS="2",
+                            BOT_AGENCY_TENANTS=f"atlas={ATLAS}")
+    runtime = await build(settings, directory_credential=credential)
+    try:
+        adapter = runtime.service.directory
+        assert isinstance(adapter, HttpDirectory) and adapter.limits.total == 2.0
+        assert adapter.worst_case_seconds <= INVOKE_BUDGET
+        (samira,) = await adapter.find(Identity(naam="Samira Haddad", geboortedatum=date(1996, 5, 5)))
+        assert samira.trajectbegeleider.aad_object_id == PIETER and credential.scopes == [(DIRECTORY_SCOPE,)]
+        session = adapter._session
+    finally:
+        await runtime.close()
+    assert session is not None and session.closed
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"BOT_DIRECTORY_URL": "https://klantvolgsysteem.example/api"}, "needs BOT_DIRECTORY_SCOPE"),
+        ({"BOT_DIRECTORY_URL": "http://klantvolgsysteem.example/api", "BOT_DIRECTORY_SCOPE": DIRECTORY_SCOPE},
+         "expected https://"),
+        ({"BOT_DIRECTORY_URL": "https://klantvolgsysteem.example/api", "BOT_DIRECTORY_SCOPE": DIRECTORY_SCOPE,
+          "BOT_DIRECTORY_TIMEOUT_SECONDS": "4", "BOT_DIRECTORY_BUDGET_SECONDS": "3"}, "exceeds the budget"),
+        ({"BOT_DIRECTORY_URL": "https://klantvolgsysteem.example/api", "BOT_DIRECTORY_SCOPE": DIRECTORY_SCOPE,
+          "BOT_DIRECTORY_CONNECT_TIMEOUT_SECONDS": "2", "BOT_DIRECTORY_TIMEOUT_SECONDS": "1"}, "connect"),
+    ],
+    ids=["no-scope", "plain-http", "attempt-over-budget", "connect-over-total"],
+)
+def test_directory_settings_that_cannot_work_are_refused_naming_the_setting(tmp_path, env, message):
+    with pytest.raises(ConfigurationError, match=message) as caught:
+        check_directory(settings_for(tmp_path, **env))
+    assert "BOT_DIRECTORY" in str(caught.value)
+
+
+def test_a_budget_over_what_a_card_action_allows_is_refused_by_the_settings(tmp_path):
+    with pytest.raises(ValidationError, match="BOT_DIRECTORY_BUDGET_SECONDS"):
+        settings_for(tmp_path, BOT_DIRECTORY_BUDGET_SECONDS="6")
+
+
+def test_outside_local_mode_the_demo_directory_is_refused_naming_the_setting(tmp_path):
+    production = {"MicrosoftAppId": "11111111-1111-4111-8111-111111111111"}
+    for demo in ("examples/clients.json", str(DEMO_DIRECTORY)):
+        with pytest.raises(ConfigurationError, match="BOT_DIRECTORY_URL is required outside local mode"):
+            refuse_demo_directory(settings_for(tmp_path, BOT_DIRECTORY_FILE=demo, **production))
+    with pytest.raises(ConfigurationError, match="BOT_DIRECTORY_URL"):
+        refuse_demo_directory(settings_for(tmp_path, **production))  # nothing configured: the default is the demo
+    export = tmp_path / "klanten.json"
+    export.write_text('{"clients": []}')
+    refuse_demo_directory(settings_for(tmp_path, BOT_DIRECTORY_FILE=str(export), **production))
+    refuse_demo_directory(settings_for(tmp_path, BOT_DIRECTORY_URL="https://k.example", **production))
+    refuse_demo_directory(settings_for(tmp_path))  # local mode: the demo is what it is for
