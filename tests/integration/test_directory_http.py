@@ -8,12 +8,22 @@ import asyncio
 import logging
 import random
 from datetime import date
+from pathlib import Path
 
 import pytest
 from azure.core.exceptions import ClientAuthenticationError
 from pydantic import ValidationError
 
-from bot.adapters.directory_http import INVOKE_BUDGET, CircuitBreaker, HttpDirectory, Limits
+from bot.adapters.directory_http import (
+    INVOKE_BUDGET,
+    CircuitBreaker,
+    HttpDirectory,
+    Limits,
+    WireClient,
+    WireColleagues,
+    WireSearchResult,
+    WireTrajectbegeleider,
+)
 from bot.adapters.resolver import RecipientResolver
 from bot.app.ports import DirectoryUnavailable, RecipientUnresolved
 from bot.bootstrap import DEMO_DIRECTORY, ConfigurationError, build, check_directory, refuse_demo_directory
@@ -526,3 +536,53 @@ def test_outside_local_mode_the_demo_directory_is_refused_naming_the_setting(tmp
     refuse_demo_directory(settings_for(tmp_path, BOT_DIRECTORY_FILE=str(export), **production))
     refuse_demo_directory(settings_for(tmp_path, BOT_DIRECTORY_URL="https://k.example", **production))
     refuse_demo_directory(settings_for(tmp_path))  # local mode: the demo is what it is for
+
+
+# -- the contract document ----------------------------------------------------------------------------
+
+
+def schema_blocks(text: str) -> dict[str, list[str]]:
+    """``components.schemas`` of the OpenAPI document, each as its lines (a YAML subset, no parser needed)."""
+    lines = text.split("\n")
+    start = lines.index("  schemas:") + 1
+    blocks: dict[str, list[str]] = {}
+    current = None
+    for line in lines[start:]:
+        if line and not line.startswith("    "):
+            break
+        if line.startswith("    ") and not line.startswith("     ") and line.endswith(":"):
+            current = line.strip()[:-1]
+            blocks[current] = []
+        elif current is not None:
+            blocks[current].append(line)
+    return blocks
+
+
+def required_and_properties(block: list[str]) -> tuple[set[str], set[str]]:
+    required = next((line.split("[", 1)[1].rstrip("]") for line in block if line.startswith("      required: [")), "")
+    properties = {line.strip()[:-1] for line in block if line.startswith("        ") and not line.startswith("         ")
+                  and line.endswith(":")}
+    return {name.strip() for name in required.split(",") if name.strip()}, properties
+
+
+@pytest.mark.parametrize(
+    ("schema", "model"),
+    [("Client", WireClient), ("Trajectbegeleider", WireTrajectbegeleider), ("SearchResult", WireSearchResult),
+     ("TrajectbegeleiderList", WireColleagues)],
+)
+def test_the_adapter_reads_exactly_what_the_openapi_document_promises(schema, model):
+    text = (Path(__file__).resolve().parents[2] / "docs" / "client-directory.openapi.yaml").read_text()
+    assert text.startswith("openapi: 3.1.0\n")
+    for path in ("  /clients/search:\n    post:", "  /clients/{klant_id}:\n    get:",
+                 "  /agencies/{agentschap}/trajectbegeleiders:\n    get:"):
+        assert path in text
+    required, properties = required_and_properties(schema_blocks(text)[schema])
+    fields = model.model_fields
+    assert properties == set(fields)
+    assert required == {name for name, field in fields.items() if field.is_required()}
+
+
+def test_the_stand_in_searches_with_the_body_the_document_describes():
+    text = (Path(__file__).resolve().parents[2] / "docs" / "client-directory.openapi.yaml").read_text()
+    required, properties = required_and_properties(schema_blocks(text)["Search"])
+    assert required == properties == {"naam", "geboortedatum"}
