@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from bot import logs
 from bot import manifest as teams_manifest
 from bot.adapters.clock import FixedClock
-from bot.app.evidence import monthly_statistics, summarise, verify
+from bot.app.evidence import monthly_statistics, verify
 from bot.bootstrap import ConfigurationError, Runtime, build, open_store, sealer_of
 from bot.config import Settings
 from bot.domain.calendar import BRUSSELS
@@ -108,35 +108,67 @@ async def _evidence(settings: Settings) -> tuple[list[AuditEvent], int, list[str
 
 
 async def _audit(settings: Settings, args: argparse.Namespace) -> int:
-    events, head, content_left, key = await _evidence(settings)
-    verdict = verify(events, head, key)
+    from bot.app import export as exports
+    from bot.app import signing
+    from bot.app.report import to_html
+    from bot.domain.model import Agency
+    from bot.evidence_setup import processors_of, signing_key_of
+
+    if args.action == "public-key":
+        public = (await signing_key_of(settings)).public_key()
+        print(f"Ed25519 public key (hand this to the agencies' privacy officers): {signing.public_key_text(public)}\n"
+              f"fingerprint: {signing.fingerprint(public)}\n{signing.public_key_pem(public)}", end="")
+        return 0
+    key = await signing_key_of(settings) if args.action != "verify" else None  # no key, no export: fail first
+    events, head, content_left, audit_key = await _evidence(settings)
+    verdict = verify(events, head, audit_key)
     if args.action == "verify":
         if verdict.intact:
             print(f"audit trail intact: {verdict.events} events, every link verified; last link {verdict.last_mac}")
             return 0
         print(f"audit trail BROKEN at event #{verdict.broken_at}: {verdict.problem}")
         return 1
-    since, until = (_day(args.since) if args.since else None), (_day(args.until) if args.until else None)
-    window = [e for e in events if (since is None or e.at >= since) and (until is None or e.at < until)]
-    summary = summarise(window, content_left, verdict).as_dict()
-    rows = [e.model_dump(mode="json") for e in window]
-    if args.format == "json":
-        period = {"since": args.since and args.since.isoformat(), "until": args.until and args.until.isoformat()}
-        json.dump({**period, "events": rows, "summary": summary},
-                  sys.stdout, ensure_ascii=False, indent=1)
-        print()
+    assert key is not None
+    fmt = "html" if args.action == "report" else args.format or "csv"
+    built = exports.build(
+        events, verdict, content_left, agency=Agency(args.agency) if args.agency else None,
+        since=_day(args.since) if args.since else None, until=_day(args.until) if args.until else None,
+        exported_at=datetime.now(BRUSSELS), fingerprint=signing.fingerprint(key.public_key()),
+        processors=processors_of(settings),
+    )
+    data = {"csv": exports.to_csv, "json": exports.to_json, "html": to_html}[fmt](built, key)
+    if args.out:
+        with open(args.out, "wb") as out:
+            out.write(data)
+        print(f"{args.out}: {len(built.events)} events, signed by key {built.fingerprint}")
     else:
-        writer = csv.writer(sys.stdout)
-        fields = ["seq", "at", "event", "subject", "actor", "agency", "reason", "mac"]
-        writer.writerow(fields)
-        writer.writerows([[row[f] for f in fields] for row in rows])
-        writer.writerow([])
-        writer.writerow(["summary", "value"])
-        for label, count in summary["counts"].items():  # type: ignore[attr-defined]
-            writer.writerow([label, count])
-        writer.writerow(["no content left for ended handoffs", summary["no_content_left_for_ended_handoffs"]])
-        writer.writerow(["audit chain intact", verdict.intact])
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
     return 0
+
+
+def _verify_export(args: argparse.Namespace) -> int:
+    """Needs no settings, no store and no secret: what an agency's privacy officer runs."""
+    from pathlib import Path
+
+    from bot.app import signing
+
+    if not args.file or not args.public_key:
+        print("usage: python -m bot audit verify-export FILE --public-key KEY", file=sys.stderr)
+        return 2
+    try:
+        public = signing.load_public_key(args.public_key)
+        data = Path(args.file).read_bytes()
+    except signing.BadKey as error:
+        print(f"--public-key: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"cannot read {args.file}: {error.strerror}", file=sys.stderr)
+        return 2
+    check = signing.verify(data, public)
+    print(check.message if check.valid else f"export NOT verified: {check.message}")
+    return 0 if check.valid else 1
 
 
 async def _stats(settings: Settings, args: argparse.Namespace) -> int:
@@ -166,16 +198,24 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("serve", help="run the server (default)")
     sweep = commands.add_parser("sweep", help="one reminder/retention/delivery sweep, then exit")
     sweep.add_argument("--now", type=_moment, help="act as if it were this moment (ISO 8601; Brussels if no offset)")
-    audit = commands.add_parser("audit", help="export the audit trail with a summary, or verify its chain")
-    audit.add_argument("action", nargs="?", choices=("export", "verify"), default="export",
-                       help="export (default) or verify: prove the trail is whole and unaltered")
+    audit = commands.add_parser("audit", help="signed export of the audit trail, its report, or a chain check")
+    audit.add_argument("action", nargs="?", default="export",
+                       choices=("export", "report", "verify", "public-key", "verify-export"),
+                       help="export (default, signed); report: the one-page HTML; verify: prove the trail is whole; "
+                            "public-key: the key that checks exports; verify-export FILE: check a signed export")
+    audit.add_argument("file", nargs="?", help="verify-export: the exported file")
+    audit.add_argument("--public-key", help="verify-export: the public key (base64, PEM, or a file holding one)")
+    audit.add_argument("--agency", choices=("agii", "atlas", "amal"), help="only that agency's events")
     audit.add_argument("--since", type=_date, help="first day, YYYY-MM-DD (inclusive)")
     audit.add_argument("--until", type=_date, help="last day, YYYY-MM-DD (exclusive)")
-    audit.add_argument("--format", choices=("csv", "json"), default="csv")
+    audit.add_argument("--format", choices=("csv", "json", "html"), help="csv (default), json or html (the report)")
+    audit.add_argument("--out", help="write to this file instead of standard output")
     teams_manifest.add_arguments(commands.add_parser("manifest", help="build the Teams app package (zip), validated"))
     stats = commands.add_parser("stats", help="policy statistics per agency and month, without personal data")
     stats.add_argument("--format", choices=("markdown", "csv", "json"), default="markdown")
     args = parser.parse_args(argv)
+    if args.command == "audit" and args.action == "verify-export":
+        return _verify_export(args)
 
     try:
         settings = Settings()

@@ -237,7 +237,9 @@ def directory_limits(settings: Settings) -> Limits:
         return Limits(connect=settings.directory_connect_timeout_seconds, total=settings.directory_timeout_seconds,
                       budget=settings.directory_budget_seconds, retries=settings.directory_retries)
     except ValueError as error:
-        raise ConfigurationError(f"BOT_DIRECTORY_TIMEOUT_SECONDS / _CONNECT_ / BOT_DIRECTORY_BUDGET_SECONDS: {error}") from None
+        raise ConfigurationError(
+            f"BOT_DIRECTORY_TIMEOUT_SECONDS / _CONNECT_ / BOT_DIRECTORY_BUDGET_SECONDS: {error}"
+        ) from None
 
 
 def check_directory(settings: Settings) -> None:

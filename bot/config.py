@@ -83,6 +83,15 @@ class Settings(BaseSettings):
     # Or the master key from Azure Key Vault (managed identity): the secret's versions are the rotations.
     key_vault_url: str = Field("", alias="BOT_KEY_VAULT_URL")
     key_vault_secret: str = Field("terugkoppeling-data-key", alias="BOT_KEY_VAULT_SECRET")
+    # Evidence (README, For privacy officers): the Ed25519 key that signs every audit export, as
+    # base64 of a 32-byte seed, or the name of a Key Vault secret holding it (in BOT_KEY_VAULT_URL).
+    evidence_signing_key: str = Field("", alias="BOT_EVIDENCE_SIGNING_KEY")
+    evidence_signing_secret: str = Field("", alias="BOT_EVIDENCE_SIGNING_SECRET")
+    # Processors (art. 6) the export lists: empty = derived from this configuration (+ BOT_HOSTING);
+    # else "name: role; name: role" replaces that list.
+    hosting: str = Field("", alias="BOT_HOSTING")
+    processors: str = Field("", alias="BOT_PROCESSORS")
+    applicationinsights_connection_string: str = Field("", alias="APPLICATIONINSIGHTS_CONNECTION_STRING")
     counsellor_tenants: Annotated[TenantSet | None, NoDecode] = Field(None, alias="BOT_COUNSELLOR_TENANTS")
     agency_tenants: Annotated[AgencyTenants | None, NoDecode] = Field(None, alias="BOT_AGENCY_TENANTS")
     protocol_start: date = Field(date(2025, 4, 1), alias="BOT_PROTOCOL_START")

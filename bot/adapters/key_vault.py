@@ -1,8 +1,9 @@
-"""The master key from Azure Key Vault: one secret, its versions being the key's rotations.
+"""Keys from Azure Key Vault. The master key: one secret, its versions being the key's rotations;
+the evidence signing key: one secret, its current version.
 
-The current version of the secret encrypts; every other *enabled* version still decrypts, so a
-rotation is "add a new version", and an old key is retired by disabling its version once the
-records it wrapped are purged (at most the retention period). Authentication is
+For the master key, the current version of the secret encrypts; every other *enabled* version
+still decrypts, so a rotation is "add a new version", and an old key is retired by disabling its
+version once the records it wrapped are purged (at most the retention period). Authentication is
 ``DefaultAzureCredential`` (the managed identity, with the *Key Vault Secrets User* role).
 """
 
@@ -41,3 +42,13 @@ async def key_ring_from_key_vault(
         decode_key(current.value or "", name),
         tuple(decode_key(value, f"an older version of the {name}") for _, value in older),
     )
+
+
+async def secret_from_key_vault(
+    vault_url: str, secret_name: str, credential: AsyncTokenCredential, **client_options: Any
+) -> bytes:
+    """One key that does not rotate by versions (the evidence signing key): the secret's current
+    value, base64 of 32 bytes."""
+    async with SecretClient(vault_url, credential, **client_options) as client:
+        secret = await client.get_secret(secret_name)
+    return decode_key(secret.value or "", f"Key Vault secret {secret_name!r}")

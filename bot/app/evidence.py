@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain.audit import GENESIS, link
-from bot.domain.model import AuditEvent
+from bot.domain.model import Agency, AuditEvent
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 
@@ -41,11 +41,36 @@ def verify(events: Sequence[AuditEvent], head: int, key: bytes) -> Verdict:
                        else f"event #{event.seq} appears out of order (reordered or duplicated?)")
             return Verdict(len(events), expected if event.seq > expected else event.seq, problem)
         if event.mac != link(key, previous, event, event.seq):
+            if event.seq == 1 and not _any_link_holds(events, key):
+                return Verdict(len(events), 1, WRONG_KEY)
             return Verdict(len(events), event.seq, f"event #{event.seq} was altered, or moved from elsewhere")
         previous, expected = event.mac, expected + 1
     if head >= expected:
         return Verdict(len(events), expected, f"events #{expected} to #{head} are missing (the trail was truncated)")
     return Verdict(len(events), last_mac=previous)
+
+
+WRONG_KEY = ("not one event verifies under this key: the trail was written under another audit key "
+             "(BOT_HMAC_KEY, or the data key it derived from before a rotation; see the README, Keys), "
+             "or every event was rewritten")
+
+
+def _any_link_holds(events: Sequence[AuditEvent], key: bytes) -> bool:
+    """Does any event's link verify against its stored predecessor? If none does, the key is
+    wrong rather than one event edited: an edit breaks its own link, never all the others."""
+    previous = GENESIS
+    for event in events:
+        if event.seq is not None and event.mac == link(key, previous, event, event.seq):
+            return True
+        previous = event.mac or ""
+    return False
+
+
+def for_agency(events: Sequence[AuditEvent], agency: Agency | None) -> list[AuditEvent]:
+    """An agency's share of the trail: the events that name it. Events without an agency (a
+    counsellor starting, a refusal before a recipient was known, a cancelled draft) are VDAB's
+    own and concern no agency, so no agency sees them; VDAB's export (no ``--agency``) has all."""
+    return list(events) if agency is None else [e for e in events if e.agency == agency]
 
 
 # What counts as what in the summary (event names as the service writes them).
@@ -63,6 +88,10 @@ SUMMARY_EVENTS = {
 }
 
 
+# What happened to the recipient's card after the handoff ended (F.3): the proof of deletion.
+CARD_EVENTS = ("card_overwritten", "card_deleted", "card_delete_failed")
+
+
 @dataclass
 class Summary:
     counts: dict[str, int]
@@ -70,21 +99,44 @@ class Summary:
     refusals: dict[str, int]
     content_left: list[str]
     verdict: Verdict
+    cards: dict[str, object] = field(default_factory=dict)
+    agency: str | None = None
+    processors: list[dict[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return {
+            "agency": self.agency,
             "counts": self.counts,
             "incidents": self.incidents,
             "refusals_by_reason": self.refusals,
+            "cards": self.cards,
             "ended_handoffs_still_holding_content": self.content_left,
             "no_content_left_for_ended_handoffs": not self.content_left,
             "chain": {"intact": self.verdict.intact, "events": self.verdict.events,
                       "broken_at": self.verdict.broken_at, "problem": self.verdict.problem,
-                      "last_link": self.verdict.last_mac},
+                      "last_link": self.verdict.last_mac, "scope": "the whole trail, every agency"},
+            "processors": self.processors,
         }
 
 
-def summarise(window: Sequence[AuditEvent], content_left: list[str], verdict: Verdict) -> Summary:
+def card_deletions(window: Sequence[AuditEvent]) -> dict[str, object]:
+    """Per recipient card (one per reference), the last thing the audit says happened to it:
+    deleted (proven), overwritten without content, or a delete that failed (unproven)."""
+    last: dict[str, str] = {}
+    for e in window:
+        if e.event in CARD_EVENTS:
+            last[e.subject] = e.event
+    return {
+        "overwritten": sum(1 for e in window if e.event == "card_overwritten"),
+        "deleted": sum(1 for e in window if e.event == "card_deleted"),
+        "delete_failed": sum(1 for e in window if e.event == "card_delete_failed"),
+        "deletion_proven": sorted(r for r, what in last.items() if what == "card_deleted"),
+        "deletion_unproven": sorted(r for r, what in last.items() if what == "card_delete_failed"),
+    }
+
+
+def summarise(window: Sequence[AuditEvent], content_left: list[str], verdict: Verdict, *,
+              agency: Agency | None = None, processors: Sequence[dict[str, str]] = ()) -> Summary:
     counted = Counter(e.event for e in window)
     return Summary(
         counts={label: counted.get(name, 0) for name, label in SUMMARY_EVENTS.items()},
@@ -93,6 +145,9 @@ def summarise(window: Sequence[AuditEvent], content_left: list[str], verdict: Ve
         refusals=dict(Counter(e.reason or "" for e in window if e.event == "refused")),
         content_left=content_left,
         verdict=verdict,
+        cards=card_deletions(window),
+        agency=agency.value if agency else None,
+        processors=list(processors),
     )
 
 

@@ -560,8 +560,8 @@ def schema_blocks(text: str) -> dict[str, list[str]]:
 
 def required_and_properties(block: list[str]) -> tuple[set[str], set[str]]:
     required = next((line.split("[", 1)[1].rstrip("]") for line in block if line.startswith("      required: [")), "")
-    properties = {line.strip()[:-1] for line in block if line.startswith("        ") and not line.startswith("         ")
-                  and line.endswith(":")}
+    properties = {line.strip()[:-1] for line in block
+                  if line.startswith("        ") and not line.startswith("         ") and line.endswith(":")}
     return {name.strip() for name in required.split(",") if name.strip()}, properties
 
 

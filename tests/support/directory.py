@@ -228,7 +228,8 @@ class FakeDirectory:
         if set(wanted) != {"naam", "geboortedatum"} or not all(isinstance(v, str) for v in wanted.values()):
             return self._answer(call, 400, error("bad_request", "expected {naam, geboortedatum}"))
         key = _name_key(wanted["naam"])
-        found = [c for c in self.clients if c["geboortedatum"] == wanted["geboortedatum"] and _name_key(c["naam"]) == key]
+        found = [c for c in self.clients
+                 if c["geboortedatum"] == wanted["geboortedatum"] and _name_key(c["naam"]) == key]
         return self._answer(call, 200, {"clients": found})
 
     def _colleagues(self, call: DirectoryCall, agency: str) -> web.Response:

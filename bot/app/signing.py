@@ -1,0 +1,200 @@
+"""Signed exports: every party can check an export with nothing but the file and a public key.
+
+The format is the same for CSV, JSON and the HTML report: **the last line of the file is the
+signature; it signs every byte before it** (Ed25519, over the exact bytes). So an agency's privacy
+officer can verify with ``python -m bot audit verify-export FILE --public-key KEY`` or with
+OpenSSL alone::
+
+    head -n -1 export.csv > signed-part
+    openssl pkeyutl -verify -pubin -inkey vdab-evidence.pem -rawin -in signed-part -sigfile sig.bin
+
+(``sig.bin``: the signature's base64 ``value``, decoded). The signature line also lists a short
+SHA-256 digest of every signed line, so a failed verification can say *which* line differs; the
+digests only locate, the signature alone decides.
+
+This module needs nothing but ``cryptography``: no settings, no store, no secret.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import hashlib
+import io
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+ALGORITHM = "Ed25519"
+SIGNED_OVER = "every byte of this file before this line"
+_DIGEST = 6  # bytes of SHA-256 per line: enough to point at the edited line, not to decide anything
+_JSON_PREFIX = ' "signature": '
+_HTML_PREFIX, _HTML_SUFFIX = "<!-- signature ", " -->"
+_CSV_PREFIX = "signature,"
+
+
+class BadKey(ValueError):
+    """A key that is not an Ed25519 key in a form this module reads; the message says why."""
+
+
+def _raw(public: Ed25519PublicKey) -> bytes:
+    return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def fingerprint(public: Ed25519PublicKey) -> str:
+    """What people compare on the phone: SHA-256 of the raw key, 128 bits, in groups of four."""
+    digest = hashlib.sha256(_raw(public)).hexdigest()[:32]
+    return "-".join(digest[i:i + 4] for i in range(0, 32, 4))
+
+
+def private_key_from_seed(seed: bytes) -> Ed25519PrivateKey:
+    if len(seed) != 32:
+        raise BadKey("an Ed25519 signing key is 32 bytes (base64 of a 32-byte seed)")
+    return Ed25519PrivateKey.from_private_bytes(seed)
+
+
+def public_key_text(public: Ed25519PublicKey) -> str:
+    """The raw public key in base64: one line to hand over, paste, or pass to ``--public-key``."""
+    return base64.b64encode(_raw(public)).decode()
+
+
+def public_key_pem(public: Ed25519PublicKey) -> str:
+    return public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+def load_public_key(value: str) -> Ed25519PublicKey:
+    """A public key as given on the command line: the base64 text, a PEM block, or a file holding
+    either (for instance the saved output of ``python -m bot audit public-key``)."""
+    text = value
+    if len(value) < 4096 and "\n" not in value and Path(value).is_file():
+        text = Path(value).read_text(encoding="utf-8", errors="replace")
+    if "-----BEGIN PUBLIC KEY-----" in text:
+        block = text[text.index("-----BEGIN PUBLIC KEY-----"):]
+        try:
+            key = serialization.load_pem_public_key(block.encode())
+        except ValueError:
+            raise BadKey("the PEM block is not a readable public key") from None
+        if not isinstance(key, Ed25519PublicKey):
+            raise BadKey("the PEM block is not an Ed25519 public key")
+        return key
+    for token in re.findall(r"[A-Za-z0-9+/]{43}=", text):
+        raw = base64.b64decode(token)
+        if len(raw) == 32:
+            return Ed25519PublicKey.from_public_bytes(raw)
+    raise BadKey("expected an Ed25519 public key: base64 of 32 bytes, a PEM block, or a file holding one")
+
+
+def _lines(data: bytes) -> list[bytes]:
+    return data.splitlines(keepends=True)
+
+
+def _digests(signed: bytes) -> str:
+    return base64.b64encode(b"".join(hashlib.sha256(line).digest()[:_DIGEST] for line in _lines(signed))).decode()
+
+
+def sign(body: str, key: Ed25519PrivateKey, kind: str) -> bytes:
+    """``body`` (complete lines) plus its signature line, as the bytes to write. ``kind`` is
+    ``csv``, ``json`` (the body must end inside the top-level object, after a comma) or ``html``."""
+    signed = body.encode("utf-8")
+    if signed and not signed.endswith(b"\n"):
+        raise ValueError("the signed part must end with a newline")
+    block = {"algorithm": ALGORITHM, "public_key_fingerprint": fingerprint(key.public_key()),
+             "signed_over": SIGNED_OVER, "lines": len(_lines(signed)), "line_digests": _digests(signed),
+             "value": base64.b64encode(key.sign(signed)).decode()}
+    if kind == "json":
+        line = _JSON_PREFIX + json.dumps(block) + "}"
+    elif kind == "html":
+        line = _HTML_PREFIX + json.dumps(block) + _HTML_SUFFIX
+    elif kind == "csv":
+        out = io.StringIO()
+        csv.writer(out, lineterminator="").writerow(
+            ["signature", ALGORITHM, block["public_key_fingerprint"], SIGNED_OVER, block["value"],
+             block["lines"], block["line_digests"]])
+        line = out.getvalue()
+    else:
+        raise ValueError(f"unknown export kind {kind!r}")
+    return signed + line.encode() + b"\n"
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """The outcome of ``verify-export``: valid, or what is wrong and (if it can tell) on which line."""
+
+    valid: bool
+    message: str
+    line: int | None = None
+    lines: int = 0
+    fingerprint: str = ""
+
+
+def _signature_block(line: str) -> dict[str, object]:
+    if line.startswith(_JSON_PREFIX) and line.endswith("}"):
+        return json.loads(line[len(_JSON_PREFIX):-1])
+    if line.startswith(_HTML_PREFIX) and line.endswith(_HTML_SUFFIX):
+        return json.loads(line[len(_HTML_PREFIX):-len(_HTML_SUFFIX)])
+    if line.startswith(_CSV_PREFIX):
+        row = next(csv.reader([line]))
+        if len(row) == 7:
+            return {"algorithm": row[1], "public_key_fingerprint": row[2], "signed_over": row[3], "value": row[4],
+                    "lines": int(row[5]), "line_digests": row[6]}
+    raise ValueError("not a signature line")
+
+
+def _first_difference(signed: bytes, digests: str) -> tuple[int | None, int]:
+    """The first line (1-based) whose digest differs from the signed list, and how many were signed."""
+    try:
+        listed = base64.b64decode(digests, validate=True)
+    except (binascii.Error, ValueError):
+        return None, 0
+    expected = [listed[i:i + _DIGEST] for i in range(0, len(listed), _DIGEST)]
+    found = [hashlib.sha256(line).digest()[:_DIGEST] for line in _lines(signed)]
+    for number, (want, got) in enumerate(zip(expected, found, strict=False), start=1):
+        if want != got:
+            return number, len(expected)
+    if len(expected) != len(found):
+        return min(len(expected), len(found)) + 1, len(expected)
+    return None, len(expected)
+
+
+def verify(data: bytes, public: Ed25519PublicKey) -> Check:
+    """Check an export's signature against ``public``; on failure, name the first altered line."""
+    body = data[:-1] if data.endswith(b"\n") else data
+    cut = body.rfind(b"\n") + 1
+    signed, last = data[:cut], body[cut:].decode("utf-8", errors="replace").rstrip("\r")
+    number = len(_lines(signed)) + 1
+    try:
+        block = _signature_block(last)
+        value = base64.b64decode(str(block["value"]), validate=True)
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        return Check(False, f"line {number} (the last) is not a signature line: the file is not a signed "
+                            "export, or its end was cut off or changed", number)
+    mine = fingerprint(public)
+    if block.get("algorithm") != ALGORITHM:
+        return Check(False, f"line {number}: unknown signature algorithm {block.get('algorithm')!r}", number)
+    try:
+        public.verify(value, signed)
+    except InvalidSignature:
+        pass
+    else:
+        lines = len(_lines(signed))
+        if (block.get("public_key_fingerprint"), block.get("lines"), block.get("line_digests")) != (
+                mine, lines, _digests(signed)):
+            return Check(False, f"line {number} (the signature line) was altered; the {lines} lines it signs "
+                                "are intact", number)
+        return Check(True, f"export verified: {lines} lines signed by key {mine}, not one byte changed",
+                     lines=lines, fingerprint=mine)
+    if block.get("public_key_fingerprint") != mine:
+        return Check(False, f"signed by another key ({block.get('public_key_fingerprint')}), not by {mine}: "
+                            "check that you have the right public key", number)
+    line, count = _first_difference(signed, str(block.get("line_digests", "")))
+    if line is None:
+        return Check(False, f"line {number}: the signature line itself was altered", number)
+    found = len(_lines(signed))
+    extra = f" ({count} lines were signed, the file has {found})" if count != found else ""
+    return Check(False, f"line {line} differs from what was signed: it was altered after signing{extra}", line)
