@@ -113,8 +113,13 @@ async def sealer_of(settings: Settings, *, key_vault_options: dict[str, Any] | N
     except ValueError as error:
         raise ConfigurationError(str(error)) from None
     if previous and hmac_key is None:
-        log.warning("older data keys without BOT_HMAC_KEY: keyed hashes derive from the oldest key; "
-                    "keep it available, or set BOT_HMAC_KEY")
+        # Without it the audit chain's and the fingerprints' key derives from the oldest data key,
+        # and changes when that key is dropped: `audit verify` would then cry tampering.
+        raise ConfigurationError(
+            "key rotation needs BOT_HMAC_KEY: set it to the oldest data key still listed (in "
+            "BOT_DATA_KEYS_PREVIOUS, or the oldest enabled Key Vault version), from which the audit chain "
+            "and client fingerprints derive today, and keep it when that data key is dropped"
+        )
     return Sealer(current, previous, hmac_key)
 
 

@@ -42,7 +42,10 @@ class Sealer:
 
     The keyed-hash keys (client fingerprints, the audit chain) must not change with a rotation, or
     repeat detection and ``audit verify`` would break: they derive from ``hmac_key`` if given, else
-    from the oldest master key listed.
+    from the oldest master key listed. That fallback only keeps deployments that started without
+    ``BOT_HMAC_KEY`` readable: configuration refuses a rotation without it (``bootstrap.sealer_of``),
+    because once the oldest key is dropped the derived keys would change. Setting ``hmac_key`` to
+    the key they derived from so far gives the very same keys, so the chain carries on unbroken.
     """
 
     def __init__(self, master_key: bytes, previous: tuple[bytes, ...] = (), hmac_key: bytes | None = None) -> None:
