@@ -9,16 +9,21 @@ concurrent send of the process; each call takes a slot first::
         await post_the_activity()
 
 Each limit is a sliding window: at most ``count`` calls in any ``seconds``-long stretch, the way
-the service counts them. (A token bucket of the same size would allow twice the count in a window
-that straddles a refill.) Each window is lengthened by ``slack`` so that jitter between taking a
-slot and the call's arrival cannot push two calls into one of the service's windows: with the
-default 50 ms the tenant rate is 50 / 1.05 s, 95 % of what Teams allows.
+the service counts them on arrival. (A token bucket of the same size would allow twice the count in
+a window that straddles a refill.) The limiter cannot see arrivals, only when a call started and
+when it ended, and a call arrives in between. So a call counts from its start until ``seconds``
+after it *ended* (plus ``slack``, 10 ms by default, for timer granularity): however late it
+arrived, the next calls cannot share one of the service's windows with it. Slow calls therefore
+lower the rate a little (50 calls per 1.01 s plus one call's round trip). A tenant's calls are
+also spread evenly (one per 20 ms, ``Limit.spread``) rather than sent 50 at once: a burst queues
+in the client and the server and makes every call in it slow. A conversation's may come in
+bursts of 7.
 
-Calls for one conversation take their slots in order; calls for different conversations do not
-wait for each other except for their tenant's window, which is granted first come, first served
-among calls whose conversation is ready. A cancelled wait keeps its reservation (a wasted slot:
-never too many calls). Memory is what the windows hold: the slots of the last hour per
-conversation; idle conversations and tenants are forgotten.
+Calls to one conversation go one at a time, in order (Teams wants a conversation's messages sent
+one after another anyway). Calls to different conversations wait for each other only through
+their tenant's window, which admits them first come, first served among those whose conversation
+is ready. Memory is what the windows hold (a tenant's last second of calls, a conversation's last
+hour); idle tenants and conversations are forgotten.
 
 :func:`retry_delay` says how long to wait before retrying a throttled or failed call (412, 429,
 502, 504): the service's ``Retry-After`` if it sent one, else exponential backoff with jitter.
@@ -32,7 +37,7 @@ import asyncio
 import math
 import random
 import time
-from collections import deque
+from bisect import bisect_right, insort
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -42,10 +47,12 @@ from email.utils import parsedate_to_datetime
 
 @dataclass(frozen=True, slots=True)
 class Limit:
-    """At most ``count`` calls in any ``seconds``-long window."""
+    """At most ``count`` calls in any ``seconds``-long window; ``spread``: and at a steady pace of
+    one per ``(seconds + slack) / count`` (two may start together), instead of bursts of ``count``."""
 
     count: int
     seconds: float
+    spread: bool = False
 
     def __post_init__(self) -> None:
         if self.count < 1 or self.seconds <= 0:
@@ -53,47 +60,61 @@ class Limit:
 
 
 # Teams: "per bot per tenant" and "per bot per thread" (conversation) limits.
-TEAMS_TENANT_LIMITS: tuple[Limit, ...] = (Limit(50, 1.0),)
+TEAMS_TENANT_LIMITS: tuple[Limit, ...] = (Limit(50, 1.0, spread=True),)
 TEAMS_CONVERSATION_LIMITS: tuple[Limit, ...] = (Limit(7, 1.0), Limit(60, 30.0), Limit(1_800, 3_600.0))
 
 # Statuses worth retrying: precondition failed (Teams' transient 412), throttled, bad gateway, gateway timeout.
 RETRYABLE_STATUSES = frozenset({412, 429, 502, 504})
 
 
-class _Windows:
-    """The slots granted to one key (a tenant or a conversation), one sorted log per limit.
+class _Calls:
+    """One tenant's or one conversation's calls: when the finished ones ended (sorted, as far back
+    as the longest window reaches), how many are in flight, and the pace."""
 
-    Slots are appended in non-decreasing time, so each log stays sorted and the earliest moment a
-    new slot fits is ``log[-count] + seconds`` once the log holds ``count`` slots.
-    """
-
-    __slots__ = ("limits", "logs", "slack")
+    __slots__ = ("due", "ended", "freed", "in_flight", "interval", "limits", "lock", "reach", "slack")
 
     def __init__(self, limits: Sequence[Limit], slack: float) -> None:
         self.limits = tuple(limits)
         self.slack = slack
-        self.logs: tuple[deque[float], ...] = tuple(deque() for _ in self.limits)
+        self.reach = max((limit.seconds for limit in self.limits), default=0.0) + slack
+        self.ended: list[float] = []
+        self.in_flight = 0
+        # The pace: ``due`` is when the next call would start on schedule; it moves on by one
+        # ``interval`` per call, so a late wake-up does not push every later call back.
+        self.interval = max(((lim.seconds + slack) / lim.count for lim in self.limits if lim.spread), default=0.0)
+        self.due = -math.inf
+        self.lock = asyncio.Lock()  # one caller at a time waits for the next slot: first come, first served
+        self.freed = asyncio.Event()  # a call in flight ended
 
-    def earliest(self, now: float) -> float:
-        """The earliest moment ≥ ``now``, and not before the last slot, at which one more fits."""
-        at = now
-        for limit, log in zip(self.limits, self.logs, strict=True):
-            if log:
-                at = max(at, log[-1])
-            if len(log) >= limit.count:
-                at = max(at, log[-limit.count] + limit.seconds + self.slack)
-        return at
+    def delay(self, now: float) -> float | None:
+        """Seconds from ``now`` until one more call fits every limit (0: it fits now), or None when
+        the calls in flight alone fill a window: then only one of them ending can make room."""
+        at = max(now, self.due - self.interval)
+        for limit in self.limits:  # a later moment only lowers the counts: one pass settles it
+            window = limit.seconds + self.slack
+            first = bisect_right(self.ended, at - window)  # the ended calls still in the window at ``at``
+            excess = self.in_flight + len(self.ended) - first + 1 - limit.count
+            if excess > 0:
+                if excess > len(self.ended) - first:
+                    return None
+                at = max(at, self.ended[first + excess - 1] + window)
+        return at - now
 
-    def take(self, at: float) -> None:
-        for limit, log in zip(self.limits, self.logs, strict=True):
-            log.append(at)
-            while len(log) > limit.count:  # older ones no longer decide anything
-                log.popleft()
+    def start(self, now: float) -> None:
+        self.in_flight += 1
+        self.due = max(self.due, now) + self.interval
+
+    def finish(self, now: float) -> None:
+        self.in_flight -= 1
+        insort(self.ended, now)
+        gone = bisect_right(self.ended, now - self.reach)
+        if gone:
+            del self.ended[:gone]
+        self.freed.set()
 
     def idle(self, now: float) -> bool:
-        """Every slot is older than its window: forgetting this key changes nothing."""
-        return all(not log or log[-1] + limit.seconds + self.slack <= now
-                   for limit, log in zip(self.limits, self.logs, strict=True))
+        """Nothing in flight and every call out of its window: forgetting this changes nothing."""
+        return not self.in_flight and not self.lock.locked() and (not self.ended or self.ended[-1] <= now - self.reach)
 
 
 class RateLimiter:
@@ -109,7 +130,7 @@ class RateLimiter:
         tenant_limits: Sequence[Limit] = TEAMS_TENANT_LIMITS,
         conversation_limits: Sequence[Limit] = TEAMS_CONVERSATION_LIMITS,
         *,
-        slack: float = 0.05,
+        slack: float = 0.01,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
@@ -119,67 +140,90 @@ class RateLimiter:
         self.conversation_limits = tuple(conversation_limits)
         self.slack = slack
         self._clock, self._sleep = clock, sleep
-        self._tenants: dict[str, _Windows] = {}
-        self._conversations: dict[tuple[str, str], _Windows] = {}
-        self._in_order: dict[tuple[str, str], asyncio.Lock] = {}  # one conversation's calls, in turn
-        self._waiting: dict[tuple[str, str], int] = {}
+        self._tenants: dict[str, _Calls] = {}
+        self._conversations: dict[tuple[str, str], _Calls] = {}
+        self._busy: dict[tuple[str, str], int] = {}  # callers inside slot()/acquire(), per conversation
         self._granted = 0
-        self.waited = 0.0  # seconds spent waiting for slots, all calls together (for the logs/stats)
-
-    async def acquire(self, tenant_id: str, conversation_id: str) -> float:
-        """Wait until one more call to ``conversation_id`` in ``tenant_id`` fits every limit, take
-        that slot and return the seconds waited."""
-        key = (tenant_id, conversation_id)
-        lock = self._in_order.get(key)
-        if lock is None:
-            lock = self._in_order[key] = asyncio.Lock()
-        self._waiting[key] = self._waiting.get(key, 0) + 1
-        began = self._clock()
-        try:
-            async with lock:
-                conversation = self._conversations.get(key)
-                if conversation is None:
-                    conversation = self._conversations[key] = _Windows(self.conversation_limits, self.slack)
-                await self._until(conversation.earliest(self._clock()))
-                tenant = self._tenants.get(tenant_id)
-                if tenant is None:
-                    tenant = self._tenants[tenant_id] = _Windows(self.tenant_limits, self.slack)
-                # Reserve the tenant's slot before sleeping, so later callers queue behind it.
-                at = tenant.earliest(self._clock())
-                tenant.take(at)
-                await self._until(at)
-                conversation.take(max(at, self._clock()))
-        finally:
-            left = self._waiting[key] - 1
-            if left:
-                self._waiting[key] = left
-            else:
-                del self._waiting[key]
-        waited = self._clock() - began
-        self.waited += waited
-        self._granted += 1
-        if self._granted % 1_000 == 0:
-            self._forget_idle()
-        return waited
+        self.waited = 0.0  # seconds spent waiting for slots, all calls together
 
     @asynccontextmanager
     async def slot(self, tenant_id: str, conversation_id: str) -> AsyncIterator[float]:
-        """``async with limiter.slot(tenant, conversation):`` — the call inside has its slot; the
-        value is the seconds waited for it."""
-        yield await self.acquire(tenant_id, conversation_id)
+        """``async with limiter.slot(tenant, conversation):`` — the call inside has its slot, and
+        counts until it ends; the value is the seconds waited for it."""
+        async with self._turn(tenant_id, conversation_id) as (began, tenant, conversation):
+            waited = await self._admit(began, tenant, conversation)
+            try:
+                yield waited
+            finally:
+                now = self._clock()
+                tenant.finish(now)
+                conversation.finish(now)
 
-    async def _until(self, at: float) -> None:
-        delay = at - self._clock()
-        if delay > 0:
-            await self._sleep(delay)
+    async def acquire(self, tenant_id: str, conversation_id: str) -> float:
+        """Wait for a slot and take it; returns the seconds waited. The call is taken to have ended
+        at once, so a call that takes long after this may arrive later than the limiter assumes:
+        ``slot()`` is the safer form."""
+        async with self._turn(tenant_id, conversation_id) as (began, tenant, conversation):
+            waited = await self._admit(began, tenant, conversation)
+            now = self._clock()
+            tenant.finish(now)
+            conversation.finish(now)
+        return waited
+
+    @asynccontextmanager
+    async def _turn(self, tenant_id: str, conversation_id: str) -> AsyncIterator[tuple[float, _Calls, _Calls]]:
+        """The conversation's turn (its lock held for the whole call), when it was asked for, and
+        the two records."""
+        began = self._clock()
+        key = (tenant_id, conversation_id)
+        self._busy[key] = self._busy.get(key, 0) + 1
+        try:
+            conversation = self._conversations.get(key)
+            if conversation is None:
+                conversation = self._conversations[key] = _Calls(self.conversation_limits, self.slack)
+            tenant = self._tenants.get(tenant_id)
+            if tenant is None:
+                tenant = self._tenants[tenant_id] = _Calls(self.tenant_limits, self.slack)
+            async with conversation.lock:
+                yield began, tenant, conversation
+        finally:
+            left = self._busy[key] - 1
+            if left:
+                self._busy[key] = left
+            else:
+                del self._busy[key]
+        self._granted += 1
+        if self._granted % 1_000 == 0:
+            self._forget_idle()
+
+    async def _admit(self, began: float, tenant: _Calls, conversation: _Calls) -> float:
+        await self._wait_for_room(conversation)  # its lock is held: nothing else changes it meanwhile
+        async with tenant.lock:
+            await self._wait_for_room(tenant)
+            now = self._clock()
+            tenant.start(now)
+        conversation.start(now)
+        waited = now - began
+        self.waited += waited
+        return waited
+
+    async def _wait_for_room(self, calls: _Calls) -> None:
+        while True:
+            delay = calls.delay(self._clock())
+            if delay is None:
+                calls.freed.clear()
+                await calls.freed.wait()
+            elif delay > 0:
+                await self._sleep(delay)
+            else:
+                return
 
     def _forget_idle(self) -> None:
         now = self._clock()
-        for key in [k for k, w in self._conversations.items() if k not in self._waiting and w.idle(now)]:
+        for key in [k for k, c in self._conversations.items() if k not in self._busy and c.idle(now)]:
             del self._conversations[key]
-            self._in_order.pop(key, None)
-        busy = {tenant for tenant, _ in self._waiting}
-        for tenant in [t for t, w in self._tenants.items() if t not in busy and w.idle(now)]:
+        busy = {tenant for tenant, _ in self._busy}
+        for tenant in [t for t, c in self._tenants.items() if t not in busy and c.idle(now)]:
             del self._tenants[tenant]
 
     def tracked(self) -> tuple[int, int]:

@@ -32,6 +32,7 @@ import asyncio
 import inspect
 import itertools
 import json
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from time import monotonic
@@ -118,6 +119,41 @@ class Fault:
         return method_ok and path_ok
 
 
+@dataclass
+class Throttle:
+    """Teams' rate limits, enforced (opt-in: ``FakeConnector.enforce_rate_limits()``).
+
+    A call that would be one too many in any window, per tenant (every call; the tenant of a
+    conversation the stand-in created, else the body's ``conversation.tenantId`` or
+    ``channelData.tenant.id``) or per conversation (activity calls), is answered 429 with
+    ``Retry-After``, not applied, and counted in ``throttled``. Refused calls do not fill a window.
+    Windows are (count, seconds): at most count calls arriving in any ``seconds``.
+    """
+
+    tenant: tuple[tuple[int, float], ...] = ((50, 1.0),)
+    conversation: tuple[tuple[int, float], ...] = ((7, 1.0), (60, 30.0))
+    retry_after: int = 1
+    throttled: int = 0
+    _arrivals: dict[tuple[str, str, float], deque[float]] = field(default_factory=dict)
+
+    def admit(self, tenant: str | None, conversation: str | None, now: float) -> bool:
+        windows = [("tenant", tenant or "?", count, seconds) for count, seconds in self.tenant]
+        if conversation is not None:
+            windows += [("conversation", conversation, count, seconds) for count, seconds in self.conversation]
+        logs = []
+        for kind, key, count, seconds in windows:
+            log = self._arrivals.setdefault((kind, key, seconds), deque())
+            while log and log[0] <= now - seconds:
+                log.popleft()
+            if len(log) >= count:
+                self.throttled += 1
+                return False
+            logs.append(log)
+        for log in logs:
+            log.append(now)
+        return True
+
+
 class FakeConnector:
     """The Bot Connector service on ``127.0.0.1:<free port>``; ``.url`` is its serviceUrl."""
 
@@ -136,6 +172,7 @@ class FakeConnector:
         self._tenants: dict[str, str] = {}  # conversation id → tenant id (for created conversations)
         self._live: dict[str, dict[str, dict[str, Any]]] = {}  # conversation id → activity id → activity
         self._runner: web.AppRunner | None = None
+        self.throttle: Throttle | None = None  # Teams' rate limits, when enforce_rate_limits() was called
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -191,6 +228,20 @@ class FakeConnector:
             raise ValueError(f"status must be an int, 'drop', 'delay', 'crash' or 'crash-after', not {status!r}")
         self._faults.append(Fault(method, path_contains, status, times, retry_after, body, seconds, path_is, hook))
 
+    def enforce_rate_limits(self, **limits: Any) -> Throttle:
+        """From now on answer 429 (+ ``Retry-After``) to calls over Teams' limits: per tenant 50/s,
+        per conversation 7/s and 60 per 30 s (``Throttle``'s fields override them)."""
+        self.throttle = Throttle(**limits)
+        return self.throttle
+
+    def _tenant_of(self, call: Call) -> str | None:
+        body = call.body if isinstance(call.body, dict) else {}
+        if call.conversation_id in self._tenants:
+            return self._tenants[call.conversation_id]
+        tenant = next((v for k, v in body.items() if k.lower() == "tenantid" and v), None)
+        return (tenant or (body.get("conversation") or {}).get("tenantId")
+                or ((body.get("channelData") or {}).get("tenant") or {}).get("id"))
+
     def clear_failures(self) -> None:
         """Forget the rules not used up yet."""
         self._faults.clear()
@@ -219,6 +270,9 @@ class FakeConnector:
         except ValueError:
             return self._answer(call, 400, error_body(400, "body is not JSON"))
 
+        if self.throttle is not None and not self.throttle.admit(self._tenant_of(call), call.conversation_id, call.time):
+            headers = {"Retry-After": str(self.throttle.retry_after)}
+            return self._answer(call, 429, error_body(429, "too many requests"), headers=headers)
         fault = self._take_fault(call.method, call.path)
         if fault is not None:
             call.fault = str(fault.status)
