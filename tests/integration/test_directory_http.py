@@ -253,6 +253,20 @@ async def test_a_wrong_token_is_401_and_no_token_at_all_is_token_unavailable(mak
     leaks()
 
 
+class HangingCredential(DirectoryCredential):
+    """The managed identity endpoint does not answer."""
+
+    async def get_token(self, *scopes, **kwargs):
+        await asyncio.sleep(30)
+
+
+async def test_a_token_that_does_not_come_is_a_timeout_within_the_budget(make, directory):
+    assert (await unavailable(make(credential=HangingCredential()))).reason == "timeout"
+    assert directory.calls == []
+    broken = DirectoryCredential(fail=RuntimeError("anything at all"))
+    assert (await unavailable(make(credential=broken))).reason == "token_unavailable"
+
+
 async def test_connection_refused_is_unreachable(make, directory):
     dead = directory.base_url
     await directory.stop()
