@@ -54,6 +54,8 @@ td.n { text-align: right; font-variant-numeric: tabular-nums; width: 4em; }
 code { font: 9pt "DejaVu Sans Mono", Consolas, monospace; overflow-wrap: anywhere; }
 .note { color: #56607a; font-size: 9pt; }
 footer { margin-top: 14px; color: #56607a; font-size: 8.5pt; border-top: 1px solid #d5dae3; padding-top: 5px; }
+.who td:first-child { width: 45%; }
+@media print { body { padding: 0; } }
 """
 
 
@@ -137,11 +139,12 @@ def to_html(export: Export, key: Ed25519PrivateKey) -> bytes:
 <tr><td>Kaarten overschreven zonder inhoud</td><td class="n">{cards["overwritten"]}</td></tr>
 <tr><td>Kaarten verwijderd (bewezen)</td><td class="n">{cards["deleted"]}</td></tr>
 <tr><td>Verwijderen mislukt</td><td class="n">{cards["delete_failed"]}</td></tr>
-<tr><td>Kaarten waarvan de verwijdering niet bewezen is</td><td class="n">{len(unproven)}</td></tr>
+<tr><td>Kaarten waarvan de verwijdering niet bewezen is {_badge(not unproven, "geen", "nakijken")}</td>
+<td class="n">{len(unproven)}</td></tr>
 </table>
 <table>{unproven_rows}</table>
 <h2>Verwerkers (art. 6)</h2>
-<table>{processors}</table>
+<table class="who">{processors}</table>
 <footer>Dit rapport bevat geen cliëntgegevens: alleen referenties, tijdstippen, organisaties en redencodes.
 De audittrail is een keten over alle organisaties heen; de handtekening dekt elke byte van dit bestand.
 Nakijken met de publieke sleutel van VDAB:
