@@ -7,10 +7,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from datetime import date
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiohttp import ClientSession
+from aiohttp.test_utils import TestServer
 from azure.core.exceptions import ClientAuthenticationError
 from pydantic import ValidationError
 
@@ -24,6 +28,7 @@ from bot.adapters.directory_http import (
     WireSearchResult,
     WireTrajectbegeleider,
 )
+from bot.adapters.clock import FixedClock
 from bot.adapters.resolver import RecipientResolver
 from bot.app.ports import DirectoryUnavailable, RecipientUnresolved
 from bot.bootstrap import DEMO_DIRECTORY, ConfigurationError, build, check_directory, refuse_demo_directory
@@ -31,8 +36,11 @@ from bot.config import Settings
 from bot.domain.model import Agency
 from bot.domain.template import Identity
 from bot.teams.graph import GraphInstaller
+from tests.support.cards import texts
+from tests.support.connector import FakeConnector
 from tests.support.directory import DIRECTORY_SCOPE, PREFIX, DirectoryCredential, FakeDirectory, client
 from tests.support.graph import TEAMS_APP_ID, FakeCredentials, FakeGraph
+from tests.support.teams import Harness, capture_logs
 
 ATLAS = "2b7d0c6e-1f4a-4b8e-9c3d-aaaa00000002"
 AMAL = "2b7d0c6e-1f4a-4b8e-9c3d-aaaa00000003"
@@ -40,7 +48,7 @@ ELS = "6f1c2a4e-8d3b-4c1a-9e2f-1a2b3c4d5e01"
 PIETER = "6f1c2a4e-8d3b-4c1a-9e2f-1a2b3c4d5e02"
 TENANTS = {"atlas": frozenset({ATLAS}), "amal": frozenset({AMAL})}
 AMINA = Identity(naam="Amina El Idrissi", geboortedatum=date(1990, 4, 12))
-CLIENT_DATA = ("Amina", "Idrissi", "1990-04-12", "1990")
+CLIENT_DATA = ("Amina", "Idrissi", "1990-04-12")
 DATA_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 FAST = Limits(connect=0.2, total=0.4, budget=0.7)  # a retry after a fast failure fits, after a timeout not
 
@@ -600,3 +608,53 @@ def test_the_stand_in_searches_with_the_body_the_document_describes():
     text = (Path(__file__).resolve().parents[2] / "docs" / "client-directory.openapi.yaml").read_text()
     required, properties = required_and_properties(schema_blocks(text)["Search"])
     assert required == properties == {"naam", "geboortedatum"}
+
+
+# -- through the bot's endpoint ---------------------------------------------------------------------
+
+
+@dataclass
+class HttpDirectoryHarness(Harness):
+    """The test harness with VDAB's system as the stand-in's token holder (``build(directory_credential=…)``)."""
+
+    directory_credential: Any = None
+
+    async def start(self) -> None:
+        self.runtime = await build(self.settings(), clock=self.clock, graph_credential_for=self.graph_credentials,
+                                   directory_credential=self.directory_credential)
+        self.server = TestServer(self.runtime.app, host="127.0.0.1")
+        await self.server.start_server()
+        self.http = self.http or ClientSession()
+
+
+async def test_identification_over_the_endpoint_names_whom_vdabs_system_names_now(tmp_path, directory, graph, leaks):
+    env = {"BOT_DIRECTORY_URL": directory.base_url, "BOT_DIRECTORY_SCOPE": DIRECTORY_SCOPE,
+           "BOT_AGENCY_TENANTS": f"atlas={ATLAS},amal={AMAL}", "BOT_GRAPH_CREDENTIAL": "secret",
+           "BOT_GRAPH_BASE_URL": graph.base_url, "BOT_TEAMS_APP_ID": TEAMS_APP_ID}
+    async with FakeConnector() as connector:
+        harness = HttpDirectoryHarness(tmp_path, connector, FixedClock(datetime(2026, 11, 30, 9, 0, tzinfo=UTC)),
+                                       env=env, graph_credentials=FakeCredentials(),
+                                       directory_credential=DirectoryCredential())
+        handler = capture_logs(harness.log_stream)
+        logging.getLogger().addHandler(handler)
+        await harness.start()
+        try:
+            counsellor = harness.user("aad-counsellor-1", "tenant-vdab", "Bemiddelaar")
+            await counsellor.say("terugkoppeling")
+            card = await counsellor.click("identificeer", {"naam": "El Idrissi Amina", "geboortedatum": "1990-04-12"})
+            assert "Els Peeters, trajectbegeleider bij Atlas Antwerpen" in " ".join(texts(card))
+            assert [c.tenant for c in graph.user_lookups()] == [ATLAS]
+
+            directory.set_trajectbegeleider("K-1001", naam="Pieter De Smet", email="pieter.desmet@amal.example",
+                                            agentschap="amal")
+            await counsellor.say("terugkoppeling")
+            card = await counsellor.click("identificeer", {"naam": "Amina El Idrissi", "geboortedatum": "1990-04-12"})
+            assert "Pieter De Smet, trajectbegeleider bij Amal" in " ".join(texts(card))
+            assert all(c.authorized for c in directory.calls) and len(directory.searches()) == 2
+        finally:
+            await harness.close()
+            logging.getLogger().removeHandler(handler)
+    logged = harness.all_logs()
+    assert "client directory unavailable" not in logged
+    assert logged and not any(value in logged for value in CLIENT_DATA)
+    leaks()
