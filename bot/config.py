@@ -11,8 +11,10 @@ from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.domain.calendar import ClosingDays
 
 EMEA_SERVICE_URL = "https://smba.trafficmanager.net/emea/"
 TenantSet = frozenset[str]
@@ -105,6 +107,13 @@ class Settings(BaseSettings):
     retention_days: int = Field(30, ge=1, le=365, alias="BOT_RETENTION_DAYS")
     office_hours: Annotated[tuple[time, time], NoDecode] = Field((time(9), time(17)), alias="BOT_OFFICE_HOURS")
     closed_days: Annotated[frozenset[date], NoDecode] = Field(frozenset(), alias="BOT_CLOSED_DAYS")
+    # Each organisation's extra closing days, replacing its default (README, Closing days): MM-DD every
+    # year, YYYY-MM-DD once, A..B a range, "none" for none. Unset: VDAB and AgII close on 11-02, 11-15
+    # and 12-26..12-31 (Flemish public services), Atlas and Amal on no extra days. BOT_CLOSED_DAYS adds to all.
+    closed_days_vdab: Annotated[ClosingDays | None, NoDecode] = Field(None, alias="BOT_CLOSED_DAYS_VDAB")
+    closed_days_agii: Annotated[ClosingDays | None, NoDecode] = Field(None, alias="BOT_CLOSED_DAYS_AGII")
+    closed_days_atlas: Annotated[ClosingDays | None, NoDecode] = Field(None, alias="BOT_CLOSED_DAYS_ATLAS")
+    closed_days_amal: Annotated[ClosingDays | None, NoDecode] = Field(None, alias="BOT_CLOSED_DAYS_AMAL")
     sweep_interval_seconds: float = Field(60, ge=0, alias="BOT_SWEEP_INTERVAL_SECONDS")
     delivery_timeout_seconds: float = Field(4, gt=0, le=60, alias="BOT_DELIVERY_TIMEOUT_SECONDS")
     delivery_max_attempts: int = Field(8, ge=1, le=50, alias="BOT_DELIVERY_MAX_ATTEMPTS")
@@ -169,6 +178,17 @@ class Settings(BaseSettings):
         except ValueError as error:
             raise ValueError(f"BOT_CLOSED_DAYS: expected YYYY-MM-DD dates separated by commas ({error})") from None
 
+    @field_validator("closed_days_vdab", "closed_days_agii", "closed_days_atlas", "closed_days_amal", mode="before")
+    @classmethod
+    def _closing_days(cls, value: object, info: ValidationInfo) -> object:
+        """``11-02,11-15,12-26..12-31,2027-05-07`` or ``none``."""
+        if not isinstance(value, str):
+            return value
+        try:
+            return ClosingDays.parse(value)
+        except ValueError as error:
+            raise ValueError(f"BOT_{str(info.field_name).upper()}: {error}") from None
+
     @field_validator("counsellor_tenants", mode="before")
     @classmethod
     def _tenants(cls, value: object) -> frozenset[str] | None:
@@ -189,6 +209,12 @@ class Settings(BaseSettings):
                 raise ValueError(f"BOT_AGENCY_TENANTS: expected agency=tenant, got {pair!r}")
             mapping.setdefault(agency.strip(), set()).add(tenant.strip())
         return {k: frozenset(v) for k, v in mapping.items()}
+
+    @property
+    def closing_days(self) -> dict[str, ClosingDays | None]:
+        """Each organisation's configured extra closing days (None: its default), for ``Calendars.build``."""
+        return {"vdab": self.closed_days_vdab, "agii": self.closed_days_agii,
+                "atlas": self.closed_days_atlas, "amal": self.closed_days_amal}
 
     @property
     def local_mode(self) -> bool:
