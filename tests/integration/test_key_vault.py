@@ -1,5 +1,6 @@
 """The master key from Azure Key Vault: the current version encrypts, older enabled versions still
-decrypt (rotation), disabled ones are gone; against a Key Vault stand-in on loopback HTTPS."""
+decrypt (rotation, with BOT_HMAC_KEY keeping the keyed hashes), disabled ones are gone; and the
+evidence signing key from its own secret; against a Key Vault stand-in on loopback HTTPS."""
 
 import base64
 
