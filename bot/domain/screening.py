@@ -161,17 +161,18 @@ class Screen:
                 else:
                     index = self._ends if alt.prefix else self._starts if alt.suffix else self._exact
                     index.setdefault(alt.literal, []).append(term)
+        self._longest = max((len(k) for k in (*self._starts, *self._ends)), default=0)
         self._typos: dict[str, list[tuple[str, Category]]] = {}
         for target, category in typos:
             self._typos.setdefault(target[0], []).append((target, category))
 
-    def _candidates(self, word: str) -> dict[int, _Term]:
-        found = {id(t): t for t in self._exact.get(word, ())}
-        for k in range(1, len(word) + 1):
-            found.update((id(t), t) for t in self._starts.get(word[:k], ()))
-            found.update((id(t), t) for t in self._ends.get(word[-k:], ()))
-        found.update((id(t), t) for literal, t in self._contains if literal in word)
-        return found
+    def _candidates(self, word: str) -> list[_Term]:
+        found = list(self._exact.get(word, ()))
+        for k in range(1, min(len(word), self._longest) + 1):
+            found += self._starts.get(word[:k], ())
+            found += self._ends.get(word[-k:], ())
+        found += [t for literal, t in self._contains if literal in word]
+        return list({id(t): t for t in found}.values()) if len(found) > 1 else found
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, object]) -> Screen:
@@ -203,7 +204,7 @@ class Screen:
     def _hits(self, text_words: list[str]) -> list[_Hit]:
         hits = []
         for start, word in enumerate(text_words):
-            for term in self._candidates(word).values():
+            for term in self._candidates(word):
                 letters = term.match_at(text_words, start)
                 if letters is not None:
                     hits.append(_Hit(start, start + len(term.slots), (len(term.slots), letters), term.category))

@@ -31,54 +31,70 @@ CONTENT = {
     "partner": "Groep Intro",
     "toelichting": "Start opleiding heftruck in januari.",
 }
-MIN_RECALL, MAX_FALSE_POSITIVES = 0.95, 0.05
+# The set's `round` column: "dev" was written together with the word list; each "blindN" was written
+# without looking at the list, measured, and only then used to improve the list; "holdout" was
+# written the same way and never used to change the list (README, Screening free text, for the
+# figures each round had when it was new). Keep it that way: new misses go in a new round.
+TUNED = ("dev", "blind1", "blind2", "blind3")
+MIN_RECALL, MAX_FALSE_POSITIVES = 0.95, 0.05  # on the rounds the list was built from
+HOLDOUT_MIN_RECALL, HOLDOUT_MAX_FALSE_POSITIVES = 0.75, 0.05  # on unseen text: guards against regressions
 
 
-def labelled() -> list[tuple[str, str, str]]:
+def labelled(*rounds: str) -> list[tuple[str, str, str]]:
     with DATA.open(encoding="utf-8", newline="") as file:
-        return [(r["label"], r["field"], r["phrase"]) for r in csv.DictReader(file, delimiter="\t")]
+        return [(r["label"], r["field"], r["phrase"]) for r in csv.DictReader(file, delimiter="\t")
+                if not rounds or r["round"] in rounds]
 
 
 def test_the_labelled_set_is_big_and_well_formed():
     rows = labelled()
     labels = Counter(label for label, _, _ in rows)
-    assert len(rows) >= 150 and labels["ok"] >= 100
+    assert len(labelled(*TUNED)) >= 150 and labels["ok"] >= 100
     assert set(labels) == {"ok"} | {c.value for c in Category}
     assert all(labels[c.value] >= 10 for c in Category)
     assert {field for _, field, _ in rows} == SCREENED_FIELDS
     assert len({phrase for _, _, phrase in rows}) == len(rows), "a phrase is listed twice"
     assert all(len(p) <= TEXT_RULES[f].max_len for _, f, p in rows)
+    with DATA.open(encoding="utf-8", newline="") as file:
+        assert {r["round"] for r in csv.DictReader(file, delimiter="\t")} == {*TUNED, "holdout"}
 
 
-def test_precision_recall_and_false_positives(capsys):
-    """Per category: recall (its phrases found, as that category), precision (what is reported as
-    that category is that category), false positives (ordinary phrases reported as it)."""
-    rows = labelled()
+def _measure(rows: list[tuple[str, str, str]]) -> tuple[list[str], float, float, float]:
+    """A table per category — recall (its phrases found as that category), precision (what is
+    reported as that category is that category), false positives (ordinary phrases reported as it) —
+    and overall recall (refused at all), false-positive rate and the share reported as the right category."""
     ordinary = [p for label, _, p in rows if label == "ok"]
     reported = {p: screening.find(p) for _, _, p in rows}
-    lines = [f"{'category':<20}{'n':>5}{'recall':>9}{'precision':>11}{'false pos.':>12}"]
+    lines = [f"  {'category':<20}{'n':>5}{'recall':>9}{'precision':>11}{'false pos.':>12}"]
     for category in Category:
         mine = [p for label, _, p in rows if label == category.value]
         found = sum(category in screening.SCREEN.findall(p) for p in mine)
         said = [label for label, _, p in rows if reported[p] is category]
         false_pos = sum(reported[p] is category for p in ordinary)
         precision = sum(label == category.value for label in said) / len(said) if said else 1.0
-        lines.append(f"{category.value:<20}{len(mine):>5}{found / len(mine):>9.2f}{precision:>11.2f}"
-                     f"{false_pos / len(ordinary):>12.3f}")
+        lines.append(f"  {category.value:<20}{len(mine):>5}{found / len(mine) if mine else 1:>9.2f}"
+                     f"{precision:>11.2f}{false_pos / len(ordinary):>12.3f}")
     sensitive = [(label, p) for label, _, p in rows if label != "ok"]
     refused = sum(reported[p] is not None for _, p in sensitive)
     right = sum(reported[p] is not None and reported[p].value == label for label, p in sensitive)
     flagged_ok = sum(reported[p] is not None for p in ordinary)
     recall, false_rate = refused / len(sensitive), flagged_ok / len(ordinary)
-    precision = refused / (refused + flagged_ok)
-    lines.append(f"{'overall':<20}{len(sensitive):>5}{recall:>9.2f}{precision:>11.2f}{false_rate:>12.3f}")
-    lines.append(f"the first category reported is the labelled one for {right}/{len(sensitive)} sensitive phrases; "
-                 f"{len(ordinary)} ordinary phrases")
+    precision = refused / (refused + flagged_ok) if refused + flagged_ok else 1.0
+    lines.append(f"  {'overall':<20}{len(sensitive):>5}{recall:>9.2f}{precision:>11.2f}{false_rate:>12.3f}"
+                 f"   ({len(ordinary)} ordinary phrases; right category {right}/{len(sensitive)})")
+    return lines, recall, false_rate, right / len(sensitive)
+
+
+def test_precision_recall_and_false_positives(capsys):
+    tuned, recall, false_rate, right = _measure(labelled(*TUNED))
+    unseen, holdout_recall, holdout_false_rate, _ = _measure(labelled("holdout"))
+    report = "\n".join(["", f"screening, {' + '.join(TUNED)} (the list was built from these):", *tuned,
+                        "screening, holdout (never used to change the list):", *unseen])
     with capsys.disabled():
-        print("\nscreening on tests/data/screening.tsv\n" + "\n".join(lines))
-    assert recall >= MIN_RECALL, "\n".join(lines)
-    assert false_rate <= MAX_FALSE_POSITIVES, "\n".join(lines)
-    assert right / len(sensitive) >= MIN_RECALL
+        print(report)
+    assert recall >= MIN_RECALL and right >= MIN_RECALL, report
+    assert false_rate <= MAX_FALSE_POSITIVES, report
+    assert holdout_recall >= HOLDOUT_MIN_RECALL and holdout_false_rate <= HOLDOUT_MAX_FALSE_POSITIVES, report
 
 
 @pytest.mark.parametrize(
