@@ -43,7 +43,8 @@ from bot.adapters.sqlite_store import SqliteStore, _utc
 from bot.app.ports import Store
 from bot.bootstrap import build, open_store, sealer_of
 from bot.config import Settings
-from bot.domain.model import Actor, Address, Delivery, Handoff, HandoffState, Recipient, new_id
+from bot.domain.handoff import Handoff, HandoffState
+from bot.domain.model import Actor, Address, Delivery, Recipient, new_id
 from tests.factories import handoff as handoff_like
 
 BRUSSELS = ZoneInfo("Europe/Brussels")

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
+from bot.domain.handoff import Draft, Handoff, Stage
 from bot.domain.model import (
     Actor,
     Address,
     Agency,
     ClientData,
-    Draft,
-    Handoff,
     Recipient,
-    Stage,
     new_id,
     new_reference,
 )

@@ -14,18 +14,15 @@ import sys
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
+from bot.domain.handoff import Draft, Handoff, HandoffState, Stage
 from bot.domain.model import (
     Actor,
     Address,
     Agency,
     ClientData,
     Delivery,
-    Draft,
-    Handoff,
-    HandoffState,
     Reason,
     Recipient,
-    Stage,
 )
 from bot.domain.template import Content, ErrorCode, FieldError, Identity, Stap
 from bot.teams.cards import Cards

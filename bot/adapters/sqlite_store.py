@@ -2,12 +2,15 @@
 
 Client data lives only in ``sealed`` (ciphertext) with its wrapped key in ``record_keys``; the
 other tables hold content-free envelopes as JSON. A purge deletes both rows in one transaction.
+A state change, its audit events (hash-chained), the client's fingerprint and the removal of the
+draft a handoff came from are one ``BEGIN IMMEDIATE`` transaction: a crash keeps all or none.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -18,9 +21,10 @@ import aiosqlite
 
 from bot.adapters.crypto import Sealed, Sealer
 from bot.adapters.sealing import envelope, restore, seal_client
-from bot.app.ports import Conflict, Store
+from bot.app.ports import Conflict, Events, Store, Unreadable, UnreadableRecord
 from bot.domain.audit import GENESIS, link
-from bot.domain.model import AuditEvent, Draft, Handoff
+from bot.domain.handoff import Draft, FingerprintMark, Handoff
+from bot.domain.model import AuditEvent
 
 MIGRATIONS: list[str] = [
     # 1: drafts, handoffs, sealed client data with one key per record, sent fingerprints, audit.
@@ -55,6 +59,13 @@ MIGRATIONS: list[str] = [
 SEALED_COLUMNS = "k.key_id, k.wrapped_key, s.ciphertext"
 SEALED_JOIN = "LEFT JOIN record_keys k ON k.record_id = d.id LEFT JOIN sealed s ON s.record_id = d.id"
 Record = TypeVar("Record", Draft, Handoff)
+
+
+def _id_of(doc: str) -> str:
+    try:
+        return str(json.loads(doc)["id"])
+    except (ValueError, KeyError, TypeError):
+        return "?"
 
 
 def _utc(moment: datetime | None) -> str | None:
@@ -136,7 +147,7 @@ class SqliteStore(Store):
 
     # -- drafts ---------------------------------------------------------------------------------
 
-    async def add_draft(self, draft: Draft) -> Draft:
+    async def add_draft(self, draft: Draft, events: Events = ()) -> Draft:
         draft = draft.model_copy(update={"version": 1})
         sealed = seal_client(self._sealer, draft.id, draft.client)
         async with self._write() as db:
@@ -148,6 +159,7 @@ class SqliteStore(Store):
             except sqlite3.IntegrityError as error:
                 raise Conflict(draft.id) from error
             await self._put_sealed(draft.id, sealed, new=True)
+            await self._append(events)
         return draft
 
     async def _query(self, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
@@ -156,18 +168,21 @@ class SqliteStore(Store):
             cursor = await self._db.execute(sql, params)
             return list(await cursor.fetchall())
 
+    def _restore(self, model: type[Record], row: sqlite3.Row) -> Record:
+        try:
+            return restore(model, self._sealer, row[0], Sealed(row[1], row[2], row[3]) if row[1] is not None else None)
+        except Exception as error:  # noqa: BLE001 - a wrong key, a damaged row: content-free either way
+            raise Unreadable(_id_of(row[0]), type(error).__name__) from None
+
     def _with_sealed(self, model: type[Record], rows: list[sqlite3.Row]) -> list[Record]:
-        return [
-            restore(model, self._sealer, row[0], Sealed(row[1], row[2], row[3]) if row[1] is not None else None)
-            for row in rows
-        ]
+        return [self._restore(model, row) for row in rows]
 
     async def get_draft(self, draft_id: str) -> Draft | None:
         rows = await self._query(f"SELECT d.doc, {SEALED_COLUMNS} FROM drafts d {SEALED_JOIN} WHERE d.id = ?",
                                  (draft_id,))
         return next(iter(self._with_sealed(Draft, rows)), None)
 
-    async def save_draft(self, draft: Draft) -> Draft:
+    async def save_draft(self, draft: Draft, events: Events = ()) -> Draft:
         saved = draft.model_copy(update={"version": draft.version + 1})
         sealed = seal_client(self._sealer, draft.id, draft.client)
         async with self._write() as db:
@@ -178,12 +193,19 @@ class SqliteStore(Store):
             if cursor.rowcount != 1:
                 raise Conflict(draft.id)
             await self._put_sealed(draft.id, sealed)
+            await self._append(events)
         return saved
 
-    async def delete_draft(self, draft_id: str) -> bool:
-        async with self._write() as db:
-            cursor = await db.execute("DELETE FROM drafts WHERE id = ?", (draft_id,))
-            await self._drop_sealed(draft_id)
+    async def delete_draft(self, draft_id: str, events: Events = ()) -> bool:
+        async with self._write():
+            deleted = await self._delete_draft(draft_id)
+            if deleted:
+                await self._append(events)
+        return deleted
+
+    async def _delete_draft(self, draft_id: str) -> bool:
+        cursor = await self._db.execute("DELETE FROM drafts WHERE id = ?", (draft_id,))
+        await self._drop_sealed(draft_id)
         return cursor.rowcount == 1
 
     async def expired_drafts(self, now: datetime, limit: int) -> list[str]:
@@ -194,7 +216,7 @@ class SqliteStore(Store):
 
     # -- handoffs -------------------------------------------------------------------------------
 
-    async def add_handoff(self, handoff: Handoff) -> Handoff:
+    async def add_handoff(self, handoff: Handoff, events: Events = ()) -> Handoff:
         handoff = handoff.model_copy(update={"version": 1})
         sealed = seal_client(self._sealer, handoff.id, handoff.client)
         async with self._write() as db:
@@ -215,6 +237,7 @@ class SqliteStore(Store):
             except sqlite3.IntegrityError as error:
                 raise Conflict(handoff.reference) from error
             await self._put_sealed(handoff.id, sealed, new=True)
+            await self._append(events)
         return handoff
 
     async def _handoff_where(self, column: str, value: str) -> Handoff | None:
@@ -228,7 +251,10 @@ class SqliteStore(Store):
     async def handoff_for_draft(self, draft_id: str) -> Handoff | None:
         return await self._handoff_where("draft_id", draft_id)
 
-    async def save_handoff(self, handoff: Handoff) -> Handoff:
+    async def save_handoff(
+        self, handoff: Handoff, events: Events = (), *, mark_sent: FingerprintMark | None = None,
+        drop_draft: str | None = None,
+    ) -> Handoff:
         saved = handoff.model_copy(update={"version": handoff.version + 1})
         sealed = seal_client(self._sealer, handoff.id, handoff.client)
         async with self._write() as db:
@@ -239,20 +265,32 @@ class SqliteStore(Store):
             if cursor.rowcount != 1:
                 raise Conflict(handoff.reference)
             await self._put_sealed(handoff.id, sealed)
+            if mark_sent is not None:
+                await self._mark_sent(mark_sent.fingerprint, mark_sent.at)
+            if drop_draft is not None:
+                await self._delete_draft(drop_draft)
+            await self._append(events)
         return saved
 
-    async def delete_handoff(self, handoff_id: str) -> None:
+    async def delete_handoff(self, handoff_id: str, events: Events = ()) -> None:
         async with self._write() as db:
             await db.execute("DELETE FROM handoffs WHERE id = ?", (handoff_id,))
             await self._drop_sealed(handoff_id)
+            await self._append(events)
 
-    async def due_handoffs(self, now: datetime, limit: int) -> list[Handoff]:
+    async def due_handoffs(self, now: datetime, limit: int) -> list[Handoff | UnreadableRecord]:
         rows = await self._query(
             f"SELECT d.doc, {SEALED_COLUMNS} FROM handoffs d {SEALED_JOIN}"
             " WHERE d.due_at <= ? ORDER BY d.due_at LIMIT ?",
             (_utc(now), limit),
         )
-        return self._with_sealed(Handoff, rows)
+        due: list[Handoff | UnreadableRecord] = []
+        for row in rows:  # each on its own: one that cannot be opened never hides the others
+            try:
+                due.append(self._restore(Handoff, row))
+            except Unreadable as error:
+                due.append(UnreadableRecord(error.record_id, error.why))
+        return due
 
     async def next_due(self) -> datetime | None:
         (row,) = await self._query(
@@ -268,29 +306,39 @@ class SqliteStore(Store):
         return datetime.fromisoformat(rows[0][0]) if rows else None
 
     async def mark_sent(self, fingerprint: str, at: datetime) -> None:
-        async with self._write() as db:
-            await db.execute(
-                "INSERT INTO sent_clients (fingerprint, last_sent_at) VALUES (?, ?)"
-                " ON CONFLICT (fingerprint) DO UPDATE SET last_sent_at = excluded.last_sent_at",
-                (fingerprint, at.isoformat()),
-            )
+        async with self._write():
+            await self._mark_sent(fingerprint, at)
 
-    async def append_audit(self, event: AuditEvent) -> None:
-        async with self._write() as db:
-            cursor = await db.execute(  # the last link and the highest number ever used, in one go
-                "SELECT (SELECT mac FROM audit ORDER BY seq DESC LIMIT 1),"
-                " max(coalesce((SELECT max(seq) FROM audit), 0),"
-                " coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'audit'), 0))"
-            )
-            previous, highest = await cursor.fetchone()  # type: ignore[misc]
-            seq = int(highest) + 1
-            mac = link(self._sealer.audit_key, previous or GENESIS, event, seq)
-            await db.execute(
-                "INSERT INTO audit (seq, at, event, subject, actor, agency, reason, mac)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (seq, event.at.astimezone(UTC).isoformat(), event.event, event.subject, event.actor,
-                 event.agency.value if event.agency else None, event.reason, mac),
-            )
+    async def _mark_sent(self, fingerprint: str, at: datetime) -> None:
+        await self._db.execute(
+            "INSERT INTO sent_clients (fingerprint, last_sent_at) VALUES (?, ?)"
+            " ON CONFLICT (fingerprint) DO UPDATE SET last_sent_at = excluded.last_sent_at",
+            (fingerprint, at.isoformat()),
+        )
+
+    async def append_audit(self, *events: AuditEvent) -> None:
+        async with self._write():
+            await self._append(events)
+
+    async def _append(self, events: Events) -> None:
+        """Chain ``events`` onto the trail, inside the caller's transaction."""
+        if not events:
+            return
+        cursor = await self._db.execute(  # the last link and the highest number ever used, in one go
+            "SELECT (SELECT mac FROM audit ORDER BY seq DESC LIMIT 1),"
+            " max(coalesce((SELECT max(seq) FROM audit), 0),"
+            " coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'audit'), 0))"
+        )
+        previous, highest = await cursor.fetchone()  # type: ignore[misc]
+        mac, rows = previous or GENESIS, []
+        for seq, event in enumerate(events, start=int(highest) + 1):
+            mac = link(self._sealer.audit_key, mac, event, seq)
+            rows.append((seq, event.at.astimezone(UTC).isoformat(), event.event.value, event.subject, event.actor,
+                         event.agency.value if event.agency else None, event.reason, mac))
+        await self._db.executemany(
+            "INSERT INTO audit (seq, at, event, subject, actor, agency, reason, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
 
     async def _sequence(self) -> int:
         """AUTOINCREMENT's own record of the highest number ever used."""

@@ -1,27 +1,30 @@
 """The scale-out store: Azure Table Storage (or Cosmos DB's Table API), for several replicas.
 
-Key design — one table, four partitions, every write that must be atomic inside one partition
-(an entity-group transaction):
+Key design — one table, ONE partition, so that every write that must be atomic is one
+entity-group transaction (Table Storage transactions never span partitions):
 
-=========  ==========================  ==========================================================
-partition  row key                     holds
-=========  ==========================  ==========================================================
-draft      ``d|<draft id>``            the draft: envelope (JSON), version, sealed client data
-draft      ``x|<expires>|<draft id>``  expiry index: ``expired_drafts`` is one range query
-handoff    ``h|<handoff id>``          the handoff: envelope, version, sealed client data
-handoff    ``u|<due>|<handoff id>``    due index: ``due_handoffs`` is one range query
-handoff    ``r|<reference>``           uniqueness of the reference
-handoff    ``p|<draft id>``            one handoff per draft, and ``handoff_for_draft``
-sent       ``s|<fingerprint>``         when a client was last sent (keyed hash only)
-audit      ``a|<seq, 12 digits>``      audit events in order; ``a|head`` holds the last number
-=========  ==========================  ==========================================================
+==========================  ===========================================================
+row key                     holds
+==========================  ===========================================================
+``d|<draft id>``            a draft: envelope (JSON), version, sealed client data
+``x|<expires>|<draft id>``  expiry index: ``expired_drafts`` is one range query
+``h|<handoff id>``          a handoff: envelope, version, sealed client data
+``u|<due>|<handoff id>``    due index: ``due_handoffs`` is one range query
+``r|<reference>``           uniqueness of the reference
+``p|<draft id>``            one handoff per draft, and ``handoff_for_draft``
+``s|<fingerprint>``         when a client was last sent (keyed hash only)
+``a|<seq, 12 digits>``      audit events in order; ``a|head`` holds the last number and link
+==========================  ===========================================================
 
-Times in row keys are UTC, fixed width, so they sort as time. A record and its index entries
-change in one transaction, with the record's ETag as the condition: of two replicas writing
-the same version, one wins and the other gets ``Conflict`` (optimistic concurrency). Table
-Storage has no secondary index; keeping the index entries in the record's own partition is what
-makes due work a range query and not a scan. A partition serves about 2,000 operations a second,
-far above this bot's load (hundreds of handoffs a day).
+Times in row keys are UTC, fixed width, so they sort as time. A state change is one transaction:
+the record (conditioned on the ETag it was read with), its index entries, the audit events it
+implies with the chain's head (conditioned on the head's ETag), the fingerprint and the removal
+of the draft a handoff came from. Of two replicas writing the same version, one wins and the
+other gets ``Conflict`` (optimistic concurrency); when only the audit head moved (another
+record's change appended first), the write is simply redone on the new head. Table Storage has
+no secondary index; keeping the index entries beside their records is what makes due work a
+range query and not a scan. A partition serves about 2,000 operations a second, far above this
+bot's load (hundreds of handoffs a day).
 """
 
 from __future__ import annotations
@@ -45,11 +48,14 @@ from azure.data.tables.aio import TableClient
 
 from bot.adapters.crypto import Sealed, Sealer
 from bot.adapters.sealing import envelope, restore, seal_client
-from bot.app.ports import Conflict, Store, StoreUnavailable
+from bot.app.ports import Conflict, Events, Store, StoreUnavailable, Unreadable, UnreadableRecord
 from bot.domain.audit import GENESIS, link
-from bot.domain.model import AuditEvent, Draft, Handoff
+from bot.domain.handoff import Draft, FingerprintMark, Handoff
+from bot.domain.model import AuditEvent
 
-DRAFT, HANDOFF, SENT, AUDIT = "draft", "handoff", "sent", "audit"
+PARTITION = "tk"
+DRAFT = HANDOFF = SENT = AUDIT = PARTITION  # one partition: see the module docstring
+HEAD = "a|head"
 Record = TypeVar("Record", Draft, Handoff)
 Entity = Any  # a TableEntity: a dict with the ETag in ``.metadata``
 Operation = tuple[Any, ...]
@@ -74,6 +80,10 @@ def _sealed_of(entity: Entity) -> Sealed | None:
     if "Ciphertext" not in entity:
         return None
     return Sealed(entity["KeyId"], bytes(entity["WrappedKey"]), bytes(entity["Ciphertext"]))
+
+
+def _etag(entity: Entity | None) -> str | None:
+    return entity.metadata["etag"] if entity is not None else None
 
 
 def _conditional(entity: Entity) -> dict[str, Any]:
@@ -124,15 +134,52 @@ class TableStore(Store):
             except ResourceNotFoundError:
                 return None
 
-    async def _transact(self, operations: Sequence[Operation]) -> None:
-        """All or nothing; a lost race (409 exists, 412 changed, 404 gone) is a ``Conflict``."""
+    async def _transact(self, operations: Sequence[Operation], events: Events = ()) -> None:
+        """All or nothing, with ``events`` chained onto the audit trail in the same transaction; a
+        lost race (409 exists, 412 changed, 404 gone) is a ``Conflict``, unless it was only the
+        audit head that moved meanwhile: then the same write is redone on the new head."""
+        head = await self._get(AUDIT, HEAD) if events else None
+        while True:
+            try:
+                await self._submit([*operations, *self._audit_operations(head, events)])
+                return
+            except Conflict:
+                if not events:
+                    raise
+                latest = await self._get(AUDIT, HEAD)
+                if _etag(latest) == _etag(head):
+                    raise  # the head was as read: the record itself changed
+                head = latest
+
+    async def _submit(self, operations: list[Operation]) -> None:
         async with _unavailable_on_errors():
             try:
-                await self._table.submit_transaction(list(operations))
+                await self._table.submit_transaction(operations)
             except TableTransactionError as error:
                 if error.status_code in (404, 409, 412):
                     raise Conflict(str(error.status_code)) from None
                 raise
+
+    def _audit_operations(self, head: Entity | None, events: Events) -> list[Operation]:
+        """Create one entity per event, numbered and linked on from ``head``, and move the head."""
+        if not events:
+            return []
+        seq, mac = (int(head["Seq"]), head["Mac"]) if head else (0, GENESIS)
+        operations: list[Operation] = []
+        for event in events:
+            seq += 1
+            mac = link(self._sealer.audit_key, mac, event, seq)
+            operations.append(("create", {
+                "PartitionKey": AUDIT, "RowKey": f"a|{seq:012d}", "At": event.at.astimezone(UTC).isoformat(),
+                "Event": event.event.value, "Subject": event.subject, "Actor": event.actor,
+                "Agency": event.agency.value if event.agency else "", "Reason": event.reason or "", "Mac": mac,
+            }))
+        counter = {"PartitionKey": AUDIT, "RowKey": HEAD, "Seq": seq, "Mac": mac}
+        if head is None:
+            operations.append(("create", counter))
+        else:
+            operations.append(("update", counter, {"mode": UpdateMode.REPLACE, **_conditional(head)}))
+        return operations
 
     async def _range(self, partition: str, low: str, high: str, limit: int | None = None) -> list[Entity]:
         """Entities with ``low <= RowKey <= high``, in row-key order (at most ``limit``)."""
@@ -161,10 +208,10 @@ class TableStore(Store):
             **_sealed_properties(seal_client(self._sealer, draft.id, draft.client)),
         }
 
-    async def add_draft(self, draft: Draft) -> Draft:
+    async def add_draft(self, draft: Draft, events: Events = ()) -> Draft:
         draft = draft.model_copy(update={"version": 1})
         index = {"PartitionKey": DRAFT, "RowKey": self._expiry_key(draft), "Id": draft.id}
-        await self._transact([("create", self._draft_entity(draft)), ("create", index)])
+        await self._transact([("create", self._draft_entity(draft)), ("create", index)], events)
         return draft
 
     async def get_draft(self, draft_id: str) -> Draft | None:
@@ -172,33 +219,46 @@ class TableStore(Store):
         return self._restore(Draft, entity) if entity else None
 
     def _restore(self, model: type[Record], entity: Entity) -> Record:
-        return restore(model, self._sealer, entity["Doc"], _sealed_of(entity))
+        try:
+            return restore(model, self._sealer, entity["Doc"], _sealed_of(entity))
+        except Exception as error:  # noqa: BLE001 - a wrong key, a damaged entity: content-free either way
+            raise Unreadable(str(entity.get("RowKey", "?"))[2:], type(error).__name__) from None
 
-    async def save_draft(self, draft: Draft) -> Draft:
+    async def save_draft(self, draft: Draft, events: Events = ()) -> Draft:
         current = await self._get(DRAFT, f"d|{draft.id}")
         if current is None or current["Version"] != draft.version:
             raise Conflict(draft.id)
         saved = draft.model_copy(update={"version": draft.version + 1})
-        await self._transact(_replacing(current, self._draft_entity(saved), "Expiry"))
+        await self._transact(_replacing(current, self._draft_entity(saved), "Expiry"), events)
         return saved
 
-    async def _delete(self, partition: str, row: str, entries: Callable[[Entity], list[str]]) -> bool:
-        """Delete a record and its index entries (``entries`` of it; empty ones skipped) in one
-        transaction, if unchanged since read; ``True`` if this call deleted it."""
+    @staticmethod
+    def _deleting(current: Entity, entries: Callable[[Entity], list[str]]) -> list[Operation]:
+        """Delete a record, if unchanged since read, and its index entries (empty ones skipped)."""
+        partition = current["PartitionKey"]
+        return [("delete", current, _conditional(current))] + [
+            ("delete", {"PartitionKey": partition, "RowKey": entry}) for entry in entries(current) if entry
+        ]
+
+    async def _delete(self, partition: str, row: str, entries: Callable[[Entity], list[str]], events: Events) -> bool:
+        """Delete a record and its index entries in one transaction, with ``events``; ``True`` if
+        this call deleted it."""
         while True:
             current = await self._get(partition, row)
             if current is None:
                 return False
             try:
-                await self._transact([("delete", current, _conditional(current))] + [
-                    ("delete", {"PartitionKey": partition, "RowKey": entry}) for entry in entries(current) if entry
-                ])
+                await self._transact(self._deleting(current, entries), events)
                 return True
             except Conflict:
                 continue  # changed (or deleted) meanwhile: look again
 
-    async def delete_draft(self, draft_id: str) -> bool:
-        return await self._delete(DRAFT, f"d|{draft_id}", lambda draft: [draft["Expiry"]])
+    @staticmethod
+    def _draft_entries(draft: Entity) -> list[str]:
+        return [draft["Expiry"]]
+
+    async def delete_draft(self, draft_id: str, events: Events = ()) -> bool:
+        return await self._delete(DRAFT, f"d|{draft_id}", self._draft_entries, events)
 
     async def expired_drafts(self, now: datetime, limit: int) -> list[str]:
         entities = await self._range(DRAFT, "x|", f"x|{key_time(now)}|~", limit)
@@ -218,7 +278,7 @@ class TableStore(Store):
             **_sealed_properties(seal_client(self._sealer, handoff.id, handoff.client)),
         }
 
-    async def add_handoff(self, handoff: Handoff) -> Handoff:
+    async def add_handoff(self, handoff: Handoff, events: Events = ()) -> Handoff:
         handoff = handoff.model_copy(update={"version": 1})
         entity = self._handoff_entity(handoff)
         operations: list[Operation] = [
@@ -228,7 +288,7 @@ class TableStore(Store):
         ]
         if entity["Due"]:
             operations.append(("create", {"PartitionKey": HANDOFF, "RowKey": entity["Due"], "Id": handoff.id}))
-        await self._transact(operations)
+        await self._transact(operations, events)
         return handoff
 
     async def get_handoff(self, handoff_id: str) -> Handoff | None:
@@ -239,24 +299,37 @@ class TableStore(Store):
         pointer = await self._get(HANDOFF, f"p|{draft_id}")
         return await self.get_handoff(pointer["Id"]) if pointer else None
 
-    async def save_handoff(self, handoff: Handoff) -> Handoff:
+    async def save_handoff(
+        self, handoff: Handoff, events: Events = (), *, mark_sent: FingerprintMark | None = None,
+        drop_draft: str | None = None,
+    ) -> Handoff:
         current = await self._get(HANDOFF, f"h|{handoff.id}")
         if current is None or current["Version"] != handoff.version:
             raise Conflict(handoff.reference)
         saved = handoff.model_copy(update={"version": handoff.version + 1})
-        await self._transact(_replacing(current, self._handoff_entity(saved), "Due"))
+        operations = _replacing(current, self._handoff_entity(saved), "Due")
+        if mark_sent is not None:
+            operations.append(("upsert", self._sent_entity(mark_sent.fingerprint, mark_sent.at),
+                               {"mode": UpdateMode.REPLACE}))
+        if drop_draft is not None and (draft := await self._get(DRAFT, f"d|{drop_draft}")) is not None:
+            operations += self._deleting(draft, self._draft_entries)
+        await self._transact(operations, events)
         return saved
 
-    async def delete_handoff(self, handoff_id: str) -> None:
+    async def delete_handoff(self, handoff_id: str, events: Events = ()) -> None:
         await self._delete(HANDOFF, f"h|{handoff_id}",
-                           lambda h: [f"r|{h['Reference']}", f"p|{h['DraftId']}", h["Due"]])
+                           lambda h: [f"r|{h['Reference']}", f"p|{h['DraftId']}", h["Due"]], events)
 
-    async def due_handoffs(self, now: datetime, limit: int) -> list[Handoff]:
-        due: list[Handoff] = []
+    async def due_handoffs(self, now: datetime, limit: int) -> list[Handoff | UnreadableRecord]:
+        due: list[Handoff | UnreadableRecord] = []
         for pointer in await self._range(HANDOFF, "u|", f"u|{key_time(now)}|~", limit):
-            handoff = await self.get_handoff(pointer["Id"])
-            if handoff is not None and self._due_key(handoff) == pointer["RowKey"]:
-                due.append(handoff)  # (an entry whose record moved on meanwhile is skipped)
+            entity = await self._get(HANDOFF, f"h|{pointer['Id']}")
+            if entity is None or entity["Due"] != pointer["RowKey"]:
+                continue  # (an entry whose record moved on meanwhile is skipped)
+            try:  # each on its own: one that cannot be opened never hides the others
+                due.append(self._restore(Handoff, entity))
+            except Unreadable as error:
+                due.append(UnreadableRecord(error.record_id, error.why))
         return due
 
     async def next_due(self) -> datetime | None:
@@ -271,32 +344,17 @@ class TableStore(Store):
         entity = await self._get(SENT, f"s|{fingerprint}")
         return datetime.fromisoformat(entity["At"]) if entity else None
 
+    @staticmethod
+    def _sent_entity(fingerprint: str, at: datetime) -> Entity:
+        return {"PartitionKey": SENT, "RowKey": f"s|{fingerprint}", "At": at.astimezone(UTC).isoformat()}
+
     async def mark_sent(self, fingerprint: str, at: datetime) -> None:
         async with _unavailable_on_errors():
-            await self._table.upsert_entity(
-                {"PartitionKey": SENT, "RowKey": f"s|{fingerprint}", "At": at.astimezone(UTC).isoformat()},
-                mode=UpdateMode.REPLACE,
-            )
+            await self._table.upsert_entity(self._sent_entity(fingerprint, at), mode=UpdateMode.REPLACE)
 
-    async def append_audit(self, event: AuditEvent) -> None:
+    async def append_audit(self, *events: AuditEvent) -> None:
         """Numbered by an optimistic counter in the same partition, so the order is total."""
-        while True:
-            head = await self._get(AUDIT, "a|head")
-            seq = (head["Seq"] if head else 0) + 1
-            mac = link(self._sealer.audit_key, head["Mac"] if head else GENESIS, event, seq)
-            counter = {"PartitionKey": AUDIT, "RowKey": "a|head", "Seq": seq, "Mac": mac}
-            record = {
-                "PartitionKey": AUDIT, "RowKey": f"a|{seq:012d}", "At": event.at.astimezone(UTC).isoformat(),
-                "Event": event.event, "Subject": event.subject, "Actor": event.actor,
-                "Agency": event.agency.value if event.agency else "", "Reason": event.reason or "", "Mac": mac,
-            }
-            write_head = ("update", counter, {"mode": UpdateMode.REPLACE, **_conditional(head)}) if head else (
-                "create", counter)
-            try:
-                await self._transact([write_head, ("create", record)])
-                return
-            except Conflict:
-                continue  # another replica appended first: take the next number
+        await self._transact([], events)
 
     async def audit_events(self, since: datetime | None = None, until: datetime | None = None) -> list[AuditEvent]:
         events = []
@@ -312,7 +370,7 @@ class TableStore(Store):
         return events
 
     async def audit_head(self) -> int:
-        head = await self._get(AUDIT, "a|head")
+        head = await self._get(AUDIT, HEAD)
         return int(head["Seq"]) if head else 0
 
     async def ended_with_content(self) -> list[str]:

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from bot.domain.model import AuditEvent, Delivery, DirectoryClient, Draft, Handoff
+from bot.domain.handoff import Change, Draft, FingerprintMark, Handoff
+from bot.domain.model import AuditEvent, Delivery, DirectoryClient
 from bot.domain.template import Identity
+
+Events = Sequence[AuditEvent]
 
 
 class Conflict(Exception):
@@ -17,6 +22,24 @@ class Conflict(Exception):
 
 class StoreUnavailable(Exception):
     """The store cannot be reached right now; nothing was half-written, and trying again is safe."""
+
+
+class Unreadable(Exception):
+    """A stored record cannot be opened (its key is not among the configured ones, or it is
+    damaged). Content-free: only the record's id and why."""
+
+    def __init__(self, record_id: str, why: str) -> None:
+        super().__init__(f"record {record_id} cannot be read ({why})")
+        self.record_id = record_id
+        self.why = why
+
+
+@dataclass(frozen=True, slots=True)
+class UnreadableRecord:
+    """In a list of due work: a record that could not be opened, reported and skipped."""
+
+    record_id: str
+    why: str
 
 
 class DirectoryUnavailable(Exception):
@@ -73,6 +96,10 @@ class Messenger(Protocol):
         """Overwrite the recipient's card with a content-free one, delete it, confirm briefly."""
         ...
 
+    async def retract_draft_card(self, draft: Draft) -> None:
+        """Overwrite the counsellor's card of a draft that ended unsent with a content-free one."""
+        ...
+
     async def remind(self, handoff: Handoff) -> None:
         """Remind the recipient (reference only); raise ``DeliveryError`` if not."""
         ...
@@ -105,24 +132,30 @@ class Store(abc.ABC):
     - ``save_*`` is optimistic: it succeeds only if the stored ``version`` equals the given
       record's, and returns the record with the next version; otherwise it raises ``Conflict``.
     - ``add_handoff`` is create-only, and at most one handoff exists per draft id.
+    - Every write takes the audit ``events`` its change implies and appends them in the same
+      atomic write (nothing or everything); ``save_handoff`` also records the fingerprint
+      (``mark_sent``) and deletes the draft (``drop_draft``) in that write. ``delete_draft``
+      appends its events only if this call deleted the draft.
     - ``due_handoffs`` and ``expired_drafts`` find due work through an index on the due time,
       oldest first, never by reading every record; a handoff with ``due_at`` None is never due.
+      A record that cannot be opened comes back as ``UnreadableRecord``, never as an exception
+      that hides the others; ``get_*`` raise ``Unreadable`` for it.
     - Audit events are append-only and come back in the order they were appended, numbered
       1, 2, 3 … (``seq``) and chained: ``mac = link(sealer.audit_key, previous mac, event, seq)``
       (``bot.domain.audit``), computed in the same atomic write that appends the event.
     """
 
     @abc.abstractmethod
-    async def add_draft(self, draft: Draft) -> Draft: ...
+    async def add_draft(self, draft: Draft, events: Events = ()) -> Draft: ...
 
     @abc.abstractmethod
     async def get_draft(self, draft_id: str) -> Draft | None: ...
 
     @abc.abstractmethod
-    async def save_draft(self, draft: Draft) -> Draft: ...
+    async def save_draft(self, draft: Draft, events: Events = ()) -> Draft: ...
 
     @abc.abstractmethod
-    async def delete_draft(self, draft_id: str) -> bool:
+    async def delete_draft(self, draft_id: str, events: Events = ()) -> bool:
         """Delete the draft and its sealed data; ``True`` if this call deleted it."""
 
     @abc.abstractmethod
@@ -130,7 +163,7 @@ class Store(abc.ABC):
         """Ids of drafts whose ``expires_at`` has passed."""
 
     @abc.abstractmethod
-    async def add_handoff(self, handoff: Handoff) -> Handoff: ...
+    async def add_handoff(self, handoff: Handoff, events: Events = ()) -> Handoff: ...
 
     @abc.abstractmethod
     async def get_handoff(self, handoff_id: str) -> Handoff | None: ...
@@ -139,13 +172,16 @@ class Store(abc.ABC):
     async def handoff_for_draft(self, draft_id: str) -> Handoff | None: ...
 
     @abc.abstractmethod
-    async def save_handoff(self, handoff: Handoff) -> Handoff: ...
+    async def save_handoff(
+        self, handoff: Handoff, events: Events = (), *, mark_sent: FingerprintMark | None = None,
+        drop_draft: str | None = None,
+    ) -> Handoff: ...
 
     @abc.abstractmethod
-    async def delete_handoff(self, handoff_id: str) -> None: ...
+    async def delete_handoff(self, handoff_id: str, events: Events = ()) -> None: ...
 
     @abc.abstractmethod
-    async def due_handoffs(self, now: datetime, limit: int) -> list[Handoff]:
+    async def due_handoffs(self, now: datetime, limit: int) -> list[Handoff | UnreadableRecord]:
         """Handoffs whose ``due_at`` has passed, earliest first."""
 
     @abc.abstractmethod
@@ -160,7 +196,8 @@ class Store(abc.ABC):
     async def mark_sent(self, fingerprint: str, at: datetime) -> None: ...
 
     @abc.abstractmethod
-    async def append_audit(self, event: AuditEvent) -> None: ...
+    async def append_audit(self, *events: AuditEvent) -> None:
+        """Events that change no record (a refusal and its incident), appended together."""
 
     @abc.abstractmethod
     async def audit_events(self, since: datetime | None = None, until: datetime | None = None) -> list[AuditEvent]: ...
@@ -175,3 +212,21 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def close(self) -> None: ...
+
+    async def apply(self, change: Change[Draft] | Change[Handoff]) -> Draft | Handoff | None:
+        """Write one lifecycle ``Change`` atomically; the stored record (``None`` once deleted, or
+        for a draft another call deleted first)."""
+        record = change.record
+        if isinstance(record, Draft):
+            if change.delete:
+                await self.delete_draft(record.id, change.events)
+                return None
+            if record.version == 0:
+                return await self.add_draft(record, change.events)
+            return await self.save_draft(record, change.events)
+        if change.delete:
+            await self.delete_handoff(record.id, change.events)
+            return None
+        if record.version == 0:
+            return await self.add_handoff(record, change.events)
+        return await self.save_handoff(record, change.events, mark_sent=change.mark_sent, drop_draft=change.drop_draft)

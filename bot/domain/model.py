@@ -1,8 +1,8 @@
-"""The protocol's things: clients, recipients, drafts, handoffs, refusals, audit events.
+"""The protocol's things: clients, recipients, addresses, refusals, audit events.
 
-A ``Draft`` is a terugkoppeling being written by a counsellor; a ``Handoff`` is one that was
-sent to a trajectbegeleider. Client data (``ClientData``) is the only part that is sensitive:
-stores seal it, purges drop it, and nothing else ever holds it.
+Drafts and handoffs, and the transitions between their states, are in ``bot.domain.handoff``.
+Client data (``ClientData``) is the only part that is sensitive: stores seal it, purges drop
+it, and nothing else ever holds it.
 """
 
 from __future__ import annotations
@@ -61,6 +61,10 @@ class Actor(BaseModel):
     tenant_id: str
     name: str = ""
 
+    def same_person(self, other: Actor) -> bool:
+        """Object ids are unique within a tenant only: a person is their object id *and* tenant."""
+        return (self.aad_object_id, self.tenant_id) == (other.aad_object_id, other.tenant_id)
+
 
 class Address(BaseModel):
     """Where a Teams conversation lives, enough to post into it later (proactively)."""
@@ -95,71 +99,6 @@ class ClientData(BaseModel):
     content: Content | None = None
 
 
-class Stage(StrEnum):
-    """Where a draft is in the conversation contract."""
-
-    IDENTIFY = "identify"
-    CONFIRM_REPEAT = "confirm_repeat"
-    COMPOSE = "compose"
-    PREVIEW = "preview"
-
-
-class Draft(BaseModel):
-    """A terugkoppeling being written; all state lives here, never in the card."""
-
-    id: str
-    version: int = 0
-    stage: Stage = Stage.IDENTIFY
-    counsellor: Actor
-    counsellor_address: Address
-    created_at: datetime
-    expires_at: datetime
-    recipient: Recipient | None = None
-    fingerprint: str | None = None
-    previously_sent_at: datetime | None = None
-    client: ClientData | None = None
-
-
-class HandoffState(StrEnum):
-    DELIVERING = "delivering"  # recorded, in the outbox
-    DELIVERED = "delivered"  # in the recipient's chat, waiting for "Overgezet"
-    TRANSFERRED = "transferred"  # "overgezet" to KBI/Allis
-    RETURNED = "returned"  # "niet mijn klant": an incident
-    EXPIRED = "expired"  # not confirmed within the retention cap: purged
-    UNDELIVERABLE = "undeliverable"  # Teams could not be reached within the retry bound: purged
-
-    @property
-    def is_open(self) -> bool:
-        return self in (HandoffState.DELIVERING, HandoffState.DELIVERED)
-
-
-class Handoff(BaseModel):
-    """A sent terugkoppeling. After a purge only the content-free envelope remains."""
-
-    id: str
-    reference: str
-    draft_id: str
-    version: int = 0
-    state: HandoffState = HandoffState.DELIVERING
-    counsellor: Actor
-    counsellor_address: Address
-    recipient: Recipient
-    fingerprint: str | None = None  # keyed hash of the client, recorded as "sent" once delivered
-    created_at: datetime
-    sent_at: datetime | None = None
-    closed_at: datetime | None = None
-    delivery: Delivery | None = None
-    client: ClientData | None = None
-    # The outbox and the reminders: what the sweep does next, and when.
-    due_at: datetime | None = None
-    attempts: int = 0  # delivery attempts started; the card carries the number of its attempt
-    reminders_sent: int = 0
-    last_reminded_at: datetime | None = None
-    escalated: bool = False
-    tell_when_delivered: bool = False  # the counsellor was shown "wordt verstuurd"
-    follow_up: bool = False  # closed, but the card's removal and the notices are not done yet
-
-
 class Reason(StrEnum):
     """Why something was refused: codes for the audit, Dutch text in the Teams layer."""
 
@@ -175,13 +114,37 @@ class Reason(StrEnum):
     STALE = "stale"
 
 
+class AuditName(StrEnum):
+    """Every kind of audit event, in one vocabulary (the export, ``stats`` and tests speak it)."""
+
+    STARTED = "started"
+    IDENTIFIED = "identified"
+    REPEAT_CONFIRMED = "repeat_confirmed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    PURGED = "purged"
+    REFUSED = "refused"
+    INCIDENT = "incident"
+    RECORDED = "recorded"
+    SENT = "sent"
+    DELIVERY_FAILED = "delivery_failed"
+    DELIVERY_DEFERRED = "delivery_deferred"
+    DELIVERY_ABANDONED = "delivery_abandoned"
+    REMINDED = "reminded"
+    REMINDER_FAILED = "reminder_failed"
+    ESCALATED = "escalated"
+    TRANSFERRED = "transferred"
+    RETURNED = "returned"
+    RECORD_UNREADABLE = "record_unreadable"
+
+
 class AuditEvent(BaseModel):
     """One line of evidence. By construction it has no field that could hold client data."""
 
     model_config = ConfigDict(frozen=True)
 
     at: datetime
-    event: str
+    event: AuditName
     subject: str
     actor: str = ""
     agency: Agency | None = None

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bot.domain.calendar import WorkingCalendar
-from bot.domain.model import Handoff, HandoffState
+from bot.domain.handoff import Handoff, HandoffState
 
 
 class Step(StrEnum):

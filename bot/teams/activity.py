@@ -7,25 +7,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.domain.model import Actor, Address
+from bot.teams.verbs import Verb
 
 _ID = r"^[A-Za-z0-9_-]{8,64}$"
 # "<at>Terugkoppeling</at> /terugkoppeling" is 40 characters: a longer message is never a command,
 # and is not parsed as one (parsing is linear anyway, but a message of 200 KB costs nothing).
 _MAX_COMMAND = 200
 
-Verb = Literal[
-    "nieuw",
-    "identificeer",
-    "herbegin",
-    "bevestig_herhaling",
-    "bekijk",
-    "wijzig",
-    "annuleer",
-    "verstuur",
-    "overgezet",
-    "niet_mijn_klant",
-    "ververs",
-]
 
 
 class ActionData(BaseModel):

@@ -12,7 +12,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.app.ports import Notice
-from bot.domain.model import Draft, Handoff, HandoffState, Reason, Recipient, Stage
+from bot.domain.handoff import Draft, Handoff, HandoffState, Stage
+from bot.domain.model import Reason, Recipient
 from bot.domain.template import CONTENT_FIELDS, IDENTITY_FIELDS, Content, FieldError, Identity, content_values
 from bot.teams import texts
 from bot.teams.templating import CardTemplates
@@ -150,6 +151,10 @@ class Cards:
                 "wachttekst": texts.QUEUED_TEXT,
             },
         )
+
+    def draft_ended(self) -> Card:
+        """What the counsellor's card of a draft that ended unsent becomes: no client data."""
+        return self.message(texts.DRAFT_ENDED_TITLE, texts.DRAFT_ENDED_TEXT, offer_new=True)
 
     def superseded(self, handoff: Handoff) -> Card:
         """A stray copy of the recipient's card (e.g. posted by an attempt that crashed)."""

@@ -9,18 +9,22 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import assert_never
 
 from botbuilder.core import CardFactory, InvokeResponse, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.schema import AdaptiveCardInvokeResponse
 
 from bot import logs
-from bot.app import services as s
-from bot.app.ports import Conflict
-from bot.domain.model import Actor, HandoffState, Reason
+from bot.app import counsellor, recipient
+from bot.app import results as r
+from bot.app.services import Terugkoppeling
+from bot.domain.handoff import HandoffState
+from bot.domain.model import Actor, Reason
 from bot.teams import texts
 from bot.teams.activity import ExecuteAction, actor_of, address_of, command_text, is_personal, parse_invoke
 from bot.teams.cards import Card, Cards
+from bot.teams.verbs import Verb
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +52,17 @@ class Call:
     def inputs(self) -> dict[str, str]:
         return self.action.data.inputs()
 
+    @property
+    def card(self) -> str | None:
+        """The message that carries the clicked card (Teams' ``replyToId``)."""
+        return self.context.activity.reply_to_id or None
 
-UseCase = Callable[[s.Terugkoppeling, Call], Awaitable[object]]
+
+UseCase = Callable[[Terugkoppeling, Call], Awaitable[r.Result]]
 
 
 class TerugkoppelingBot(TeamsActivityHandler):
-    def __init__(self, service: s.Terugkoppeling, cards: Cards) -> None:
+    def __init__(self, service: Terugkoppeling, cards: Cards) -> None:
         self.service = service
         self.cards = cards
 
@@ -68,7 +77,7 @@ class TerugkoppelingBot(TeamsActivityHandler):
             return
         actor = actor_of(activity)
         if command in START_COMMANDS and actor is not None:
-            result = await self.service.start(actor, address_of(activity))
+            result = await counsellor.start(self.service, actor, address_of(activity))
             card = self._card_for(result)
             await turn_context.send_activity(MessageFactory.attachment(_attachment(card)))
             return
@@ -97,68 +106,73 @@ class TerugkoppelingBot(TeamsActivityHandler):
         if not is_personal(turn_context.activity):
             return _card(self.cards.refusal(Reason.NOT_PERSONAL))
         use_case = VERBS[action.verb]
-        if action.verb != "nieuw" and not (action.data.draft or action.data.handoff):
+        if action.verb is not Verb.NIEUW and not (action.data.draft or action.data.handoff):
             return InvokeResponse(status=400, body=_error(400, "BadRequest", "Ongeldige kaartactie."))
         logs.sensitive(*action.data.inputs().values())  # typed client data: never in a log line
         log.info("card action", extra={"verb": action.verb, "draft": action.data.draft or action.data.handoff})
-        try:
-            result = await use_case(self.service, Call(actor, action, turn_context))
-        except Conflict:  # a concurrent click on the same draft got there first: show where it stands
-            result = await self.service.current(actor, action.data.draft) if action.data.draft else s.Stale()
+        result = await use_case(self.service, Call(actor, action, turn_context))
         return _card(self._card_for(result))
 
     # -- results to cards -----------------------------------------------------------------------
 
-    def _card_for(self, result: object) -> Card:
+    def _card_for(self, result: r.Result) -> Card:
         today = self.service.today()
         match result:
-            case s.Shown(draft):
+            case r.Shown(draft):
                 return self.cards.for_draft(draft, today)
-            case s.FormErrors(draft, values, errors):
+            case r.FormErrors(draft, values, errors):
                 return self.cards.for_draft(draft, today, values, errors)
-            case s.Refused(reason, draft_id):
+            case r.Refused(reason, draft_id):
                 return self.cards.refusal(reason, draft_id)
-            case s.Stale():
+            case r.Stale():
                 return self.cards.refusal(Reason.STALE)
-            case s.Cancelled():
+            case r.Cancelled():
                 return self.cards.message(texts.CANCELLED_TITLE, texts.CANCELLED_TEXT, offer_new=True)
-            case s.Sent(handoff):
+            case r.Sent(handoff):
                 return self.cards.receipt(handoff)
-            case s.Queued(handoff):
+            case r.Queued(handoff):
                 return self.cards.receipt(handoff, queued=True)
-            case s.Current(handoff):
+            case r.Current(handoff):
                 return self.cards.recipient(handoff)
-            case s.Superseded(handoff):
+            case r.Superseded(handoff):
                 return self.cards.superseded(handoff)
-            case s.NotDelivered(draft, reason):
+            case r.NotDelivered(draft, reason):
                 card = self.cards.for_draft(draft, today)
                 warning = texts.NOT_INSTALLED if reason == "not_installed" else texts.NOT_DELIVERED
                 card["body"].insert(0, _warning(warning))
                 return card
-            case s.Closed(handoff):
+            case r.Closed(handoff):
                 return self.cards.closed(handoff)
-            case s.AlreadyClosed(handoff):
+            case r.AlreadyClosed(handoff):
                 return self.cards.message(
                     texts.REFUSALS[Reason.STALE][0], texts.ALREADY_CLOSED.format(reference=handoff.reference)
                 )
-        raise TypeError(f"no card for {type(result).__name__}")
+            case _:
+                assert_never(result)
+
+
+def _refresh(app: Terugkoppeling, call: Call) -> Awaitable[r.Result]:
+    """Teams refreshes a card whenever it is shown. The recipient's: a card that is no longer the
+    handoff's live copy (closed, purged, or an orphan of a crashed attempt) shows no content. The
+    counsellor's: a draft that ended shows no content either."""
+    if call.handoff:
+        return recipient.view(app, call.actor, call.handoff, call.action.data.poging)
+    return counsellor.current(app, call.actor, call.draft)
 
 
 # Each Action.Execute verb is one use case; its result becomes the card that replaces the clicked one.
-VERBS: dict[str, UseCase] = {
-    "nieuw": lambda service, call: service.start(call.actor, address_of(call.context.activity)),
-    "identificeer": lambda service, call: service.identify(call.actor, call.draft, call.inputs),
-    "herbegin": lambda service, call: service.restart(call.actor, call.draft),
-    "bevestig_herhaling": lambda service, call: service.confirm_repeat(call.actor, call.draft),
-    "bekijk": lambda service, call: service.preview(call.actor, call.draft, call.inputs),
-    "wijzig": lambda service, call: service.edit(call.actor, call.draft),
-    "annuleer": lambda service, call: service.cancel(call.actor, call.draft),
-    "verstuur": lambda service, call: service.send(call.actor, call.draft),
-    "overgezet": lambda service, call: service.close(call.actor, call.handoff, HandoffState.TRANSFERRED),
-    "niet_mijn_klant": lambda service, call: service.close(call.actor, call.handoff, HandoffState.RETURNED),
-    # Teams refreshes the recipient's card whenever it is shown: a card that is no longer the
-    # handoff's live copy (closed, purged, or an orphan of a crashed attempt) shows no content.
-    "ververs": lambda service, call: service.view(call.actor, call.handoff, call.action.data.poging),
+VERBS: dict[Verb, UseCase] = {
+    Verb.NIEUW: lambda app, call: counsellor.start(app, call.actor, address_of(call.context.activity)),
+    Verb.IDENTIFICEER: lambda app, call: counsellor.identify(app, call.actor, call.draft, call.inputs, call.card),
+    Verb.HERBEGIN: lambda app, call: counsellor.restart(app, call.actor, call.draft),
+    Verb.BEVESTIG_HERHALING: lambda app, call: counsellor.confirm_repeat(app, call.actor, call.draft, call.card),
+    Verb.BEKIJK: lambda app, call: counsellor.preview(app, call.actor, call.draft, call.inputs, call.card),
+    Verb.WIJZIG: lambda app, call: counsellor.edit(app, call.actor, call.draft, call.card),
+    Verb.ANNULEER: lambda app, call: counsellor.cancel(app, call.actor, call.draft, call.card),
+    Verb.VERSTUUR: lambda app, call: counsellor.send(app, call.actor, call.draft),
+    Verb.OVERGEZET: lambda app, call: recipient.close(app, call.actor, call.handoff, HandoffState.TRANSFERRED),
+    Verb.NIET_MIJN_KLANT: lambda app, call: recipient.close(app, call.actor, call.handoff, HandoffState.RETURNED),
+    Verb.VERVERS: _refresh,
 }
 
 

@@ -19,7 +19,8 @@ from botframework.connector.models import ErrorResponseException
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from bot.app.ports import DeliveryError, Notice
-from bot.domain.model import Address, Delivery, Handoff
+from bot.domain.handoff import Draft, Handoff
+from bot.domain.model import Address, Delivery
 from bot.teams import texts
 from bot.teams.cards import Cards
 from bot.teams.graph import GraphError, GraphInstaller
@@ -221,6 +222,26 @@ class TeamsMessenger:
             await self._best_effort("confirm", handoff, _post(context, confirmation))
 
         await self._continue(delivery.address, handoff.recipient.tenant_id, overwrite_then_delete, handoff)
+
+    async def retract_draft_card(self, draft: Draft) -> None:
+        """Overwrite the counsellor's card of a draft that ended unsent: no client data stays."""
+        activity_id = draft.card_activity_id
+        if activity_id is None:
+            return
+        replacement = self._cards.draft_ended()
+
+        async def overwrite(context: TurnContext) -> None:
+            update = Activity(
+                type=ActivityTypes.message, id=activity_id, attachments=[CardFactory.adaptive_card(replacement)]
+            )
+            await context.update_activity(update)
+
+        try:
+            await self._adapter.continue_conversation(
+                reference_of(draft.counsellor_address), overwrite, self._app_id_for(draft.counsellor.tenant_id)
+            )
+        except Exception as error:  # noqa: BLE001 - reported, never fatal: the draft is purged already
+            log.warning("counsellor card not overwritten", extra={"draft": draft.id, "error": type(error).__name__})
 
     async def notify_counsellor(self, handoff: Handoff, notice: Notice) -> None:
         text = self._cards.notice_text(handoff, notice)

@@ -128,6 +128,11 @@ WELCOME = (
     "Bemiddelaars typen **terugkoppeling** om te beginnen. Trajectbegeleiders hoeven niets te doen: "
     "terugkoppelingen verschijnen vanzelf in deze chat."
 )
+DRAFT_ENDED_TITLE = "Deze terugkoppeling is niet meer open"
+DRAFT_ENDED_TEXT = (
+    "Ze werd verstuurd, geannuleerd of is verlopen, en de gegevens zijn hier verwijderd. "
+    "Typ 'terugkoppeling' om een nieuwe te beginnen."
+)
 CANCELLED_TITLE = "Geannuleerd"
 CANCELLED_TEXT = "De terugkoppeling werd geannuleerd. Er werd niets verstuurd en niets bewaard."
 NOT_DELIVERED = (

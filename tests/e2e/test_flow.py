@@ -2,7 +2,7 @@
 
 import re
 
-from bot.domain.model import HandoffState
+from bot.domain.handoff import HandoffState
 from tests.e2e.conftest import ATLAS, ELS, VDAB
 from tests.e2e.flows import CONTENT, identify, receive
 from tests.support.cards import inputs, texts, verbs

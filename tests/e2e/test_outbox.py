@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.domain.model import HandoffState
+from bot.domain.handoff import HandoffState
 from tests.e2e.conftest import ELS
 from tests.e2e.flows import CONTENT, identify, receive, send
 from tests.support.cards import texts

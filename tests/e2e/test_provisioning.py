@@ -19,7 +19,7 @@ from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError
 from azure.identity import CredentialUnavailableError
 from azure.identity.aio import CertificateCredential, ClientSecretCredential, ManagedIdentityCredential
 
-from bot.domain.model import HandoffState, Stage
+from bot.domain.handoff import HandoffState, Stage
 from bot.teams import texts as dutch
 from bot.teams.graph import GRAPH_SCOPE, GraphApp, GraphError, GraphInstaller, graph_credentials, scope_for
 from tests.e2e.conftest import AMAL, ATLAS, ELS, PIETER

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.domain.model import HandoffState, Stage
+from bot.domain.handoff import HandoffState, Stage
 from tests.e2e.conftest import ELS, VDAB
 from tests.e2e.flows import CONTENT, identify, receive, send
 from tests.support.cards import inputs, texts, verbs

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from bot.bootstrap import build
 from bot.domain.calendar import BRUSSELS
-from bot.domain.model import HandoffState
+from bot.domain.handoff import HandoffState
 from tests.e2e.conftest import ELS
 from tests.e2e.flows import CONTENT, identify, receive, send
 from tests.support.cards import texts

@@ -43,3 +43,22 @@ async def store(request, tmp_path, sealer):
     backend.raw = raw
     yield backend
     await backend.close()
+
+
+@pytest.fixture(params=["sqlite", "azure-tables"])
+async def store_path_factory(request, tmp_path):
+    """Open the same backend again and again (a restart), with whichever sealer a test gives."""
+    opened = []
+    name = request.getfixturevalue("table_name") if request.param == "azure-tables" else ""
+    azurite = request.getfixturevalue("azurite") if request.param == "azure-tables" else None
+
+    async def open_store(sealer: Sealer):
+        if azurite is None:
+            backend = await SqliteStore.open(tmp_path / "store.db", sealer)
+        else:
+            table = TableClient.from_connection_string(azurite.connection_string, name, **CLIENT_OPTIONS)
+            backend = await TableStore.open(table, sealer)
+        opened.append(backend)
+        return backend
+
+    yield open_store

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from bot.adapters.sqlite_store import SqliteStore
-from bot.adapters.table_store import TableStore
+from bot.adapters.table_store import AUDIT, TableStore
 from bot.app.evidence import verify
 from bot.domain.model import AuditEvent
 from tests import factories as f
@@ -25,7 +25,7 @@ async def edit(store, seq: int, **fields) -> None:
         for column, value in fields.items():
             await store._db.execute(f"UPDATE audit SET {column} = ? WHERE seq = ?", (value, seq))
     else:
-        entity = await store._table.get_entity("audit", f"a|{seq:012d}")
+        entity = await store._table.get_entity(AUDIT, f"a|{seq:012d}")
         entity.update({k.capitalize(): v for k, v in fields.items()})
         await store._table.update_entity(entity)
 
@@ -34,7 +34,7 @@ async def delete(store, seq: int) -> None:
     if isinstance(store, SqliteStore):
         await store._db.execute("DELETE FROM audit WHERE seq = ?", (seq,))
     else:
-        await store._table.delete_entity("audit", f"a|{seq:012d}")
+        await store._table.delete_entity(AUDIT, f"a|{seq:012d}")
 
 
 async def swap(store, a: int, b: int) -> None:

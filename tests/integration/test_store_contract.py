@@ -5,7 +5,8 @@ from datetime import timedelta
 import pytest
 
 from bot.app.ports import Conflict
-from bot.domain.model import AuditEvent, HandoffState, Stage
+from bot.domain.handoff import HandoffState, Stage
+from bot.domain.model import AuditEvent
 from tests import factories as f
 
 
@@ -148,9 +149,10 @@ async def test_of_two_concurrent_saves_one_wins(store):
 async def test_concurrent_appends_and_deletes(store):
     import asyncio
 
-    await asyncio.gather(*(store.append_audit(AuditEvent(at=f.NOW, event=f"e{i}", subject="TK-1")) for i in range(8)))
+    await asyncio.gather(*(store.append_audit(AuditEvent(at=f.NOW, event="refused", subject=f"TK-{i}"))
+                           for i in range(8)))
     events = await store.audit_events()
-    assert sorted(e.event for e in events) == [f"e{i}" for i in range(8)]
+    assert sorted(e.subject for e in events) == [f"TK-{i}" for i in range(8)]
     assert [e.seq for e in events] == sorted({e.seq for e in events})  # unique, in order
     draft = await store.add_draft(f.draft())
     assert sorted(await asyncio.gather(*(store.delete_draft(draft.id) for _ in range(3)))) == [False, False, True]
@@ -160,7 +162,7 @@ async def test_audit_events_are_chained_and_the_head_is_kept(store, sealer):
     from bot.app.evidence import verify
 
     for i in range(5):
-        await store.append_audit(AuditEvent(at=f.NOW + timedelta(minutes=i), event=f"e{i}", subject="TK-1"))
+        await store.append_audit(AuditEvent(at=f.NOW + timedelta(minutes=i), event="refused", subject=f"TK-{i}"))
     events = await store.audit_events()
     assert [e.seq for e in events] == [1, 2, 3, 4, 5] and await store.audit_head() == 5
     assert all(e.mac and len(e.mac) == 64 for e in events)
@@ -176,3 +178,75 @@ async def test_ended_handoffs_with_content_are_found(store):
     await store.save_handoff(clean.model_copy(update={"state": HandoffState.TRANSFERRED, "client": None}))
     await store.add_handoff(f.handoff())  # still open: holding content is right
     assert await store.ended_with_content() == [leaky.reference]
+
+
+def _event(name: str, subject: str = "TK-1") -> AuditEvent:
+    return AuditEvent(at=f.NOW, event=name, subject=subject)
+
+
+async def test_a_change_and_its_events_are_one_write(store, sealer):
+    from bot.app.evidence import verify
+    from bot.domain.handoff import FingerprintMark
+
+    draft = await store.add_draft(f.draft(), [_event("started", "d")])
+    added = await store.add_handoff(f.handoff(draft_id=draft.id), [_event("recorded")])
+    saved = await store.save_handoff(
+        added.model_copy(update={"state": HandoffState.DELIVERED}), [_event("sent")],
+        mark_sent=FingerprintMark("fp-1", f.NOW), drop_draft=draft.id,
+    )
+    assert await store.get_draft(draft.id) is None and await store.last_sent("fp-1") == f.NOW
+    with pytest.raises(Conflict):  # a lost race writes nothing: not the state, not its events
+        await store.save_handoff(added.model_copy(update={"state": HandoffState.RETURNED}),
+                                 [_event("returned"), _event("incident")], mark_sent=FingerprintMark("fp-2", f.NOW))
+    assert await store.last_sent("fp-2") is None
+    await store.save_handoff(saved.model_copy(update={"state": HandoffState.TRANSFERRED, "client": None}),
+                             [_event("transferred"), _event("purged")])
+    events = await store.audit_events()
+    assert [e.event for e in events] == ["started", "recorded", "sent", "transferred", "purged"]
+    assert verify(events, await store.audit_head(), sealer.audit_key).intact
+
+
+async def test_deletes_carry_their_events_only_when_they_delete(store):
+    draft = await store.add_draft(f.draft())
+    assert await store.delete_draft(draft.id, [_event("cancelled", draft.id)]) is True
+    assert await store.delete_draft(draft.id, [_event("expired", draft.id)]) is False
+    handoff = await store.add_handoff(f.handoff())
+    await store.delete_handoff(handoff.id, [_event("delivery_failed")])
+    assert await store.get_handoff(handoff.id) is None
+    assert [e.event for e in await store.audit_events()] == ["cancelled", "delivery_failed"]
+
+
+async def test_changes_to_different_records_at_once_all_land_with_their_events(store, sealer):
+    """Every change moves the one audit chain: racing writers of different records must all win."""
+    import asyncio
+
+    from bot.app.evidence import verify
+
+    added = [await store.add_handoff(f.handoff()) for _ in range(6)]
+    await asyncio.gather(*(
+        store.save_handoff(h.model_copy(update={"reminders_sent": 1}), [_event("reminded", h.reference)])
+        for h in added
+    ))
+    events = await store.audit_events()
+    assert sorted(e.subject for e in events) == sorted(h.reference for h in added)
+    assert verify(events, await store.audit_head(), sealer.audit_key).intact
+
+
+async def test_a_record_that_cannot_be_opened_is_reported_not_fatal(store_path_factory):
+    """Records sealed under a key the store no longer has come back as ``UnreadableRecord`` in due
+    work (the others still do), and ``get_*`` raise ``Unreadable`` — never a bare decryption error."""
+    from bot.adapters.crypto import Sealer
+    from bot.app.ports import Unreadable, UnreadableRecord
+
+    old = Sealer(bytes(range(32)))
+    store = await store_path_factory(old)
+    lost = await store.add_handoff(f.handoff(due_at=f.NOW - timedelta(minutes=1)))
+    await store.close()
+    store = await store_path_factory(Sealer(bytes(range(1, 33))))  # restarted with another key, no previous
+    healthy = await store.add_handoff(f.handoff(due_at=f.NOW))
+    due = await store.due_handoffs(f.NOW, 10)
+    assert [type(d).__name__ for d in due] == ["UnreadableRecord", "Handoff"]
+    assert isinstance(due[0], UnreadableRecord) and due[0].record_id == lost.id and due[1].id == healthy.id
+    with pytest.raises(Unreadable):
+        await store.get_handoff(lost.id)
+    await store.close()

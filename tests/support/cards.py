@@ -37,10 +37,10 @@ def nodes(card: Any) -> Iterator[dict[str, Any]]:
 
 
 def texts(card: dict[str, Any]) -> list[str]:
-    """Every piece of text a person would read on the card, in order."""
+    """Every piece of text a person would read on the card, in order (a ``refresh`` is not shown)."""
     return [
         node[key]
-        for node in nodes(card)
+        for node in nodes({k: v for k, v in card.items() if k != "refresh"})
         if node.get("type") not in ("Input.Date", "Input.Time")
         for key in ("text", "title", "label", "value", "placeholder")
         if isinstance(node.get(key), str)

@@ -4,7 +4,7 @@ import random
 from datetime import datetime, timedelta
 
 from bot.domain.calendar import BRUSSELS
-from bot.domain.model import HandoffState
+from bot.domain.handoff import HandoffState
 from bot.domain.schedule import Schedule, Step
 from tests.factories import handoff
 

@@ -1,0 +1,345 @@
+"""The outbox: the one place that writes lifecycle changes, delivers, retries, follows up and sweeps.
+
+Writes go through ``change``: it applies a transition (``bot.domain.handoff``) to the latest
+version of a record and saves the result with its audit events in one atomic store write. When
+the write loses a race (``Conflict``), it re-reads the record and asks the transition again; a
+transition answers ``None`` when the latest version no longer needs it (another replica or click
+did it first), and that version stands. ``Conflict`` never leaves this module: after
+``MAX_TRIES`` lost races in a row the store counts as overloaded (``StoreUnavailable``, a 503
+that Teams retries).
+
+Delivery, retries with backoff, giving up, removing the recipient's card and telling the
+counsellor (the follow-up), reminders, escalation and the retention cap all run from here;
+``sweep`` is the only timed worker. Every step is claimed by a write before anything is sent, so
+several replicas can sweep at once without sending anything twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from bot.app.ports import (
+    Clock,
+    Conflict,
+    DeliveryError,
+    Messenger,
+    Notice,
+    Store,
+    StoreUnavailable,
+    Unreadable,
+    UnreadableRecord,
+)
+from bot.domain.handoff import Change, Draft, Handoff, HandoffState
+from bot.domain.model import AuditEvent, AuditName, new_id, new_reference
+from bot.domain.schedule import Schedule, Step
+
+log = logging.getLogger(__name__)
+MAX_TRIES = 8
+
+R = TypeVar("R", Draft, Handoff)
+Transition = Callable[[R], Change[R] | None]
+
+CLOSING_NOTICES = {
+    HandoffState.TRANSFERRED: Notice.TRANSFERRED,
+    HandoffState.RETURNED: Notice.RETURNED,
+    HandoffState.EXPIRED: Notice.EXPIRED,
+    HandoffState.UNDELIVERABLE: Notice.UNDELIVERABLE,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What ``change`` left in the store: the latest record (``None`` once deleted), and whether
+    it was this call's transition that made it so."""
+
+    record: Draft | Handoff | None
+    applied: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    handoff: Handoff
+
+
+@dataclass(frozen=True, slots=True)
+class Deferred:
+    """Teams could not take it now; the outbox tries again later."""
+
+    handoff: Handoff
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """Teams refused for good; nothing was sent."""
+
+    error: DeliveryError
+
+
+class Outbox:
+    def __init__(self, *, store: Store, messenger: Messenger, clock: Clock, schedule: Schedule) -> None:
+        self.store = store
+        self.messenger = messenger
+        self.clock = clock
+        self.schedule = schedule
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    async def change(self, record: R, transition: Transition[R]) -> Written:
+        """Apply ``transition`` to the latest version of ``record`` and write it atomically."""
+        for _ in range(MAX_TRIES):
+            change = transition(record)
+            if change is None:
+                return Written(record, applied=False)
+            try:
+                return Written(await self.store.apply(change), applied=True)
+            except Conflict:
+                latest = await self._reread(record)
+                if latest is None:
+                    return Written(None, applied=False)
+                record = latest
+        raise StoreUnavailable(f"{MAX_TRIES} lost write races in a row")
+
+    async def _reread(self, record: R) -> R | None:
+        if isinstance(record, Draft):
+            return await self.store.get_draft(record.id)  # type: ignore[return-value]
+        return await self.store.get_handoff(record.id)  # type: ignore[return-value]
+
+    async def handoff(self, handoff: Handoff, transition: Transition[Handoff]) -> tuple[Handoff | None, bool]:
+        written = await self.change(handoff, transition)
+        assert written.record is None or isinstance(written.record, Handoff)
+        return written.record, written.applied
+
+    # -- delivery -------------------------------------------------------------------------------
+
+    async def deliver(self, handoff: Handoff, *, first: bool) -> Delivered | Deferred | Rejected | None:
+        """One delivery attempt. ``first``: the counsellor's own ``verstuur``, where a final refusal
+        leaves the draft at its preview; from the sweep, it gives up after the retry bound.
+        ``None`` when the sweep gave up."""
+        try:
+            delivery = await self.messenger.deliver(handoff)
+        except DeliveryError as error:
+            if error.retryable and (first or handoff.attempts < self.schedule.max_attempts):
+                return Deferred(await self._defer(handoff, error, tell_counsellor=first))
+            if first:
+                # Refused for good (e.g. 403): nothing was sent; the counsellor keeps the preview.
+                log.warning("delivery refused", extra={"ref": handoff.reference, "status": error.status})
+                reason = " ".join(filter(None, (error.reason, str(error.status or "network"))))
+                now = self.clock.now()
+                await self.handoff(handoff, lambda h: h.refused(at=now, reason=reason) if _same_attempt(h, handoff)
+                                   else None)
+                return Rejected(error)
+            await self._give_up(handoff, error)
+            return None
+        now = self.clock.now()
+        saved, applied = await self.handoff(
+            handoff, lambda h: h.delivered(delivery, at=now, schedule=self.schedule)
+            if h.state is HandoffState.DELIVERING else None,
+        )
+        assert saved is not None
+        if applied and saved.tell_when_delivered:
+            await self.messenger.notify_counsellor(saved, Notice.DELIVERED_LATE)
+        return Delivered(saved)
+
+    async def _defer(self, handoff: Handoff, error: DeliveryError, *, tell_counsellor: bool) -> Handoff:
+        delay = self.schedule.retry_delay(handoff.attempts, error.retry_after)
+        log.warning(
+            "delivery deferred",
+            extra={"ref": handoff.reference, "status": error.status, "attempt": handoff.attempts,
+                   "delay_s": delay.total_seconds()},
+        )
+        now = self.clock.now()
+        saved, _ = await self.handoff(
+            handoff, lambda h: h.deferred(at=now, until=now + delay, status=error.status,
+                                          tell_counsellor=tell_counsellor) if _same_attempt(h, handoff) else None,
+        )
+        return saved or handoff  # someone else moved it on: theirs stands
+
+    async def _give_up(self, handoff: Handoff, error: DeliveryError) -> None:
+        """Past the retry bound (or refused for good): purge, and tell the counsellor."""
+        log.warning(
+            "delivery abandoned", extra={"ref": handoff.reference, "status": error.status, "attempt": handoff.attempts}
+        )
+        now = self.clock.now()
+        closed, applied = await self.handoff(
+            handoff, lambda h: h.given_up(at=now, lease=self.schedule.lease, status=error.status)
+            if _same_attempt(h, handoff) else None,
+        )
+        if applied and closed is not None:
+            await self.follow_up(closed)
+
+    async def record(self, draft: Draft) -> tuple[Handoff, bool]:
+        """The outbox record for ``draft``, and whether this call created it (or a concurrent retry did)."""
+        for _ in range(5):
+            change = Handoff.recorded(draft, id=new_id(), reference=new_reference(), now=self.clock.now(),
+                                      lease=self.schedule.lease)
+            try:
+                return await self.store.add_handoff(change.record, change.events), True
+            except Conflict:
+                if (existing := await self.store.handoff_for_draft(draft.id)) is not None:
+                    return existing, False
+        raise StoreUnavailable("no free reference after 5 tries")  # 16.7M references: never in practice
+
+    async def awaiting_notice(self, handoff: Handoff) -> Handoff:
+        """A repeated ``verstuur`` while still in the outbox: promise a notice when it lands."""
+        saved, _ = await self.handoff(
+            handoff, lambda h: h.awaiting_notice()
+            if h.state is HandoffState.DELIVERING and not h.tell_when_delivered else None,
+        )
+        return saved or handoff
+
+    async def close(self, handoff: Handoff, transition: Transition[Handoff]) -> tuple[Handoff | None, bool]:
+        """Close a handoff (the recipient's click) and do the follow-up if this call closed it."""
+        closed, applied = await self.handoff(handoff, transition)
+        if applied and closed is not None:
+            closed = await self.follow_up(closed)
+        return closed, applied
+
+    async def follow_up(self, handoff: Handoff) -> Handoff:
+        """Remove the recipient's card and tell the counsellor; if this process dies halfway, the
+        sweep does it again once the lease has passed."""
+        if handoff.delivery is not None:
+            await self.messenger.withdraw(handoff)
+        await self.messenger.notify_counsellor(handoff, CLOSING_NOTICES[handoff.state])
+        done, _ = await self.handoff(handoff, lambda h: h.followed_up() if h.follow_up else None)
+        return done or handoff
+
+    # -- drafts ---------------------------------------------------------------------------------
+
+    async def expire_draft(self, draft: Draft) -> bool:
+        """Purge an unfinished draft past its time and blank the counsellor's card; ``True`` if
+        this call purged it."""
+        if not await self.store.delete_draft(draft.id, draft.expired(self.clock.now()).events):
+            return False
+        await self.retract_card(draft)
+        return True
+
+    async def retract_card(self, draft: Draft) -> None:
+        """F.2.c: the counsellor's card of a draft that ended unsent shows no client data."""
+        if draft.card_activity_id and draft.client is not None:
+            await self.messenger.retract_draft_card(draft)
+
+    async def _expire_draft_id(self, draft_id: str) -> bool:
+        try:
+            draft = await self.store.get_draft(draft_id)
+        except Unreadable as error:
+            # Retention wins: a draft nobody can read is purged all the same.
+            log.error("unreadable record", extra={"record": draft_id, "error": error.why})
+            now = self.clock.now()
+            events = [AuditEvent(at=now, event=name, subject=draft_id, reason=reason) for name, reason in
+                      ((AuditName.EXPIRED, "unreadable"), (AuditName.PURGED, None))]
+            return await self.store.delete_draft(draft_id, events)
+        return draft is not None and await self.expire_draft(draft)
+
+    # -- the sweep ------------------------------------------------------------------------------
+
+    async def sweep(self, batch: int = 100) -> Counter[str]:
+        """All time-driven work that is due now: expired drafts, the outbox, reminders, escalations,
+        the retention cap, and unfinished follow-ups. One record that fails is reported and
+        skipped; it never stops the work for the others."""
+        done: Counter[str] = Counter()
+        while ids := await self.store.expired_drafts(self.clock.now(), batch):
+            for outcome in await asyncio.gather(*(self._expire_draft_id(i) for i in ids), return_exceptions=True):
+                if isinstance(outcome, BaseException):
+                    log.error("sweep step failed", extra={"error": type(outcome).__name__})
+                    done["failed"] += 1
+                elif outcome:
+                    done["draft_expired"] += 1
+            if len(ids) < batch:
+                break
+        # Steps of different handoffs are independent (each is claimed on its own): overlap their
+        # waits for Teams and the store, a few at a time so Teams' rate limits are not hit.
+        limit = asyncio.Semaphore(self.schedule.concurrency)
+
+        async def step(handoff: Handoff) -> str | None:
+            async with limit:
+                return await self._step(handoff)
+
+        seen: set[str] = set()
+        while True:
+            due = [h for h in await self.store.due_handoffs(self.clock.now(), batch) if _id(h) not in seen]
+            if not due:
+                break
+            seen.update(_id(h) for h in due)
+            for bad in (h for h in due if isinstance(h, UnreadableRecord)):
+                log.error("unreadable record", extra={"record": bad.record_id, "error": bad.why})
+                done["unreadable"] += 1
+            handoffs = [h for h in due if isinstance(h, Handoff)]
+            for outcome in await asyncio.gather(*(step(h) for h in handoffs), return_exceptions=True):
+                if isinstance(outcome, BaseException):
+                    # It stays due and the next sweep tries again; nothing is half-done (claims).
+                    log.error("sweep step failed", extra={"error": type(outcome).__name__})
+                    done["failed"] += 1
+                elif outcome:
+                    done[outcome] += 1
+        if done:
+            log.info("sweep", extra={"done": dict(done)})
+        return done
+
+    async def _step(self, handoff: Handoff) -> str | None:
+        now = self.clock.now()
+        lease = self.schedule.lease
+        step = self.schedule.step(handoff, now)
+        if step is None:  # e.g. a reminder due outside office hours: look again when it can be sent
+            later = self.schedule.reschedule(handoff, now)
+            await self.handoff(handoff, lambda h: h.rescheduled(later) if h.version == handoff.version else None)
+            return None
+        if step is Step.EXPIRE:
+            closed, applied = await self.handoff(
+                handoff, lambda h: h.expired(at=now, lease=lease) if self.schedule.step(h, now) is step else None
+            )
+            if applied and closed is not None:
+                await self.follow_up(closed)
+            return step if applied else None
+        claimed, applied = await self.handoff(
+            handoff, lambda h: h.claimed(until=now + lease, delivery_attempt=step is Step.DELIVER)
+            if self.schedule.step(h, now) is step else None,
+        )
+        if not applied or claimed is None:
+            return None  # another sweeper took it first
+        if step is Step.DELIVER:
+            await self.deliver(claimed, first=False)
+        elif step is Step.REMIND:
+            await self._remind(claimed)
+        elif step is Step.ESCALATE:
+            await self.messenger.notify_counsellor(claimed, Notice.UNCONFIRMED)
+            await self._after_notice(claimed, lambda h: h.escalated_to_counsellor(at=now, schedule=self.schedule)
+                                     if h.state is HandoffState.DELIVERED and not h.escalated else None)
+        else:
+            await self.follow_up(claimed)
+        return step
+
+    async def _remind(self, handoff: Handoff) -> None:
+        failed: int | None = None
+        try:
+            await self.messenger.remind(handoff)
+        except DeliveryError as error:
+            if error.retryable:
+                return  # the lease runs out and the next sweep tries again
+            failed = error.status or 0
+        now = self.clock.now()
+        await self._after_notice(
+            handoff, lambda h: h.reminded(at=now, schedule=self.schedule, failed_status=failed)
+            if h.state is HandoffState.DELIVERED and h.reminders_sent == handoff.reminders_sent else None,
+        )
+
+    async def _after_notice(self, handoff: Handoff, transition: Transition[Handoff]) -> None:
+        """Record a notice that went out. If the recipient closed the handoff meanwhile (which
+        wins), the notice is still evidence: its event is appended on its own."""
+        change = transition(handoff)
+        _, applied = await self.handoff(handoff, transition)
+        if not applied and change is not None:
+            await self.store.append_audit(*change.events)
+
+
+def _same_attempt(latest: Handoff, seen: Handoff) -> bool:
+    """Still in the outbox at the attempt this call made: nobody else moved it on meanwhile."""
+    return latest.state is HandoffState.DELIVERING and latest.attempts == seen.attempts
+
+
+def _id(record: Handoff | UnreadableRecord) -> str:
+    return record.id if isinstance(record, Handoff) else record.record_id

@@ -1,0 +1,50 @@
+"""The trajectbegeleider's steps: close a handoff (``overgezet``, ``niet_mijn_klant``), and the
+refresh of their card that shows the content only on the live copy, to them alone."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.app.results import AlreadyClosed, Closed, Current, Refused, Stale, Superseded
+from bot.domain.handoff import Handoff, HandoffState
+from bot.domain.model import Actor, Reason
+
+if TYPE_CHECKING:
+    from bot.app.services import Terugkoppeling
+
+
+async def _addressed(app: Terugkoppeling, actor: Actor, handoff_id: str) -> Handoff | Refused | Stale:
+    handoff = await app.store.get_handoff(handoff_id)
+    if handoff is None:
+        return Stale()
+    if not handoff.addressed_to(actor):
+        return await app.refuse(Reason.NOT_RECIPIENT, actor, handoff.reference)
+    return handoff
+
+
+async def close(
+    app: Terugkoppeling, actor: Actor, handoff_id: str, outcome: HandoffState
+) -> Closed | AlreadyClosed | Refused | Stale:
+    """``overgezet`` or ``niet_mijn_klant``: purge the content, remove the card, tell the sender."""
+    handoff = await _addressed(app, actor, handoff_id)
+    if not isinstance(handoff, Handoff):
+        return handoff
+    now, lease = app.clock.now(), app.schedule.lease
+    closed, applied = await app.outbox.close(
+        handoff, lambda h: h.closed(outcome, actor=actor, at=now, lease=lease) if h.state.is_open else None
+    )
+    if closed is None:
+        return Stale()
+    return Closed(closed) if applied else AlreadyClosed(closed)
+
+
+async def view(app: Terugkoppeling, actor: Actor, handoff_id: str, attempt: int | None
+               ) -> Current | Superseded | AlreadyClosed | Refused | Stale:
+    """Teams refreshes a card when someone looks at it: only the recipient, and only on the copy
+    the bot recorded, sees the content."""
+    handoff = await _addressed(app, actor, handoff_id)
+    if not isinstance(handoff, Handoff):
+        return handoff
+    if not handoff.state.is_open or handoff.client is None:
+        return AlreadyClosed(handoff)
+    return Current(handoff) if attempt == handoff.live_attempt else Superseded(handoff)

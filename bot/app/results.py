@@ -1,0 +1,97 @@
+"""What the use cases answer: values the Teams layer turns into cards.
+
+Errors a person can act on are values (``Refused``, ``FormErrors``, ``Stale``), not exceptions.
+``Result`` is every one of them; the handler matches it exhaustively.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.domain.handoff import Draft, Handoff
+from bot.domain.model import Reason
+from bot.domain.template import FieldError
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """Show the card of the draft's current stage."""
+
+    draft: Draft
+
+
+@dataclass(frozen=True, slots=True)
+class FormErrors:
+    """Show the current stage's form again, with what was typed and what is wrong."""
+
+    draft: Draft
+    values: dict[str, str]
+    errors: tuple[FieldError, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    reason: Reason
+    draft_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Stale:
+    """The draft or handoff no longer exists, or has moved on: nothing to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class Cancelled:
+    """The draft was purged at the counsellor's request."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    handoff: Handoff
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """Recorded in the outbox; Teams did not take it yet. The counsellor hears when it lands."""
+
+    handoff: Handoff
+
+
+@dataclass(frozen=True, slots=True)
+class NotDelivered:
+    """Teams could not be reached; the draft is kept at the preview so it can be sent again."""
+
+    draft: Draft
+    reason: str | None = None  # DeliveryError.reason, e.g. "not_installed"
+
+
+@dataclass(frozen=True, slots=True)
+class Closed:
+    """The handoff was transferred or returned, and its content purged."""
+
+    handoff: Handoff
+
+
+@dataclass(frozen=True, slots=True)
+class AlreadyClosed:
+    handoff: Handoff
+
+
+@dataclass(frozen=True, slots=True)
+class Current:
+    """The recipient's card is the handoff's live copy: show it as it is."""
+
+    handoff: Handoff
+
+
+@dataclass(frozen=True, slots=True)
+class Superseded:
+    """A stray copy of an open handoff (an attempt that crashed after posting): show no content."""
+
+    handoff: Handoff
+
+
+Result = (
+    Shown | FormErrors | Refused | Stale | Cancelled | Sent | Queued | NotDelivered | Closed | AlreadyClosed
+    | Current | Superseded
+)

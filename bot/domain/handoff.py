@@ -1,0 +1,356 @@
+"""The lifecycle of a terugkoppeling: a ``Draft`` while the counsellor writes it, a ``Handoff`` once sent.
+
+Each transition is a method that checks the record's current state and returns a ``Change``:
+the next record and the audit events the step implies (and, once delivered, the client's
+fingerprint for the once-only rule of art. 5). A transition that does not fit the current state
+raises ``IllegalTransition``: it is a bug in the caller, never a user's mistake.
+
+Nothing here does I/O. The outbox (``bot.app.outbox``) writes a ``Change`` in one atomic store
+write — the record, its audit events, the fingerprint and the removal of the draft it came from,
+together (one SQLite transaction; one entity-group transaction in Table Storage) — so a crash
+keeps either the old state or the new state with all of its evidence, never a state without it.
+
+::
+
+    Draft:   IDENTIFY ─identified→ CONFIRM_REPEAT ─repeat_confirmed→ COMPOSE ─previewed→ PREVIEW
+                 └──────identified──────────────────────────────────────↗   ↖──reopened──┘
+             any stage ─cancelled / expired→ (deleted)           PREVIEW ─recorded→ Handoff
+
+    Handoff: DELIVERING ─delivered→ DELIVERED ─closed→ TRANSFERRED | RETURNED
+             DELIVERING ─deferred / claimed→ DELIVERING ─given_up→ UNDELIVERABLE
+             DELIVERING ─refused→ (deleted; the draft stays at its preview)
+             DELIVERED ─reminded / escalated→ DELIVERED ─expired→ EXPIRED
+             closed ─followed_up→ closed (the card removed and the counsellor told)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.domain.model import (
+    Actor,
+    Address,
+    Agency,
+    AuditEvent,
+    AuditName,
+    ClientData,
+    Delivery,
+    Recipient,
+)
+from bot.domain.template import Content, Identity
+
+if TYPE_CHECKING:
+    from bot.domain.schedule import Schedule
+
+
+class IllegalTransition(Exception):
+    """A transition was asked of a record in a state that does not allow it."""
+
+    def __init__(self, record: str, state: str, transition: str) -> None:
+        super().__init__(f"{record} in state {state!r} cannot be {transition}")
+
+
+@dataclass(frozen=True, slots=True)
+class FingerprintMark:
+    """Art. 5: this client (keyed hash only) received a terugkoppeling at ``at``."""
+
+    fingerprint: str
+    at: datetime
+
+
+R = TypeVar("R", "Draft", "Handoff")
+
+
+@dataclass(frozen=True, slots=True)
+class Change(Generic[R]):
+    """The outcome of one transition, written atomically by the outbox."""
+
+    record: R
+    events: tuple[AuditEvent, ...] = ()
+    mark_sent: FingerprintMark | None = None
+    drop_draft: str | None = None  # the draft this handoff came from, removed in the same write
+    delete: bool = False  # the record itself ends (a cancelled or expired draft; a refused first delivery)
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    def _with(self, **changes: Any) -> Any:
+        """A copy with ``changes``: only known fields (``model_copy`` would silently keep a typo)."""
+        unknown = changes.keys() - type(self).model_fields.keys()
+        if unknown:
+            raise TypeError(f"{type(self).__name__} has no field(s) {sorted(unknown)}")
+        return self.model_copy(update=changes)
+
+
+class Stage(StrEnum):
+    """Where a draft is in the conversation contract."""
+
+    IDENTIFY = "identify"
+    CONFIRM_REPEAT = "confirm_repeat"
+    COMPOSE = "compose"
+    PREVIEW = "preview"
+
+
+class Draft(_Record):
+    """A terugkoppeling being written; all state lives here, never in the card."""
+
+    id: str
+    version: int = 0
+    stage: Stage = Stage.IDENTIFY
+    counsellor: Actor
+    counsellor_address: Address
+    created_at: datetime
+    expires_at: datetime
+    recipient: Recipient | None = None
+    fingerprint: str | None = None
+    previously_sent_at: datetime | None = None
+    client: ClientData | None = None
+    # The counsellor's card for this draft (the invoke's ``replyToId``): overwritten with a
+    # content-free card when the draft ends without being sent (F.2.c: the sender keeps no copy).
+    card_activity_id: str | None = None
+
+    @property
+    def agency(self) -> Agency | None:
+        return self.recipient.agentschap if self.recipient else None
+
+    def _event(self, name: AuditName, at: datetime, reason: str | None = None) -> AuditEvent:
+        return AuditEvent(at=at, event=name, subject=self.id, actor=self.counsellor.aad_object_id,
+                          agency=self.agency, reason=reason)
+
+    def _require(self, transition: str, *stages: Stage) -> None:
+        if self.stage not in stages:
+            raise IllegalTransition("draft", self.stage.value, transition)
+
+    def owned_by(self, actor: Actor) -> bool:
+        return self.counsellor.same_person(actor)
+
+    @classmethod
+    def open(cls, *, id: str, counsellor: Actor, address: Address, now: datetime, ttl: timedelta) -> Change[Draft]:
+        draft = cls(id=id, counsellor=counsellor, counsellor_address=address, created_at=now, expires_at=now + ttl)
+        return Change(draft, (draft._event(AuditName.STARTED, now),))
+
+    def identified(
+        self, *, identity: Identity, recipient: Recipient, fingerprint: str, previously_sent_at: datetime | None,
+        at: datetime,
+    ) -> Change[Draft]:
+        """The client was found with an active inburgeringstraject; a repeat needs a yes first (art. 5)."""
+        self._require("identified", Stage.IDENTIFY)
+        draft: Draft = self._with(
+            stage=Stage.CONFIRM_REPEAT if previously_sent_at else Stage.COMPOSE,
+            recipient=recipient,
+            fingerprint=fingerprint,
+            previously_sent_at=previously_sent_at,
+            client=ClientData(identity=identity),
+        )
+        return Change(draft, (draft._event(AuditName.IDENTIFIED, at, "repeat" if previously_sent_at else None),))
+
+    def repeat_confirmed(self, at: datetime) -> Change[Draft]:
+        self._require("repeat_confirmed", Stage.CONFIRM_REPEAT)
+        draft: Draft = self._with(stage=Stage.COMPOSE)
+        return Change(draft, (draft._event(AuditName.REPEAT_CONFIRMED, at),))
+
+    def previewed(self, content: Content) -> Change[Draft]:
+        self._require("previewed", Stage.COMPOSE)
+        assert self.client is not None
+        return Change(self._with(stage=Stage.PREVIEW, client=self.client.model_copy(update={"content": content})))
+
+    def reopened(self) -> Change[Draft]:
+        """``wijzig``: back from the preview to the content form, everything kept."""
+        self._require("reopened", Stage.PREVIEW)
+        return Change(self._with(stage=Stage.COMPOSE))
+
+    def shown_in(self, card_activity_id: str | None) -> Draft:
+        """The record with the counsellor's card remembered (no event: it holds no client data)."""
+        if not card_activity_id or card_activity_id == self.card_activity_id:
+            return self
+        result: Draft = self._with(card_activity_id=card_activity_id)
+        return result
+
+    def cancelled(self, at: datetime) -> Change[Draft]:
+        """``annuleer``, at any stage: the draft and its content are purged."""
+        return Change(self, (self._event(AuditName.CANCELLED, at), self._event(AuditName.PURGED, at)), delete=True)
+
+    def expired(self, at: datetime) -> Change[Draft]:
+        """Left unfinished past its time: purged."""
+        return Change(self, (self._event(AuditName.EXPIRED, at), self._event(AuditName.PURGED, at)), delete=True)
+
+
+class HandoffState(StrEnum):
+    DELIVERING = "delivering"  # recorded, in the outbox
+    DELIVERED = "delivered"  # in the recipient's chat, waiting for "Overgezet"
+    TRANSFERRED = "transferred"  # "overgezet" to KBI/Allis
+    RETURNED = "returned"  # "niet mijn klant": an incident
+    EXPIRED = "expired"  # not confirmed within the retention cap: purged
+    UNDELIVERABLE = "undeliverable"  # Teams could not be reached within the retry bound: purged
+
+    @property
+    def is_open(self) -> bool:
+        return self in (HandoffState.DELIVERING, HandoffState.DELIVERED)
+
+
+CLOSED_BY_RECIPIENT = (HandoffState.TRANSFERRED, HandoffState.RETURNED)
+
+
+class Handoff(_Record):
+    """A sent terugkoppeling. After a purge only the content-free envelope remains."""
+
+    id: str
+    reference: str
+    draft_id: str
+    version: int = 0
+    state: HandoffState = HandoffState.DELIVERING
+    counsellor: Actor
+    counsellor_address: Address
+    recipient: Recipient
+    fingerprint: str | None = None  # keyed hash of the client, recorded as "sent" once delivered
+    created_at: datetime
+    sent_at: datetime | None = None
+    closed_at: datetime | None = None
+    delivery: Delivery | None = None
+    client: ClientData | None = None
+    # The outbox and the reminders: what the sweep does next, and when.
+    due_at: datetime | None = None
+    attempts: int = 0  # delivery attempts started; the card carries the number of its attempt
+    reminders_sent: int = 0
+    last_reminded_at: datetime | None = None
+    escalated: bool = False
+    tell_when_delivered: bool = False  # the counsellor was shown "wordt verstuurd"
+    follow_up: bool = False  # closed, but the card's removal and the notices are not done yet
+
+    @property
+    def agency(self) -> Agency:
+        return self.recipient.agentschap
+
+    @property
+    def live_attempt(self) -> int:
+        """The delivery attempt whose card is the recorded copy: any other card is a stray."""
+        return self.delivery.attempt if self.delivery else self.attempts
+
+    def _event(self, name: AuditName, at: datetime, reason: str | None = None, actor: str = "") -> AuditEvent:
+        return AuditEvent(at=at, event=name, subject=self.reference, actor=actor, agency=self.agency, reason=reason)
+
+    def _require(self, transition: str, *states: HandoffState) -> None:
+        if self.state not in states:
+            raise IllegalTransition("handoff", self.state.value, transition)
+
+    def addressed_to(self, actor: Actor) -> bool:
+        return self.recipient.aad_object_id == actor.aad_object_id and self.recipient.tenant_id == actor.tenant_id
+
+    @classmethod
+    def recorded(
+        cls, draft: Draft, *, id: str, reference: str, now: datetime, lease: timedelta
+    ) -> Change[Handoff]:
+        """``verstuur``: the sealed terugkoppeling enters the outbox; if this process dies before it
+        is delivered, the sweep takes over once ``lease`` has passed."""
+        draft._require("recorded", Stage.PREVIEW)
+        if draft.recipient is None or draft.client is None or draft.client.content is None:
+            raise IllegalTransition("draft", "incomplete preview", "recorded")
+        handoff = cls(
+            id=id, reference=reference, draft_id=draft.id, counsellor=draft.counsellor,
+            counsellor_address=draft.counsellor_address, recipient=draft.recipient, created_at=now,
+            client=draft.client, fingerprint=draft.fingerprint, attempts=1, due_at=now + lease,
+        )
+        return Change(handoff, (handoff._event(AuditName.RECORDED, now, actor=draft.counsellor.aad_object_id),))
+
+    def delivered(self, delivery: Delivery, *, at: datetime, schedule: Schedule) -> Change[Handoff]:
+        """The card is in the recipient's chat: the reminder clock starts, the draft goes, and the
+        client counts as sent (art. 5)."""
+        self._require("delivered", HandoffState.DELIVERING)
+        arrived: Handoff = self._with(delivery=delivery, state=HandoffState.DELIVERED, sent_at=at)
+        arrived = arrived._with(due_at=schedule.due(arrived))
+        event = arrived._event(AuditName.SENT, at, None if self.attempts == 1 else f"attempt {self.attempts}",
+                               actor=self.counsellor.aad_object_id)
+        mark = FingerprintMark(self.fingerprint, at) if self.fingerprint else None
+        return Change(arrived, (event,), mark_sent=mark, drop_draft=self.draft_id)
+
+    def deferred(self, *, at: datetime, until: datetime, status: int | None, tell_counsellor: bool) -> Change[Handoff]:
+        """Teams could not take it now (429/5xx/network): try again at ``until``; the draft goes
+        (the outbox holds the content now)."""
+        self._require("deferred", HandoffState.DELIVERING)
+        handoff: Handoff = self._with(due_at=until, tell_when_delivered=self.tell_when_delivered or tell_counsellor)
+        event = self._event(AuditName.DELIVERY_DEFERRED, at, str(status or "network"))
+        return Change(handoff, (event,), drop_draft=self.draft_id)
+
+    def refused(self, *, at: datetime, reason: str) -> Change[Handoff]:
+        """Teams refused the first attempt for good (e.g. 403): nothing was sent, the outbox record
+        goes and the counsellor keeps the preview to try again."""
+        self._require("refused", HandoffState.DELIVERING)
+        event = self._event(AuditName.DELIVERY_FAILED, at, reason, actor=self.counsellor.aad_object_id)
+        return Change(self, (event,), delete=True)
+
+    def awaiting_notice(self) -> Change[Handoff]:
+        """A repeated ``verstuur`` saw "wordt verstuurd": the counsellor is told when it lands."""
+        self._require("awaiting_notice", HandoffState.DELIVERING)
+        return Change(self._with(tell_when_delivered=True))
+
+    def claimed(self, *, until: datetime, delivery_attempt: bool) -> Change[Handoff]:
+        """A sweeper takes the due step until ``until``; a delivery attempt is numbered."""
+        return Change(self._with(due_at=until, attempts=self.attempts + delivery_attempt))
+
+    def rescheduled(self, due_at: datetime | None) -> Change[Handoff]:
+        return Change(self._with(due_at=due_at))
+
+    def reminded(self, *, at: datetime, schedule: Schedule, failed_status: int | None = None) -> Change[Handoff]:
+        """One more reminder went out (or Teams refused it for good, which counts the same)."""
+        self._require("reminded", HandoffState.DELIVERED)
+        number = self.reminders_sent + 1
+        handoff: Handoff = self._with(reminders_sent=number, last_reminded_at=at)
+        handoff = handoff._with(due_at=schedule.due(handoff))
+        if failed_status is None:
+            event = self._event(AuditName.REMINDED, at, str(number))
+        else:
+            event = self._event(AuditName.REMINDER_FAILED, at, str(failed_status))
+        return Change(handoff, (event,))
+
+    def escalated_to_counsellor(self, *, at: datetime, schedule: Schedule) -> Change[Handoff]:
+        """After the last reminder the counsellor is told; only the retention cap is due after that."""
+        self._require("escalated", HandoffState.DELIVERED)
+        if self.escalated:
+            raise IllegalTransition("handoff", "escalated", "escalated")
+        handoff: Handoff = self._with(escalated=True)
+        handoff = handoff._with(due_at=schedule.due(handoff))
+        return Change(handoff, (self._event(AuditName.ESCALATED, at, str(self.reminders_sent)),))
+
+    def _purged(self, state: HandoffState, at: datetime, lease: timedelta, *events: AuditEvent) -> Change[Handoff]:
+        """Closed and its content gone; the card's removal and the notices follow (``followed_up``),
+        redone by the sweep once ``lease`` has passed if this process dies first."""
+        closed: Handoff = self._with(state=state, closed_at=at, client=None, follow_up=True, due_at=at + lease)
+        return Change(closed, (*events, self._event(AuditName.PURGED, at, actor=events[0].actor)),
+                      drop_draft=self.draft_id)
+
+    def closed(self, outcome: HandoffState, *, actor: Actor, at: datetime, lease: timedelta) -> Change[Handoff]:
+        """``overgezet`` or ``niet_mijn_klant`` by the recipient; a misdelivery is an incident (art. 9)."""
+        if outcome not in CLOSED_BY_RECIPIENT:
+            raise IllegalTransition("handoff", self.state.value, f"closed as {outcome.value}")
+        self._require("closed", HandoffState.DELIVERING, HandoffState.DELIVERED)
+        who = actor.aad_object_id
+        events = [self._event(AuditName(outcome.value), at, actor=who)]
+        change = self._purged(outcome, at, lease, *events)
+        if outcome is HandoffState.RETURNED:
+            incident = self._event(AuditName.INCIDENT, at, "misdelivery", actor=who)
+            change = Change(change.record, (*change.events, incident), drop_draft=change.drop_draft)
+        return change
+
+    def expired(self, *, at: datetime, lease: timedelta) -> Change[Handoff]:
+        """The retention cap: not confirmed in time, purged."""
+        self._require("expired", HandoffState.DELIVERED)
+        return self._purged(HandoffState.EXPIRED, at, lease, self._event(AuditName.EXPIRED, at, "retention"))
+
+    def given_up(self, *, at: datetime, lease: timedelta, status: int | None) -> Change[Handoff]:
+        """Past the retry bound (or refused for good by a later attempt): purged, the counsellor told."""
+        self._require("given_up", HandoffState.DELIVERING)
+        reason = f"{status or 'network'} after {self.attempts} attempts"
+        return self._purged(HandoffState.UNDELIVERABLE, at, lease,
+                            self._event(AuditName.DELIVERY_ABANDONED, at, reason))
+
+    def followed_up(self) -> Change[Handoff]:
+        """The recipient's card is removed and the counsellor told: nothing more is due."""
+        if self.state.is_open or not self.follow_up:
+            raise IllegalTransition("handoff", self.state.value, "followed_up")
+        return Change(self._with(follow_up=False, due_at=None))
