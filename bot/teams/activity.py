@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.domain.model import Actor, Address
 from bot.teams.verbs import Verb
@@ -13,7 +13,10 @@ _ID = r"^[A-Za-z0-9_-]{8,64}$"
 # "<at>Terugkoppeling</at> /terugkoppeling" is 40 characters: a longer message is never a command,
 # and is not parsed as one (parsing is linear anyway, but a message of 200 KB costs nothing).
 _MAX_COMMAND = 200
-
+# All of a card's string inputs together: the template's fields allow about 1,000 characters and
+# the cards say so (maxLength), so no Teams client sends more. Up to this bound an over-long field
+# is reported next to the field (``too_long``); past it the action is not one a card could send.
+MAX_INPUT_CHARS = 8_000
 
 
 class ActionData(BaseModel):
@@ -25,11 +28,17 @@ class ActionData(BaseModel):
     handoff: str | None = Field(default=None, pattern=_ID)
     poging: int | None = Field(default=None, ge=0, le=1000)  # which delivery attempt posted the card
 
+    @model_validator(mode="after")
+    def _bounded(self) -> ActionData:
+        if sum(len(v) for v in self.inputs().values()) > MAX_INPUT_CHARS:
+            raise ValueError("card inputs too long")  # content-free; parse_invoke turns it into None
+        return self
+
     def inputs(self) -> dict[str, str]:
         """The card's inputs, whole; Teams sends them as strings, anything else is dropped.
 
-        Never cut here: the template reports an over-long value next to its field (``too_long``)
-        after trimming. The HTTP body limit bounds every value."""
+        Never cut: the template reports an over-long value next to its field (``too_long``) after
+        trimming; inputs past ``MAX_INPUT_CHARS`` in all make the whole action invalid."""
         extra = self.model_extra or {}
         return {k: v for k, v in extra.items() if isinstance(v, str) and len(k) <= 64}
 

@@ -16,6 +16,9 @@ from bot.app.ports import StoreUnavailable
 from bot.teams.activity import well_typed
 
 log = logging.getLogger(__name__)
+# A message longer than this is answered as any non-command is, without its text entering the turn
+# (where every word of it would be remembered for log redaction).
+MAX_MESSAGE_TEXT = 2_000
 
 
 class TeamsEndpoint:
@@ -82,4 +85,6 @@ def _activity(body: dict[str, Any]) -> Activity | None:
         return None
     if not activity.from_property or not activity.from_property.id:
         return None
+    if isinstance(activity.text, str) and len(activity.text) > MAX_MESSAGE_TEXT:
+        activity.text = ""  # never a command (see command_text); client data the bot has no use for
     return activity

@@ -1,0 +1,249 @@
+"""Every transition of a draft and of a handoff, and every illegal one: no I/O, milliseconds."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.domain.handoff import Draft, Handoff, HandoffState, IllegalTransition, Stage
+from bot.domain.model import Actor, AuditName, Delivery
+from bot.domain.schedule import Schedule
+from tests import factories as f
+
+SCHEDULE = Schedule()
+LEASE = SCHEDULE.lease
+ELS = Actor(aad_object_id="aad-els", tenant_id="tenant-atlas", name="Els")
+DELIVERY = Delivery(address=f.ADDRESS, activity_id="act-1", attempt=1)
+
+
+def names(change) -> list[str]:
+    return [e.event.value for e in change.events]
+
+
+def recorded() -> Handoff:
+    return Handoff.recorded(f.draft(), id="h-1", reference="TK-AAAAAA", now=f.NOW, lease=LEASE).record
+
+
+def delivered() -> Handoff:
+    return recorded().delivered(DELIVERY, at=f.NOW, schedule=SCHEDULE).record
+
+
+# -- drafts -------------------------------------------------------------------------------------
+
+
+def test_open_starts_at_identification_and_is_audited():
+    change = Draft.open(id="d-1", counsellor=f.COUNSELLOR, address=f.ADDRESS, now=f.NOW, ttl=timedelta(hours=24))
+    assert change.record.stage is Stage.IDENTIFY and change.record.expires_at == f.NOW + timedelta(hours=24)
+    assert names(change) == ["started"] and change.events[0].actor == f.COUNSELLOR.aad_object_id
+
+
+@pytest.mark.parametrize(("previously", "stage", "reason"), [(None, Stage.COMPOSE, None),
+                                                              (f.NOW, Stage.CONFIRM_REPEAT, "repeat")])
+def test_identified_goes_to_compose_or_asks_about_a_repeat(previously, stage, reason):
+    draft = f.draft(stage=Stage.IDENTIFY, client=None, recipient=None)
+    change = draft.identified(identity=f.client().identity, recipient=f.RECIPIENT, fingerprint="fp",
+                              previously_sent_at=previously, at=f.NOW)
+    assert change.record.stage is stage and change.record.recipient == f.RECIPIENT
+    assert change.record.client.content is None
+    assert names(change) == ["identified"] and change.events[0].reason == reason
+    assert change.events[0].agency is f.RECIPIENT.agentschap
+
+
+def test_repeat_confirmed_then_previewed_then_reopened():
+    draft = f.draft(stage=Stage.CONFIRM_REPEAT)
+    composed = draft.repeat_confirmed(f.NOW)
+    assert composed.record.stage is Stage.COMPOSE and names(composed) == ["repeat_confirmed"]
+    previewed = composed.record.previewed(f.client().content)
+    assert previewed.record.stage is Stage.PREVIEW and previewed.events == ()
+    assert previewed.record.reopened().record.stage is Stage.COMPOSE
+
+
+@pytest.mark.parametrize("stage", list(Stage))
+def test_cancelled_and_expired_end_a_draft_at_any_stage(stage):
+    draft = f.draft(stage=stage)
+    assert draft.cancelled(f.NOW).delete and names(draft.cancelled(f.NOW)) == ["cancelled", "purged"]
+    assert draft.expired(f.NOW).delete and names(draft.expired(f.NOW)) == ["expired", "purged"]
+
+
+ILLEGAL_DRAFT_STEPS = {
+    "identified": (lambda d: d.identified(identity=f.client().identity, recipient=f.RECIPIENT, fingerprint="x",
+                                          previously_sent_at=None, at=f.NOW), {Stage.IDENTIFY}),
+    "repeat_confirmed": (lambda d: d.repeat_confirmed(f.NOW), {Stage.CONFIRM_REPEAT}),
+    "previewed": (lambda d: d.previewed(f.client().content), {Stage.COMPOSE}),
+    "reopened": (lambda d: d.reopened(), {Stage.PREVIEW}),
+    "recorded": (lambda d: Handoff.recorded(d, id="h", reference="TK-1", now=f.NOW, lease=LEASE), {Stage.PREVIEW}),
+}
+
+
+@pytest.mark.parametrize("step", ILLEGAL_DRAFT_STEPS)
+@pytest.mark.parametrize("stage", list(Stage))
+def test_a_draft_step_from_the_wrong_stage_is_refused(step, stage):
+    transition, allowed = ILLEGAL_DRAFT_STEPS[step]
+    if stage in allowed:
+        assert transition(f.draft(stage=stage)).record is not None
+    else:
+        with pytest.raises(IllegalTransition):
+            transition(f.draft(stage=stage))
+
+
+def test_a_preview_without_content_cannot_be_recorded():
+    with pytest.raises(IllegalTransition):
+        Handoff.recorded(f.draft(client=f.client().model_copy(update={"content": None})), id="h", reference="TK-1",
+                         now=f.NOW, lease=LEASE)
+
+
+def test_shown_in_remembers_the_counsellors_card_without_an_event():
+    draft = f.draft()
+    assert draft.shown_in(None) is draft and draft.shown_in("act-9").card_activity_id == "act-9"
+
+
+def test_records_refuse_unknown_fields():
+    with pytest.raises(TypeError):
+        f.draft()._with(stagee=Stage.COMPOSE)
+
+
+def test_ownership_is_object_id_and_tenant():
+    draft = f.draft()
+    assert draft.owned_by(f.COUNSELLOR)
+    assert not draft.owned_by(f.COUNSELLOR.model_copy(update={"tenant_id": "tenant-elsewhere"}))
+
+
+# -- handoffs -----------------------------------------------------------------------------------
+
+
+def test_recorded_enters_the_outbox_with_a_lease():
+    draft = f.draft()
+    change = Handoff.recorded(draft, id="h-1", reference="TK-AAAAAA", now=f.NOW, lease=LEASE)
+    handoff = change.record
+    assert handoff.state is HandoffState.DELIVERING and handoff.attempts == 1 and handoff.due_at == f.NOW + LEASE
+    assert handoff.client == draft.client and handoff.draft_id == draft.id and handoff.recipient == draft.recipient
+    assert names(change) == ["recorded"] and change.events[0].subject == "TK-AAAAAA"
+
+
+def test_delivered_starts_the_reminder_clock_marks_the_client_and_drops_the_draft():
+    handoff = recorded()
+    change = handoff.delivered(DELIVERY, at=f.NOW, schedule=SCHEDULE)
+    assert change.record.state is HandoffState.DELIVERED and change.record.sent_at == f.NOW
+    assert change.record.due_at == SCHEDULE.due(change.record) and change.record.delivery == DELIVERY
+    assert names(change) == ["sent"] and change.events[0].reason is None
+    assert change.mark_sent.fingerprint == handoff.fingerprint and change.drop_draft == handoff.draft_id
+    later = handoff._with(attempts=3).delivered(DELIVERY, at=f.NOW, schedule=SCHEDULE)
+    assert later.events[0].reason == "attempt 3"
+
+
+def test_deferred_refused_awaiting_claimed_rescheduled():
+    handoff = recorded()
+    deferred = handoff.deferred(at=f.NOW, until=f.NOW + timedelta(minutes=5), status=503, tell_counsellor=True)
+    assert deferred.record.due_at == f.NOW + timedelta(minutes=5) and deferred.record.tell_when_delivered
+    assert names(deferred) == ["delivery_deferred"] and deferred.events[0].reason == "503"
+    assert deferred.drop_draft == handoff.draft_id
+    refused = handoff.refused(at=f.NOW, reason="403")
+    assert refused.delete and names(refused) == ["delivery_failed"]
+    assert handoff.awaiting_notice().record.tell_when_delivered
+    claimed = handoff.claimed(until=f.NOW + LEASE, delivery_attempt=True)
+    assert claimed.record.attempts == 2 and claimed.events == ()
+    assert handoff.rescheduled(None).record.due_at is None
+
+
+def test_reminded_escalated_and_a_failed_reminder():
+    handoff = delivered()
+    reminded = handoff.reminded(at=f.NOW, schedule=SCHEDULE)
+    assert reminded.record.reminders_sent == 1 and names(reminded) == ["reminded"]
+    assert reminded.events[0].reason == "1" and reminded.record.last_reminded_at == f.NOW
+    failed = handoff.reminded(at=f.NOW, schedule=SCHEDULE, failed_status=403)
+    assert failed.record.reminders_sent == 1 and names(failed) == ["reminder_failed"]
+    escalated = reminded.record.escalated_to_counsellor(at=f.NOW, schedule=SCHEDULE)
+    assert escalated.record.escalated and names(escalated) == ["escalated"]
+    assert escalated.record.due_at == SCHEDULE.purge_at(escalated.record)
+    with pytest.raises(IllegalTransition):
+        escalated.record.escalated_to_counsellor(at=f.NOW, schedule=SCHEDULE)
+
+
+@pytest.mark.parametrize(("outcome", "events"), [
+    (HandoffState.TRANSFERRED, ["transferred", "purged"]),
+    (HandoffState.RETURNED, ["returned", "purged", "incident"]),
+])
+def test_closed_by_the_recipient_purges_and_a_misdelivery_is_an_incident(outcome, events):
+    change = delivered().closed(outcome, actor=ELS, at=f.NOW, lease=LEASE)
+    record = change.record
+    assert record.state is outcome and record.client is None and record.follow_up and record.closed_at == f.NOW
+    assert names(change) == events and all(e.actor == ELS.aad_object_id for e in change.events)
+    assert change.drop_draft == record.draft_id
+    done = record.followed_up().record
+    assert not done.follow_up and done.due_at is None
+
+
+def test_a_stray_card_of_an_undelivered_handoff_can_be_closed_too():
+    assert recorded().closed(HandoffState.TRANSFERRED, actor=ELS, at=f.NOW, lease=LEASE).record.client is None
+
+
+def test_expired_and_given_up_purge():
+    expired = delivered().expired(at=f.NOW, lease=LEASE)
+    assert expired.record.state is HandoffState.EXPIRED and names(expired) == ["expired", "purged"]
+    given_up = recorded()._with(attempts=8).given_up(at=f.NOW, lease=LEASE, status=503)
+    assert given_up.record.state is HandoffState.UNDELIVERABLE and names(given_up) == ["delivery_abandoned", "purged"]
+    assert given_up.events[0].reason == "503 after 8 attempts" and given_up.record.client is None
+
+
+ILLEGAL_HANDOFF_STEPS = {
+    "delivered": (lambda h: h.delivered(DELIVERY, at=f.NOW, schedule=SCHEDULE), {HandoffState.DELIVERING}),
+    "deferred": (lambda h: h.deferred(at=f.NOW, until=f.NOW, status=None, tell_counsellor=False),
+                 {HandoffState.DELIVERING}),
+    "refused": (lambda h: h.refused(at=f.NOW, reason="403"), {HandoffState.DELIVERING}),
+    "awaiting_notice": (lambda h: h.awaiting_notice(), {HandoffState.DELIVERING}),
+    "reminded": (lambda h: h.reminded(at=f.NOW, schedule=SCHEDULE), {HandoffState.DELIVERED}),
+    "escalated": (lambda h: h.escalated_to_counsellor(at=f.NOW, schedule=SCHEDULE), {HandoffState.DELIVERED}),
+    "transferred": (lambda h: h.closed(HandoffState.TRANSFERRED, actor=ELS, at=f.NOW, lease=LEASE),
+                    {HandoffState.DELIVERING, HandoffState.DELIVERED}),
+    "returned": (lambda h: h.closed(HandoffState.RETURNED, actor=ELS, at=f.NOW, lease=LEASE),
+                 {HandoffState.DELIVERING, HandoffState.DELIVERED}),
+    "expired": (lambda h: h.expired(at=f.NOW, lease=LEASE), {HandoffState.DELIVERED}),
+    "given_up": (lambda h: h.given_up(at=f.NOW, lease=LEASE, status=None), {HandoffState.DELIVERING}),
+    "followed_up": (lambda h: h.followed_up(), {HandoffState.TRANSFERRED, HandoffState.RETURNED,
+                                               HandoffState.EXPIRED, HandoffState.UNDELIVERABLE}),
+}
+
+
+def in_state(state: HandoffState) -> Handoff:
+    handoff = delivered() if state is not HandoffState.DELIVERING else recorded()
+    if not state.is_open:
+        handoff = handoff._with(state=state, client=None, follow_up=True)
+    return handoff
+
+
+@pytest.mark.parametrize("step", ILLEGAL_HANDOFF_STEPS)
+@pytest.mark.parametrize("state", list(HandoffState))
+def test_a_handoff_step_from_the_wrong_state_is_refused(step, state):
+    transition, allowed = ILLEGAL_HANDOFF_STEPS[step]
+    if state in allowed:
+        assert transition(in_state(state)).record is not None
+    else:
+        with pytest.raises(IllegalTransition):
+            transition(in_state(state))
+
+
+@pytest.mark.parametrize("outcome", [s for s in HandoffState if s not in (HandoffState.TRANSFERRED,
+                                                                        HandoffState.RETURNED)])
+def test_only_the_recipients_outcomes_close_by_click(outcome):
+    with pytest.raises(IllegalTransition):
+        delivered().closed(outcome, actor=ELS, at=f.NOW, lease=LEASE)
+
+
+def test_a_follow_up_that_is_done_cannot_be_done_again():
+    done = delivered().closed(HandoffState.TRANSFERRED, actor=ELS, at=f.NOW, lease=LEASE).record.followed_up().record
+    with pytest.raises(IllegalTransition):
+        done.followed_up()
+
+
+def test_every_audit_name_a_transition_emits_is_in_the_vocabulary():
+    emitted = {e.event for step in ILLEGAL_HANDOFF_STEPS.values() for s in step[1]
+               for e in _events_or_none(step[0], in_state(s))}
+    assert emitted <= set(AuditName)
+
+
+def _events_or_none(transition, handoff):
+    try:
+        return transition(handoff).events
+    except IllegalTransition:
+        return ()
