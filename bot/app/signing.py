@@ -197,4 +197,13 @@ def verify(data: bytes, public: Ed25519PublicKey) -> Check:
         return Check(False, f"line {number}: the signature line itself was altered", number)
     found = len(_lines(signed))
     extra = f" ({count} lines were signed, the file has {found})" if count != found else ""
-    return Check(False, f"line {line} differs from what was signed: it was altered after signing{extra}", line)
+    return Check(False, f"line {line}{_event_on(signed, line)} differs from what was signed: it was altered after "
+                        f"signing{extra}", line)
+
+
+def _event_on(signed: bytes, number: int) -> str:
+    """`` (event #12)`` if that line is an event of a CSV or JSON export: a hint for the reader."""
+    lines = _lines(signed)
+    text = lines[number - 1].decode("utf-8", errors="replace") if number <= len(lines) else ""
+    found = re.match(r"(\d+),", text) or re.search(r'"seq": (\d+)[,}]', text)
+    return f" (event #{found.group(1)})" if found else ""

@@ -5,6 +5,7 @@ edited byte fails verification and names its line. OpenSSL alone agrees."""
 import base64
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -101,7 +102,9 @@ async def test_one_edited_byte_fails_and_names_its_line(traffic, tmp_path, fmt):
     tampered.write_bytes(edited)
     done = verify_alone(tampered, public)
     assert done.returncode == 1
-    assert done.stdout.startswith(f"export NOT verified: line {target + 1} differs from what was signed"), done.stdout
+    named = rf"export NOT verified: line {target + 1}( \(event #\d+\))? differs from what was signed"
+    assert re.match(named, done.stdout), done.stdout
+    assert (" (event #" in done.stdout) == (fmt != "html")  # an event's line says which event
 
     other = base64.b64encode(Ed25519PrivateKey.from_private_bytes(bytes(32)).public_key().public_bytes_raw()).decode()
     wrong = verify_alone(out, other)  # a key that is not the one that signed

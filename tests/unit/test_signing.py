@@ -44,7 +44,8 @@ def test_a_signed_file_verifies_and_its_last_line_is_the_signature(kind):
 
 def test_an_edit_names_its_line_an_insertion_its_place():
     data = signing.sign(BODY, KEY, "csv")
-    assert signing.verify(data.replace(b"transferred", b"transferreD"), KEY.public_key()).line == 3
+    edited = signing.verify(data.replace(b"transferred", b"transferreD"), KEY.public_key())
+    assert edited.line == 3 and edited.message.startswith("line 3 (event #2) differs from what was signed")
     inserted = signing.verify(data.replace(b"2,transferred\n", b"2,transferred\n2b,sent\n"), KEY.public_key())
     assert not inserted.valid and inserted.line == 4 and "4 lines were signed, the file has 5" in inserted.message
     dropped = signing.verify(data.replace(b"1,sent\n", b""), KEY.public_key())
