@@ -270,8 +270,9 @@ class FakeConnector:
         except ValueError:
             return self._answer(call, 400, error_body(400, "body is not JSON"))
 
-        if self.throttle is not None and not self.throttle.admit(self._tenant_of(call), call.conversation_id, call.time):
-            headers = {"Retry-After": str(self.throttle.retry_after)}
+        throttle = self.throttle
+        if throttle is not None and not throttle.admit(self._tenant_of(call), call.conversation_id, call.time):
+            headers = {"Retry-After": str(throttle.retry_after)}
             return self._answer(call, 429, error_body(429, "too many requests"), headers=headers)
         fault = self._take_fault(call.method, call.path)
         if fault is not None:
