@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run playground test cards install clean
+.PHONY: run playground test cards install clean bench-peers
 
 # Re-install only when the declared or locked dependencies change.
 $(STAMP): pyproject.toml requirements.lock
@@ -38,6 +38,11 @@ playground: install tools/playground/node_modules/.installed
 
 test: install $(NODE_TOOLS)
 	$(BIN)/python -m pytest
+
+# The benchmark's peers (other SDKs' echo bots) in their own virtualenvs under bench/.venvs/;
+# `python -m bench` makes them on first use too.
+bench-peers: install
+	$(BIN)/python -m bench.peers
 
 # Render the main cards to PNG (needs Debian chromium and `npm ci --prefix tools/render`).
 cards: install tools/render/node_modules/.installed

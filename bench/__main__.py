@@ -25,13 +25,14 @@ from typing import Any
 
 from aiohttp import ClientSession, TCPConnector
 
-from bench import cpu, procs, report
+from bench import cpu, peers, procs, report
 from bench.common import ROOT, Person, bot_env, child_env, free_port, new_data_key
 from bench.connector import BenchConnector
 from bench.load import Result, drive
-from bench.scenarios import BOT_SCENARIOS, CHECKS, Pipeline, is_2xx
+from bench.scenarios import BOT_SCENARIOS, CHECKS, Pipeline, direct_clicks, is_2xx
 
 USERS = (1, 32)
+HOST = "botbuilder"  # the bot's Teams host measured (the only one so far)
 PACKAGES = ("botbuilder-core", "botbuilder-integration-aiohttp", "aiohttp", "pydantic", "azure-data-tables",
             "aiosqlite", "cryptography")
 
@@ -79,25 +80,62 @@ class Bench:
         return procs.start(kind, ["-m", "bench.servers", kind, "--port", str(port)], port=port, env=child_env(),
                            cwd=self.tmp, log=self.tmp / f"{kind}.log")
 
+    def start_floor(self) -> procs.Server:
+        port = free_port()
+        folder = Path(tempfile.mkdtemp(prefix="floor-", dir=self.tmp))
+        return procs.start("floor", ["-m", "bench.floor", "--port", str(port), "--db", str(folder / "f.db")],
+                           port=port, env=child_env(), cwd=folder, log=folder / "output.log")
+
+    def start_peers(self) -> dict[str, procs.Server]:
+        """Every peer whose virtualenv is (or can be made) ready; the others are listed, with why."""
+        started: dict[str, procs.Server] = {}
+        missing = self.results.setdefault("peers_missing", {})
+        for env in dict.fromkeys(p.env for p in peers.PEERS):
+            if (why := peers.ensure(env, say)) is not None:
+                missing.update({p.name: why for p in peers.PEERS if p.env == env})
+                say(f"  (no {env} peers: {why})")
+        for peer in (p for p in peers.PEERS if p.name not in missing):
+            port = free_port()
+            command = peer.command(port)
+            try:
+                started[peer.name] = procs.start(peer.name, command[1:], port=port, env=child_env(), cwd=self.tmp,
+                                                 log=self.tmp / f"{peer.name}.log", python=command[0])
+            except RuntimeError as error:
+                missing[peer.name] = str(error).splitlines()[0]
+                say(f"  (peer {peer.name} left out: {missing[peer.name]})")
+        self.results["peers"] = {p.name: p.label for p in peers.PEERS}
+        return started
+
     # -- requests -------------------------------------------------------------------------------
 
     async def row(self, server: procs.Server, pipeline: Pipeline, scenario: str, users: int) -> Result:
         self.connector.forget()
         people = [Person.counsellor(n) for n in range(users)]
         warmup = self.plan.warmup(users)
-        queues = await pipeline.queues(scenario, people, warmup + math.ceil(self.plan.requests / users))
-        check = CHECKS[scenario] if server.name == "bot" else is_2xx
+        per_user = warmup + math.ceil(self.plan.requests / users)
+        if server.name == "floor" and scenario != "message":  # the floor keeps no cards to click
+            queues = direct_clicks(self.connector.url, scenario, people, per_user)
+        else:
+            queues = await pipeline.queues(scenario, people, per_user)
+        check = CHECKS[scenario] if server.name in ("bot", "floor") else is_2xx
+        recipient_cards = len(self.connector.recipient_cards)
         meter = cpu.Meter().start(s.process.pid for s in self.servers)
+        server_cpu = cpu.process_cpu(server.process.pid)
         result = await drive(pipeline.session, server.url, queues, check, warmup=warmup, count=self.plan.requests,
                              seconds=self.plan.seconds)
+        server_cpu = cpu.process_cpu(server.process.pid) - server_cpu
         others = meter.stop()
-        pipeline.harvest(scenario, result)
+        if server.name == "floor":  # its recipient cards are not the bot's to click
+            del self.connector.recipient_cards[recipient_cards:]
+        else:
+            pipeline.harvest(scenario, result)
+        sent = len(result.answers) + result.errors  # warm-up included, as in the CPU time
         self.results["load"].append({
             "target": server.name, "scenario": scenario, "users": users, "n": result.count, "p50": result.p50,
             "p99": result.p99, "rps": result.throughput, "errors": result.errors, "first_error": result.first_error,
-            "others_cpu": others,
+            "others_cpu": others, "cpu_ms": server_cpu * 1000 / sent if sent else math.nan,
         })
-        say(f"  {server.name:4} {scenario:12} ×{users:<2}  p50 {result.p50 * 1000:7.1f} ms  p99 "
+        say(f"  {server.name:10} {scenario:12} ×{users:<2}  p50 {result.p50 * 1000:7.2f} ms  p99 "
             f"{result.p99 * 1000:7.1f} ms  {result.throughput:7.0f} req/s  n={result.count}  errors={result.errors}"
             f"  other processes {others:.0%}")
         if server.process.poll() is not None:
@@ -106,18 +144,24 @@ class Bench:
         return result
 
     async def requests(self) -> None:
-        say("requests (raw floor, stock echo bot, this bot):")
+        say("requests (bare aiohttp, the floor, the SDKs' echo bots, stock botbuilder echo, this bot):")
+        self.results["host"] = HOST
         servers = {kind: self.start_baseline(kind) for kind in ("raw", "echo")}
+        servers["floor"] = self.start_floor()
+        servers.update(self.start_peers())
         servers["bot"] = self.start_bot("bot", profile=self.profile)
         self.servers = list(servers.values())
+        order = ["raw", "floor", *(p.name for p in peers.PEERS if p.name in servers), "echo", "bot"]
         try:
             async with ClientSession(connector=TCPConnector(limit=100)) as session:
                 pipelines = {kind: Pipeline(session, server.url, self.connector) for kind, server in servers.items()}
-                for users in USERS:  # the message rows back to back, so drift hits all three alike
-                    for kind in ("raw", "echo", "bot"):
+                for users in USERS:  # the message rows back to back, so drift hits them all alike
+                    for kind in order:
                         await self.row(servers[kind], pipelines[kind], "message", users)
                 for scenario in BOT_SCENARIOS[1:]:
                     for users in USERS:
+                        if scenario == "verstuur":  # the floor for the same work, right before it
+                            await self.row(servers["floor"], pipelines["floor"], scenario, users)
                         await self.row(servers["bot"], pipelines["bot"], scenario, users)
             self.results["topped_up"] = pipelines["bot"].topped_up
             rss, hwm = servers["bot"].rss_mb()

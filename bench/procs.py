@@ -50,11 +50,12 @@ class Server:
 
 
 def start(name: str, args: list[str], *, port: int, env: dict[str, str], cwd: Path, log: Path,
-          timeout: float = 60.0, poll: float = 0.005) -> Server:
-    """Spawn ``python <args>`` and return once ``GET /healthz`` answers 200."""
+          timeout: float = 60.0, poll: float = 0.005, python: str = sys.executable) -> Server:
+    """Spawn ``python <args>`` (this interpreter unless another is given, e.g. a peer's virtualenv)
+    and return once ``GET /healthz`` answers 200."""
     with log.open("ab") as out:
         began = time.perf_counter()
-        process = subprocess.Popen([sys.executable, *args], cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen([python, *args], cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
     server = Server(name, port, process, log)
     deadline = began + timeout
     while True:

@@ -56,6 +56,17 @@ def targets(results: Results) -> list[Target]:
               lambda bot, echo: bot["rps"] / echo["rps"], "{:.2f}", lambda r: r >= 3)
     from_rows("verstuur: bot p99, 1 user", "≤ 50 ms", [row("bot", "verstuur", 1)],
               lambda bot: bot["p99"] * 1000, "{:.1f} ms", lambda ms: ms <= 50)
+    # Issue 16's targets for a host on the Agents SDK, measured on the host this run had.
+    host = results.get("host", "botbuilder")
+    from_rows(f"verstuur: bot p50 ÷ floor verstuur p50, 1 user ({host} host; the Agents host's target)", "≤ 2",
+              [row("bot", "verstuur", 1), row("floor", "verstuur", 1)],
+              lambda bot, floor: bot["p50"] / floor["p50"], "{:.2f}", lambda r: r <= 2)
+    from_rows(f"message: bot p50 ÷ Agents SDK echo p50, 1 user ({host} host; the Agents host's target)", "≤ 1.0",
+              [row("bot", "message", 1), row("agents", "message", 1)],
+              lambda bot, peer: bot["p50"] / peer["p50"], "{:.2f}", lambda r: r <= 1.0)
+    from_rows(f"message: bot req/s ÷ Agents SDK echo req/s, 32 users ({host} host; the Agents host's target)",
+              "≥ 1.0", [row("bot", "message", 32), row("agents", "message", 32)],
+              lambda bot, peer: bot["rps"] / peer["rps"], "{:.2f}", lambda r: r >= 1.0)
 
     name = "sweep: 100k pending/1k due ÷ 1k pending/10 due"
     sweeps = {s["pending"]: s for s in results["sweep"] if s.get("store", "sqlite") == "sqlite"}
@@ -77,6 +88,64 @@ def targets(results: Results) -> list[Target]:
     cold = results["cold_start"]["median"]
     found.append(Target("cold start to first 200 on /healthz, median", "≤ 1.5 s", f"{cold:.2f} s", cold <= 1.5))
     return found
+
+
+PEER_ORDER = ("raw", "floor", "agents", "agents-app", "teams", "echo", "bot")
+NAMES = {"raw": "bare aiohttp handler",
+         "floor": "floor: aiohttp + parse + one seal + one SQLite transaction + connector POST",
+         "echo": "stock botbuilder echo", "bot": "this bot"}
+
+
+def peers_section(results: Results) -> list[str]:
+    """Every server answering ``message`` side by side, and ``verstuur`` against its floor."""
+    names = {**NAMES, **results.get("peers", {})}
+    host = results.get("host", "botbuilder")
+    lines = [
+        "",
+        "## Peers: the same `message` activity answered by every server",
+        "",
+        "The SDK peers are each SDK's own echo bot, in its own virtualenv (`bench/peers/`), anonymous, replying",
+        "through the SDK's own connector client to the same loopback connector. *CPU*: the server process's",
+        "CPU time per request (user + system, warm-up included). Ratios: this row's figure ÷ the Agents SDK",
+        "echo's (`ActivityHandler`) and ÷ the stock botbuilder echo's, at the same number of users.",
+        f"The bot runs on its {host} host.",
+        "",
+        "| target | users | p50 / p99 (ms) | req/s | CPU ms/req | ÷ Agents echo p50 · req/s "
+        "| ÷ stock echo p50 · req/s | errors | others |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+
+    def ratio(a: dict[str, Any], b: dict[str, Any] | None) -> str:
+        return f"{_ratio(a['p50'], b['p50'])} · {_ratio(a['rps'], b['rps'])}" if b else "–"
+
+    def line(label: str, r: dict[str, Any], agents: dict[str, Any] | None, echo: dict[str, Any] | None) -> str:
+        cpu = r.get("cpu_ms", math.nan)
+        return (f"| {label} | {r['users']} | {_ms(r['p50'])} / {_ms(r['p99'])} | {r['rps']:.0f} "
+                f"| {'–' if math.isnan(cpu) else f'{cpu:.2f}'} | {ratio(r, agents)} | {ratio(r, echo)} "
+                f"| {r['errors']} | {r['others_cpu']:.0%} |")
+
+    for users in sorted({r["users"] for r in results["load"]}):
+        agents = load_row(results, "agents", "message", users)
+        echo = load_row(results, "echo", "message", users)
+        for target in PEER_ORDER:
+            if r := load_row(results, target, "message", users):
+                lines.append(line(names.get(target, target), r, agents, echo))
+    verstuur = [(users, load_row(results, "floor", "verstuur", users), load_row(results, "bot", "verstuur", users))
+                for users in sorted({r["users"] for r in results["load"]})]
+    if any(floor and bot for _, floor, bot in verstuur):
+        lines += ["", "`verstuur` (two connector calls, one seal, one transaction) against the floor doing the same:",
+                  "", "| target | users | p50 / p99 (ms) | req/s | CPU ms/req | bot ÷ floor p50 · req/s | errors |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for users, floor, bot in verstuur:
+            for label, r in (("floor, `verstuur`", floor), ("this bot, `verstuur`", bot)):
+                if r:
+                    cpu = r.get("cpu_ms", math.nan)
+                    vs = ratio(bot, floor) if label.startswith("this") and bot and floor else "–"
+                    lines.append(f"| {label} | {users} | {_ms(r['p50'])} / {_ms(r['p99'])} | {r['rps']:.0f} "
+                                 f"| {'–' if math.isnan(cpu) else f'{cpu:.2f}'} | {vs} | {r['errors']} |")
+    for name, why in results.get("peers_missing", {}).items():
+        lines.append(f"\n*{names.get(name, name)} not measured*: {why}")
+    return lines
 
 
 def sweep_stats(entry: dict[str, Any], label: str) -> dict[str, float]:
@@ -143,6 +212,7 @@ def render(results: Results) -> str:
         others = max(r["others_cpu"] for r in (row, echo, raw) if r)
         lines.append(" | ".join([f"| {row['scenario']}", str(row["users"]), str(row["n"]), *cells(row), *cells(echo),
                                  *cells(raw), ratios(row, echo), ratios(echo, raw), str(errors), f"{others:.0%} |"]))
+    lines += peers_section(results)
     failed = [r for r in results["load"] if r["errors"]]
     for r in failed:
         lines.append(f"\n**{r['target']} {r['scenario']} ×{r['users']}: {r['errors']} errors**, first: "

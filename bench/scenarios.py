@@ -182,3 +182,9 @@ async def _concurrently(jobs: list[Callable[[], Awaitable[Any]]]) -> None:
             await job()
 
     await asyncio.gather(*map(one, jobs))
+
+
+def direct_clicks(service_url: str, verb: str, users: list[Person], per_user: int) -> list[list[dict[str, Any]]]:
+    """Clicks on no card in particular, for a server that keeps no cards to click (the floor)."""
+    return [[u.click(service_url, verb, {"verb": verb, "n": n}, f"floor-{u.aad}-{n}") for n in range(per_user)]
+            for u in users]
