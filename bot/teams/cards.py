@@ -29,7 +29,7 @@ def dmy(day: date) -> str:
 
 def moment(at: datetime) -> str:
     local = at.astimezone(BRUSSELS)
-    return f"{dmy(local.date())} om {local:%H:%M}"
+    return texts.MOMENT.format(day=dmy(local.date()), time=f"{local:%H:%M}")
 
 
 def _recipient(recipient: Recipient) -> dict[str, str]:
@@ -46,15 +46,15 @@ def _errors(fields: Sequence[str], errors: Sequence[FieldError]) -> dict[str, st
 def _fields(identity: Identity, content: Content) -> list[dict[str, str]]:
     contact = dmy(content.eerstvolgende_contact)
     if content.eerstvolgende_contact_tijd:
-        contact += f" om {content.eerstvolgende_contact_tijd:%H:%M}"
+        contact = texts.MOMENT.format(day=contact, time=f"{content.eerstvolgende_contact_tijd:%H:%M}")
     rows = [
         ("naam", identity.naam),
         ("geboortedatum", dmy(identity.geboortedatum)),
         ("jobdoelwit", content.jobdoelwit),
         ("eerstvolgende_contact", contact),
-        ("stappen", ", ".join(texts.STAP_LABELS[s] for s in content.stappen)),
-        ("partner", content.partner or "—"),
-        ("toelichting", content.toelichting or "—"),
+        ("stappen", texts.LIST_SEPARATOR.join(texts.STAP_LABELS[s] for s in content.stappen)),
+        ("partner", content.partner or texts.EMPTY_FIELD),
+        ("toelichting", content.toelichting or texts.EMPTY_FIELD),
     ]
     return [{"label": texts.FIELD_LABELS[f], "waarde": v} for f, v in rows]
 
@@ -97,14 +97,14 @@ class Cards:
         if draft.stage is Stage.CONFIRM_REPEAT:
             previously = draft.previously_sent_at
             return self.templates.bind(
-                "herhaling", {**common, "vorige": dmy(previously.astimezone(BRUSSELS).date()) if previously else "?"}
+                "herhaling", {**common, "vorige": dmy(previously.astimezone(BRUSSELS).date()) if previously else texts.UNKNOWN}
             )
         if draft.stage is Stage.PREVIEW and draft.client.content is not None:
             return self.templates.bind(
                 "voorbeeld",
                 {
                     **common,
-                    "kop": f"Van {draft.counsellor.name or 'je bemiddelaar'} · nog niet verstuurd",
+                    "kop": texts.PREVIEW_HEADING.format(counsellor=draft.counsellor.name or texts.YOU),
                     "velden": _fields(identity, draft.client.content),
                 },
             )
@@ -131,7 +131,8 @@ class Cards:
             {
                 "handoff": handoff.id,
                 "poging": handoff.delivery.attempt if handoff.delivery else handoff.attempts,
-                "kop": f"{handoff.reference} · van {handoff.counsellor.name or 'een bemiddelaar'} · {sent}",
+                "kop": texts.RECIPIENT_HEADING.format(reference=handoff.reference, sent=sent,
+                                                      counsellor=handoff.counsellor.name or texts.A_COUNSELLOR),
                 "velden": _fields(handoff.client.identity, handoff.client.content),
             },
         )
@@ -145,9 +146,9 @@ class Cards:
                 "ontvanger": _recipient(handoff.recipient),
                 "verstuurd": moment(handoff.sent_at or handoff.created_at),
                 "wachtrij": queued,
-                "titel": texts.QUEUED_TITLE if queued else "Terugkoppeling verstuurd",
+                "titel": texts.QUEUED_TITLE if queued else texts.SENT_TITLE,
                 "kleur": "Accent" if queued else "Good",
-                "tijdlabel": "Aangeboden" if queued else "Verstuurd",
+                "tijdlabel": texts.OFFERED_AT if queued else texts.SENT_AT,
                 "wachttekst": texts.QUEUED_TEXT,
             },
         )
@@ -190,7 +191,7 @@ class Cards:
         recipient = handoff.recipient
         return template.format(
             reference=handoff.reference,
-            recipient=f"{recipient.naam} ({texts.AGENCY_NAMES[recipient.agentschap]})",
+            recipient=texts.PERSON_AT.format(name=recipient.naam, agency=texts.AGENCY_NAMES[recipient.agentschap]),
             attempts=handoff.attempts,
             reminders=handoff.reminders_sent,
             retention=self.retention_days,

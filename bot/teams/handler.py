@@ -98,16 +98,16 @@ class TerugkoppelingBot(TeamsActivityHandler):
             # This bot uses no other invoke (no task modules, message extensions, sign-in): a clear
             # 400, where botbuilder would answer 501 or try handlers that do not exist.
             log.info("unsupported invoke", extra={"verb": str(turn_context.activity.name)[:40]})
-            return InvokeResponse(status=400, body=_error(400, "NotSupported", "Deze actie wordt niet ondersteund."))
+            return InvokeResponse(status=400, body=_error(400, "NotSupported", texts.UNSUPPORTED_INVOKE))
         action = parse_invoke(turn_context.activity.value)
         actor = actor_of(turn_context.activity)
         if action is None or actor is None:
-            return InvokeResponse(status=400, body=_error(400, "BadRequest", "Ongeldige kaartactie."))
+            return InvokeResponse(status=400, body=_error(400, "BadRequest", texts.BAD_ACTION))
         if not is_personal(turn_context.activity):
             return _card(self.cards.refusal(Reason.NOT_PERSONAL))
         use_case = VERBS[action.verb]
         if action.verb is not Verb.NIEUW and not (action.data.draft or action.data.handoff):
-            return InvokeResponse(status=400, body=_error(400, "BadRequest", "Ongeldige kaartactie."))
+            return InvokeResponse(status=400, body=_error(400, "BadRequest", texts.BAD_ACTION))
         logs.sensitive(*action.data.inputs().values())  # typed client data: never in a log line
         log.info("card action", extra={"verb": action.verb, "draft": action.data.draft or action.data.handoff})
         result = await use_case(self.service, Call(actor, action, turn_context))

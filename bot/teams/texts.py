@@ -11,6 +11,22 @@ AGENCY_NAMES: dict[Agency, str] = {
     Agency.AMAL: "Amal Gent",
 }
 
+# How values read on cards and in messages.
+MOMENT = "{day} om {time}"
+LIST_SEPARATOR = ", "
+EMPTY_FIELD = "—"
+UNKNOWN = "?"
+PERSON_AT = "{name} ({agency})"
+YOU = "je bemiddelaar"
+A_COUNSELLOR = "een bemiddelaar"
+PREVIEW_HEADING = "Van {counsellor} · nog niet verstuurd"
+RECIPIENT_HEADING = "{reference} · van {counsellor} · {sent}"
+SENT_TITLE = "Terugkoppeling verstuurd"
+SENT_AT = "Verstuurd"
+OFFERED_AT = "Aangeboden"
+UNSUPPORTED_INVOKE = "Deze actie wordt niet ondersteund."
+BAD_ACTION = "Ongeldige kaartactie."
+
 FIELD_LABELS: dict[str, str] = {
     "naam": "Naam van de klant",
     "geboortedatum": "Geboortedatum",
