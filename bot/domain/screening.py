@@ -24,6 +24,7 @@ from enum import StrEnum
 from importlib import resources
 
 TERMS_FILE = "screening_terms.toml"
+GAP = 3  # "a ... b": at most this many words between a and b
 
 
 class Category(StrEnum):
@@ -87,19 +88,28 @@ class _Slot:
 
 @dataclass(frozen=True, slots=True)
 class _Term:
-    slots: tuple[_Slot, ...]
+    slots: tuple[_Slot | None, ...]  # None: a gap ("..."), up to GAP words of any kind
     category: Category | None  # None: an exception
 
-    def match_at(self, text_words: list[str], start: int) -> int | None:
-        if start + len(self.slots) > len(text_words):
+    @property
+    def words(self) -> int:
+        return sum(slot is not None for slot in self.slots)
+
+    def match_at(self, text_words: list[str], start: int, slot: int = 0) -> tuple[int, int] | None:
+        """(letters spelled out, end) of the shortest match starting at ``start``, or None."""
+        if slot == len(self.slots):
+            return 0, start
+        pattern = self.slots[slot]
+        if pattern is None:
+            for skip in range(GAP + 1):
+                found = self.match_at(text_words, start + skip, slot + 1)
+                if found is not None:
+                    return found
             return None
-        letters = 0
-        for slot, word in zip(self.slots, text_words[start:], strict=False):
-            found = slot.match(word)
-            if found is None:
-                return None
-            letters += found
-        return letters
+        if start >= len(text_words) or (letters := pattern.match(text_words[start])) is None:
+            return None
+        rest = self.match_at(text_words, start + 1, slot + 1)
+        return None if rest is None else (letters + rest[0], rest[1])
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,16 +121,21 @@ class _Hit:
 
 
 def _parse_term(source: str, category: Category | None) -> _Term:
-    slots = []
+    slots: list[_Slot | None] = []
     for piece in _SEPARATORS.sub(" ", _fold(source)).split():
+        if piece == "...":
+            if not slots or slots[-1] is None:
+                raise ValueError(f"{TERMS_FILE}: a gap needs a word before it: {source!r}")
+            slots.append(None)
+            continue
         alternatives = []
         for alt in piece.split("|"):
             if not _ALTERNATIVE.fullmatch(alt):
                 raise ValueError(f"{TERMS_FILE}: cannot read the term {source!r}")
             alternatives.append(_Alternative(alt.strip("*"), alt.startswith("*"), alt.endswith("*")))
         slots.append(_Slot(tuple(alternatives)))
-    if not slots:
-        raise ValueError(f"{TERMS_FILE}: an empty term")
+    if not slots or slots[-1] is None:
+        raise ValueError(f"{TERMS_FILE}: an empty term, or one that ends in a gap: {source!r}")
     return _Term(tuple(slots), category)
 
 
@@ -155,7 +170,9 @@ class Screen:
         self._ends: dict[str, list[_Term]] = {}
         self._contains: list[tuple[str, _Term]] = []
         for term in terms:
-            for alt in term.slots[0].alternatives:
+            first = term.slots[0]
+            assert first is not None  # _parse_term: a term starts with a word
+            for alt in first.alternatives:
                 if alt.prefix and alt.suffix:
                     self._contains.append((alt.literal, term))
                 else:
@@ -205,9 +222,9 @@ class Screen:
         hits = []
         for start, word in enumerate(text_words):
             for term in self._candidates(word):
-                letters = term.match_at(text_words, start)
-                if letters is not None:
-                    hits.append(_Hit(start, start + len(term.slots), (len(term.slots), letters), term.category))
+                found = term.match_at(text_words, start)
+                if found is not None:
+                    hits.append(_Hit(start, found[1], (term.words, found[0]), term.category))
             if len(word) >= 6:
                 for target, category in self._typos.get(word[0], ()):
                     # a compound only with a typo inside the word's first part, not one left out or added:

@@ -35,9 +35,9 @@ CONTENT = {
 # without looking at the list, measured, and only then used to improve the list; "holdout" was
 # written the same way and never used to change the list (README, Screening free text, for the
 # figures each round had when it was new). Keep it that way: new misses go in a new round.
-TUNED = ("dev", "blind1", "blind2", "blind3")
+TUNED = ("dev", "blind1", "blind2", "blind3", "blind4")
 MIN_RECALL, MAX_FALSE_POSITIVES = 0.95, 0.05  # on the rounds the list was built from
-HOLDOUT_MIN_RECALL, HOLDOUT_MAX_FALSE_POSITIVES = 0.75, 0.05  # on unseen text: guards against regressions
+HOLDOUT_MIN_RECALL, HOLDOUT_MAX_FALSE_POSITIVES = 0.70, 0.05  # unseen text (0.72, 0 % when new): a regression guard
 
 
 def labelled(*rounds: str) -> list[tuple[str, str, str]]:
@@ -164,6 +164,18 @@ def test_patterns_anchor_where_the_star_says():
                                              "hersentumor", "longkankerpatient", "behandeling",
                                              "nog onder behandeling")] == [
         True, False, True, False, True, False, True, False, True]
+
+
+def test_a_gap_lets_up_to_three_words_come_between():
+    s = _screen(["lag ... in het ziekenhuis"], exceptions=["werken ... in het ziekenhuis"])
+    assert s.find("lag twee weken in het ziekenhuis") is Category.HEALTH
+    assert s.find("lag in het ziekenhuis") is Category.HEALTH
+    assert s.find("lag vorig jaar drie weken in het ziekenhuis") is None  # four words between
+    assert s.find("de stage lag vlakbij het ziekenhuis") is None
+    assert screening.find("Lag twee weken in het ziekenhuis.") is Category.HEALTH
+    for bad in ("... ziekenhuis", "lag ...", "lag ... ... ziekenhuis"):
+        with pytest.raises(ValueError, match="gap"):
+            _screen([bad])
 
 
 def test_a_typo_never_beats_an_exception():
