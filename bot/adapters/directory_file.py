@@ -244,9 +244,10 @@ class FileDirectory:
         try:
             attempted = _signature(self.path)
             index = await asyncio.to_thread(_load, self.path)
-        except (DirectoryFileError, OSError) as error:
-            # This version is not read again; the next change (an operator's fix) is.
-            self._rejected = attempted if isinstance(error, DirectoryFileError) else None
+        except Exception as error:  # noqa: BLE001 - whatever went wrong, the last good index stays
+            # This version is not read again; the next change (an operator's fix) is. An OSError
+            # (the file half-replaced, say) is tried again at the next look-up.
+            self._rejected = None if isinstance(error, OSError) else attempted
             problem = str(error) if isinstance(error, DirectoryFileError) else type(error).__name__
             log.error("client directory file rejected; keeping the last good one",
                       extra={"error": problem, "path": str(self.path), "count": self._index.count})
