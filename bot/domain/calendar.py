@@ -192,15 +192,16 @@ class Calendars:
         if unknown:
             raise ValueError(f"no calendar for {sorted(unknown)}: expected {[o.value for o in Organisation]}")
         shared = frozenset(everywhere)
-        return cls({
-            org: WorkingCalendar(
+        calendars = {}
+        for org in Organisation:
+            own = closing.get(org.value)
+            calendars[org] = WorkingCalendar(
                 office_start=office_start,
                 office_end=office_end,
                 extra_closed=shared,
-                closing=DEFAULT_CLOSING[org] if closing.get(org.value) is None else closing[org.value],  # type: ignore[arg-type]
+                closing=DEFAULT_CLOSING[org] if own is None else own,
             )
-            for org in Organisation
-        })
+        return cls(calendars)
 
     def of(self, organisation: str) -> WorkingCalendar:
         """The calendar of ``organisation`` (an ``Organisation`` or an ``Agency``, by value)."""
