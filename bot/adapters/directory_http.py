@@ -255,16 +255,25 @@ class HttpDirectory:
         path = f"/agencies/{quote(agency.value, safe='')}/trajectbegeleiders"
         found, deadline = await self._call("colleagues", "GET", path, WireColleagues)
         assert found is not None
-        people: list[Recipient] = []
-        for person in found.trajectbegeleiders:
-            if self._agency(person, "colleagues") is not agency:
-                raise self._log(_Failed("wrong_shape"), "colleagues")
-            try:
-                people.append(await self._recipient(person, deadline))
-            except RecipientUnresolved as error:
-                if error.reason != "user_not_found":
+        if any(self._agency(person, "colleagues") is not agency for person in found.trajectbegeleiders):
+            raise self._log(_Failed("wrong_shape"), "colleagues")
+        gate = asyncio.Semaphore(8)  # the first listing resolves everyone through Graph; later ones hit the cache
+
+        async def resolve(person: WireTrajectbegeleider) -> Recipient | None:
+            async with gate:
+                try:
+                    return await self._recipient(person, deadline)
+                except RecipientUnresolved as error:
+                    if error.reason == "user_not_found":
+                        return None
                     raise
-        return people
+
+        try:
+            async with asyncio.TaskGroup() as group:  # one failure cancels the rest
+                tasks = [group.create_task(resolve(p)) for p in found.trajectbegeleiders]
+        except* RecipientUnresolved as failures:
+            raise failures.exceptions[0] from None
+        return [person for task in tasks if (person := task.result()) is not None]
 
     async def close(self) -> None:
         if self._session is not None:

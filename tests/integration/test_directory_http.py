@@ -658,3 +658,13 @@ async def test_identification_over_the_endpoint_names_whom_vdabs_system_names_no
     assert "client directory unavailable" not in logged
     assert logged and not any(value in logged for value in CLIENT_DATA)
     leaks()
+
+
+async def test_colleagues_when_graph_fails_is_one_refusal(make, directory, graph):
+    directory.colleagues["atlas"] = [
+        {"naam": f"Collega {n}", "email": f"collega{n}@atlas.example", "agentschap": "atlas"} for n in range(20)
+    ]
+    graph.fail("GET", "/users/", 503, times=100)
+    with pytest.raises(RecipientUnresolved) as caught:
+        await make().colleagues(Agency.ATLAS)
+    assert caught.value.reason == "graph_status_503"
