@@ -17,7 +17,7 @@ import struct
 import sys
 import zipfile
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -357,12 +357,13 @@ def read_png(data: bytes) -> Png:
         except IndexError:
             raise ValueError("palette index out of range") from None
         return Png(width, height, b"tRNS" in chunks, pixels)
-    rgba = {
+    to_rgba: dict[int, Callable[[tuple[int, ...]], tuple[int, int, int, int]]] = {
         0: lambda g: (g[0], g[0], g[0], 255),
         2: lambda g: (g[0], g[1], g[2], 255),
         4: lambda g: (g[0], g[0], g[0], g[1]),
         6: lambda g: (g[0], g[1], g[2], g[3]),
-    }[colour]
+    }
+    rgba = to_rgba[colour]
     return Png(width, height, colour in (4, 6), [rgba(g) for g in groups])
 
 

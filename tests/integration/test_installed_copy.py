@@ -73,7 +73,8 @@ def test_the_installed_copy_is_not_the_checkout(installed, tmp_path):
                          check=True, capture_output=True, text=True, timeout=30).stdout.split()
     venv = installed.parent
     assert all(Path(line).is_relative_to(venv) for line in out), out
-    assert sorted(p.name for p in Path(out[1]).glob("*.json")) == sorted(p.name for p in (ROOT / "cards").glob("*.json"))
+    cards = sorted(p.name for p in (ROOT / "cards").glob("*.json"))
+    assert sorted(p.name for p in Path(out[1]).glob("*.json")) == cards
     assert (Path(out[2]) / "manifest.template.json").is_file() and (Path(out[2]) / "outline.png").is_file()
 
 
@@ -89,9 +90,10 @@ def test_terugkoppeling_manifest_builds_the_package_from_another_folder(installe
         manifest = json.loads(package.read("manifest.json"))
         assert package.read("color.png") == (ROOT / "manifest" / "color.png").read_bytes()
     assert manifest["id"] == TEAMS_APP_ID and manifest["bots"][0]["botId"] == APP_ID
-    assert manifest["version"] == subprocess.run(
-        [str(installed / "python"), "-c", "from importlib.metadata import version; print(version('terugkoppeling-bot'))"],
-        cwd=tmp_path, env=outside_env(), capture_output=True, text=True, check=True).stdout.strip()
+    probe = "from importlib.metadata import version; print(version('terugkoppeling-bot'))"
+    assert manifest["version"] == subprocess.run([str(installed / "python"), "-c", probe], cwd=tmp_path,
+                                                 env=outside_env(), capture_output=True, text=True, check=True
+                                                 ).stdout.strip()
 
 
 def _free_port() -> int:

@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "tools" / "playground" / "run.sh"
 PLAYGROUND = ROOT / "tools" / "playground" / "node_modules" / ".bin" / "agentsplayground"
 PLAYGROUND_PORT = 56150
+DATA_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 
 
 def free_port() -> int:
@@ -52,7 +53,7 @@ def env(tmp_path):
     (tmp_path / "tmp").mkdir()
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "Microsoft", "HOST", "PORT"))}
     return {**clean, "PYTHON": sys.executable, "PYTHONPATH": str(ROOT), "TMPDIR": str(tmp_path / "tmp"),
-            "BOT_STORE": f"sqlite:///{tmp_path / 'bot.db'}", "BOT_DATA_KEY": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}
+            "BOT_STORE": f"sqlite:///{tmp_path / 'bot.db'}", "BOT_DATA_KEY": DATA_KEY}
 
 
 def start_script(env: dict[str, str], port: int, out: Path) -> subprocess.Popen:

@@ -50,7 +50,8 @@ def test_the_dockerfile_parses_and_every_base_is_pinned_by_digest():
 def test_dependencies_are_installed_in_their_own_layer_before_the_source():
     runtime = stages()["runtime"]
     copies = [(i, args) for i, (keyword, args) in enumerate(runtime) if keyword == "COPY"]
-    installs = [i for i, (keyword, args) in enumerate(runtime) if keyword == "RUN" and "-c /tmp/deps/requirements.lock" in args]
+    installs = [i for i, (keyword, args) in enumerate(runtime)
+                if keyword == "RUN" and "-c /tmp/deps/requirements.lock" in args]
     assert len(installs) == 1
     before = [args for i, args in copies if i < installs[0]]
     assert before == ["pyproject.toml requirements.lock /tmp/deps/"], "only the dependency manifests come first"
