@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import csv
+import errno
 import json
 import logging
+import os
+import signal
+import sqlite3
 import sys
+import threading
+import traceback
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time
 
-from aiohttp import web
 from pydantic import ValidationError
 
 from bot import logs
@@ -21,12 +28,55 @@ from bot.bootstrap import ConfigurationError, Runtime, build, open_store, sealer
 from bot.config import Settings
 from bot.domain.calendar import BRUSSELS
 from bot.domain.model import AuditEvent
+from bot.web import Server
 
 log = logging.getLogger("bot")
 
 
+class StartupError(Exception):
+    """The bot cannot start; the message is the one line an operator sees."""
+
+
 async def _serve(settings: Settings) -> None:
+    loop = asyncio.get_running_loop()
+    # Blocking SDK calls (the Connector client's HTTP) run here; at shutdown it is not waited for
+    # past the bound, as asyncio.run would.
+    executor = ThreadPoolExecutor(thread_name_prefix="bot-io")
+    loop.set_default_executor(executor)
+    deadline = None
     runtime = await build(settings)
+    try:
+        server = Server(runtime.app, settings.host, settings.port, shutdown_timeout=settings.shutdown_timeout_seconds)
+        try:
+            await server.start()
+        except OSError as error:
+            raise StartupError(_bind_problem(settings, error)) from None
+        try:
+            deadline = await _run_until_signalled(runtime, server, settings)
+        finally:
+            await server.stop()  # at once if already stopped; otherwise (a failure) stop accepting now
+    finally:
+        await runtime.close()
+        executor.shutdown(wait=False, cancel_futures=True)
+    if deadline is None:
+        return
+    while any(t.name.startswith("bot-io") for t in threading.enumerate()) and loop.time() < deadline:
+        await asyncio.sleep(0.02)
+    if any(t.name.startswith("bot-io") for t in threading.enumerate()):
+        # Past the bound: leave now, as a kill would. Everything pressed is in the store (the crash
+        # tests show a kill at any point loses nothing); the next start or sweep finishes it.
+        log.warning("shutdown bound reached; unfinished work is resumed by the next start",
+                    extra={"delay_s": settings.shutdown_timeout_seconds})
+        _leave(0)
+
+
+async def _run_until_signalled(runtime: Runtime, server: Server, settings: Settings) -> float:
+    """Serve until SIGTERM or SIGINT; then stop accepting, let in-flight requests and the running
+    sweep finish (each at most BOT_SHUTDOWN_TIMEOUT_SECONDS) and return the deadline (loop time)."""
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopping.set)
     if settings.local_mode:
         print(
             "Local mode: no Bot Framework authentication, loopback only.\n"
@@ -36,25 +86,49 @@ async def _serve(settings: Settings) -> None:
             f"  listening: http://{settings.host}:{settings.port}/api/messages",
             flush=True,
         )
-    runner = web.AppRunner(runtime.app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, settings.host, settings.port).start()
     log.info("listening", extra={"host": settings.host, "port": settings.port,
                                  "mode": "local" if settings.local_mode else "production"})
-    sweeper = asyncio.create_task(_sweep_forever(runtime, settings.sweep_interval_seconds))
+    sweeper = asyncio.create_task(_sweep_forever(runtime, settings.sweep_interval_seconds, stopping))
+    await stopping.wait()
+    started = loop.time()
+    log.info("stopping", extra={"count": server.in_flight()})
+    bound = settings.shutdown_timeout_seconds
+    await asyncio.gather(server.stop(), _finish(sweeper, bound))
+    # Work a cancelled request still does (a delivery under way is shielded) gets what is left.
+    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()]
+    if others:
+        await asyncio.wait(others, timeout=max(0.05, bound - (loop.time() - started)))
+    log.info("stopped", extra={"elapsed_ms": round((loop.time() - started) * 1000)})
+    return started + bound
+
+
+async def _finish(sweeper: asyncio.Task[None], bound: float) -> None:
+    """Let a running sweep end (it stops at its next pause); cut it short after ``bound`` seconds."""
     try:
-        await asyncio.Event().wait()
-    finally:
+        await asyncio.wait_for(asyncio.shield(sweeper), bound)
+    except TimeoutError:
         sweeper.cancel()
-        await runner.cleanup()
-        await runtime.close()
+        log.warning("sweep cut short by the shutdown bound; the next start resumes it", extra={"delay_s": bound})
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeper
 
 
-async def _sweep_forever(runtime: Runtime, interval: float) -> None:
-    """The server's timer: sweep, then sleep until the next due moment (at most ``interval``)."""
+def _bind_problem(settings: Settings, error: OSError) -> str:
+    where = f"{settings.host}:{settings.port}"
+    if error.errno == errno.EADDRINUSE:
+        return (f"PORT {settings.port}: {where} is already in use (another bot still running?); "
+                "stop it or set PORT to a free port")
+    if error.errno == errno.EACCES:
+        return f"PORT {settings.port}: not allowed to listen on {where}"
+    return f"HOST/PORT: cannot listen on {where} ({error.strerror or type(error).__name__})"
+
+
+async def _sweep_forever(runtime: Runtime, interval: float, stopping: asyncio.Event) -> None:
+    """The server's timer: sweep, then sleep until the next due moment (at most ``interval``),
+    until ``stopping`` is set. A sweep under way when it is set runs to its end."""
     if interval <= 0:
         return
-    while True:
+    while not stopping.is_set():
         try:
             await runtime.service.sweep()
             next_due = await runtime.store.next_due()
@@ -64,7 +138,8 @@ async def _sweep_forever(runtime: Runtime, interval: float) -> None:
         delay = interval
         if next_due is not None:
             delay = min(interval, max(1.0, (next_due - runtime.service.clock.now()).total_seconds()))
-        await asyncio.sleep(delay)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), delay)
 
 
 async def _sweep(settings: Settings, args: argparse.Namespace) -> None:
@@ -236,12 +311,45 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(_sweep(settings, args))
         else:
             asyncio.run(_serve(settings))
-    except ConfigurationError as error:
-        print(f"configuration error: {error}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         pass
+    except Exception as error:  # noqa: BLE001 - every start-up failure: one line, no traceback, no data
+        code, line = _failure(error)
+        print(line, file=sys.stderr, flush=True)
+        _exit_if_held(code)
+        return code
     return 0
+
+
+def _failure(error: Exception) -> tuple[int, str]:
+    """The exit code and the one line for a command that could not run. Messages are shown only
+    for errors whose text is known to be free of data; for others, the type and where it came from."""
+    if isinstance(error, ConfigurationError):
+        return 2, f"configuration error: {error}"
+    if isinstance(error, StartupError):
+        return 1, f"start-up error: {error}"
+    if isinstance(error, sqlite3.Error):  # SQLite's texts name the condition ("database is locked"), not rows
+        return 1, f"start-up error: BOT_STORE: {type(error).__name__}: {error}"
+    if isinstance(error, OSError):
+        return 1, f"start-up error: {type(error).__name__}: {error.strerror or 'failed'} ({error.filename or '-'})"
+    frame = traceback.extract_tb(error.__traceback__)[-1:] if error.__traceback__ else []
+    origin = f" at {os.path.basename(frame[0].filename)}:{frame[0].lineno}" if frame else ""
+    return 1, f"start-up error: {type(error).__name__}{origin} (message withheld: it may quote data)"
+
+
+def _exit_if_held(code: int) -> None:
+    """A failed start-up can leave a worker thread (a store's, an SDK's) that would keep the
+    interpreter alive: then leave at once, rather than hang."""
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        _leave(code)
+
+
+def _leave(code: int) -> None:
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

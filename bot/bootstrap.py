@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
 import os
 from collections.abc import Callable
@@ -14,14 +15,17 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 from azure.core.credentials_async import AsyncTokenCredential
+from pydantic import ValidationError
 
+from bot import health
 from bot.adapters.clock import SystemClock
 from bot.adapters.crypto import Sealer, decode_key, generate_key
-from bot.adapters.directory_file import FileDirectory
+from bot.adapters.directory_file import DirectoryFileError, FileDirectory
 from bot.adapters.directory_http import CircuitBreaker, HttpDirectory, Limits
 from bot.adapters.resolver import RecipientResolver
+from bot.adapters.sqlite_checks import StoreFileRefused, check_sqlite_file
 from bot.adapters.sqlite_store import SqliteStore
-from bot.app.ports import Clock, Store
+from bot.app.ports import ClientDirectory, Clock, Store
 from bot.app.services import Terugkoppeling
 from bot.config import Settings
 from bot.domain.calendar import WorkingCalendar
@@ -33,7 +37,7 @@ from bot.teams.endpoint import TeamsEndpoint
 from bot.teams.graph import GraphApp, GraphInstaller, graph_credentials
 from bot.teams.handler import TerugkoppelingBot
 from bot.teams.messenger import TeamsMessenger
-from bot.web import create_app
+from bot.web import ServerLimits, create_app
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +150,10 @@ async def open_store(settings: Settings, sealer: Sealer) -> Store:
     with the managed identity, or ``azure-tables`` with a connection string (local use and tests)."""
     check_store(settings)
     if settings.sqlite_path is not None:
+        try:
+            check_sqlite_file(settings.sqlite_path)  # a zero-length or foreign file is refused, not replaced
+        except StoreFileRefused as error:
+            raise ConfigurationError(str(error)) from None
         return await SqliteStore.open(settings.sqlite_path, sealer)
     # Only deployments on Azure Table Storage pay for importing its SDK.
     from azure.data.tables.aio import TableClient
@@ -320,7 +328,38 @@ async def build(
     check_directory(settings)
     installer = installer_of(settings, graph_credential_for)
     sealer = await sealer_of(settings, key_vault_options=key_vault_options)
+    directory = (http_directory_of(settings, installer, directory_credential) if settings.directory_url
+                 else _directory(settings))
     store = await open_store(settings, sealer)
+    try:
+        return _assemble(settings, clock, installer, sealer, directory, store)
+    except BaseException:
+        await store.close()  # its worker thread would keep a failed start-up alive
+        raise
+
+
+def _directory(settings: Settings) -> FileDirectory:
+    """The directory file, or one line that says what is wrong with it (never an entry's values)."""
+    try:
+        return FileDirectory(Path(settings.directory_file))
+    except DirectoryFileError as error:
+        problem = str(error)  # says where, never a value
+    except OSError as error:
+        problem = f"cannot be read ({type(error).__name__}: {error.strerror})"
+    except json.JSONDecodeError as error:
+        problem = f"is not valid JSON (line {error.lineno}, column {error.colno})"
+    except ValidationError as error:
+        first = error.errors(include_input=False, include_url=False)[0]
+        where = ".".join(str(part) for part in first["loc"])
+        what = first["type"] if first["type"] in ("value_error", "assertion_error") else first["msg"]  # own texts may quote
+        problem = f"is not a valid client directory ({error.error_count()} problem(s); first at {where}: {what})"
+    except ValueError as error:
+        problem = f"cannot be read ({type(error).__name__})"
+    raise ConfigurationError(f"BOT_DIRECTORY_FILE {settings.directory_file} {problem}")
+
+
+def _assemble(settings: Settings, clock: Clock | None, installer: GraphInstaller | None, sealer: Sealer,
+              directory: ClientDirectory, store: Store) -> Runtime:
     registrations = registrations_of(settings)
     adapter = create_adapter(registrations, cloud_of(settings))
     cards = Cards(retention_days=settings.retention_days)
@@ -330,8 +369,7 @@ async def build(
     )
     service = Terugkoppeling(
         store=store,
-        directory=(http_directory_of(settings, installer, directory_credential) if settings.directory_url
-                   else FileDirectory(Path(settings.directory_file))),
+        directory=directory,
         messenger=messenger,
         clock=clock or SystemClock(),
         policy=policy_of(settings),
@@ -340,5 +378,11 @@ async def build(
     )
     bot = TerugkoppelingBot(service, cards)
     mode = "production" if not settings.local_mode else "local" if is_loopback(settings.host) else "insecure"
-    app = create_app(TeamsEndpoint(adapter, bot), health={"mode": mode})
+    ready = health.readiness({"store": health.store_check(store), "directory": health.directory_check(directory),
+                              "data_key": health.key_check(sealer)})
+    limits = ServerLimits(
+        header_timeout=settings.server_header_timeout_seconds, body_timeout=settings.server_body_timeout_seconds,
+        idle_timeout=settings.server_idle_timeout_seconds, max_connections=settings.server_max_connections,
+    )
+    app = create_app(TeamsEndpoint(adapter, bot), health={"mode": mode}, ready=ready, limits=limits)
     return Runtime(settings, store, service, app, installer)

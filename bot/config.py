@@ -42,7 +42,14 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True, env_ignore_empty=True)
 
     host: str = Field("127.0.0.1", alias="HOST")
-    port: int = Field(3978, alias="PORT")
+    port: int = Field(3978, ge=0, le=65535, alias="PORT")
+    # Server limits against slow and silent clients (README, Running behind a reverse proxy).
+    server_header_timeout_seconds: float = Field(10, gt=0, alias="BOT_SERVER_HEADER_TIMEOUT_SECONDS")
+    server_body_timeout_seconds: float = Field(15, gt=0, alias="BOT_SERVER_BODY_TIMEOUT_SECONDS")
+    server_idle_timeout_seconds: float = Field(30, gt=0, alias="BOT_SERVER_IDLE_TIMEOUT_SECONDS")
+    server_max_connections: int = Field(512, ge=8, alias="BOT_SERVER_MAX_CONNECTIONS")
+    # SIGTERM/SIGINT: in-flight requests and the running sweep get this long before the process exits.
+    shutdown_timeout_seconds: float = Field(8, gt=0, le=300, alias="BOT_SHUTDOWN_TIMEOUT_SECONDS")
 
     app_id: str = Field("", alias="MicrosoftAppId")
     app_password: str = Field("", alias="MicrosoftAppPassword")
