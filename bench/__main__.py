@@ -12,6 +12,7 @@ import math
 import os
 import platform
 import pstats
+import random
 import socket
 import statistics
 import subprocess
@@ -45,13 +46,15 @@ class Plan:
     azurite_sweep_sizes: tuple[int, ...] = (1_000, 10_000)
     cold_starts: int = 5
     memory_warmup: int = 100  # whole conversations (message → overgezet) before reading RSS
+    rounds: int = 3  # of the message rows, each round in a new shuffled order; the report gives medians
 
     def warmup(self, users: int) -> int:
         """Warm-up requests per user: 10% of the row, at least 2 each."""
         return max(2, math.ceil(0.1 * self.requests / users))
 
 
-QUICK = Plan(requests=200, seconds=6, sweep_sizes=(1_000, 10_000), azurite_sweep_sizes=(1_000,), memory_warmup=24)
+QUICK = Plan(requests=200, seconds=6, sweep_sizes=(1_000, 10_000), azurite_sweep_sizes=(1_000,), memory_warmup=24,
+             rounds=1)
 FULL = Plan(requests=1_000, seconds=20, sweep_sizes=(1_000, 10_000, 100_000))
 
 
@@ -108,7 +111,9 @@ class Bench:
 
     # -- requests -------------------------------------------------------------------------------
 
-    async def row(self, server: procs.Server, pipeline: Pipeline, scenario: str, users: int) -> Result:
+    async def row(self, server: procs.Server, pipeline: Pipeline, scenario: str, users: int,
+                  into: list[dict[str, Any]] | None = None) -> Result:
+        """Measure one row; its figures go into ``into`` (the results' load rows unless given)."""
         self.connector.forget()
         people = [Person.counsellor(n) for n in range(users)]
         warmup = self.plan.warmup(users)
@@ -130,7 +135,7 @@ class Bench:
         else:
             pipeline.harvest(scenario, result)
         sent = len(result.answers) + result.errors  # warm-up included, as in the CPU time
-        self.results["load"].append({
+        (self.results["load"] if into is None else into).append({
             "target": server.name, "scenario": scenario, "users": users, "n": result.count, "p50": result.p50,
             "p99": result.p99, "rps": result.throughput, "errors": result.errors, "first_error": result.first_error,
             "others_cpu": others, "cpu_ms": server_cpu * 1000 / sent if sent else math.nan,
@@ -155,9 +160,16 @@ class Bench:
         try:
             async with ClientSession(connector=TCPConnector(limit=100)) as session:
                 pipelines = {kind: Pipeline(session, server.url, self.connector) for kind, server in servers.items()}
-                for users in USERS:  # the message rows back to back, so drift hits them all alike
-                    for kind in order:
-                        await self.row(servers[kind], pipelines[kind], "message", users)
+                # The message rows back to back, so drift hits them all alike; in rounds, each in a new order.
+                rounds: dict[tuple[str, int], list[dict[str, Any]]] = {(k, u): [] for u in USERS for k in order}
+                for n in range(self.plan.rounds):
+                    if self.plan.rounds > 1:
+                        say(f" round {n + 1} of {self.plan.rounds}")
+                        random.Random(n).shuffle(order)
+                    for users in USERS:
+                        for kind in order:
+                            await self.row(servers[kind], pipelines[kind], "message", users, rounds[kind, users])
+                self.results["load"] += [median_row(entries) for entries in rounds.values()]
                 for scenario in BOT_SCENARIOS[1:]:
                     for users in USERS:
                         if scenario == "verstuur":  # the floor for the same work, right before it
@@ -245,6 +257,27 @@ class Bench:
                 self.results["memory"].append({"pending": pending, "rss_mb": rss, "hwm_mb": hwm})
                 say(f"  {pending:>7,} pending  VmRSS {rss:.0f} MB  VmHWM {hwm:.0f} MB")
 
+    def extras(self) -> None:
+        """Other benchmarks of the bot's parts, each its own ``python -m bench.<name>`` printing a
+        markdown table, run if present: the client directory over HTTP (both runs) and the file
+        directory at 100k clients (full run only: it takes a minute or two)."""
+        wanted = [("directory_http", ["--quick"] if self.plan is QUICK else [])]
+        if self.plan is not QUICK:
+            wanted.append(("directory", []))
+        for module, args in wanted:
+            if not (ROOT / "bench" / f"{module}.py").exists():
+                continue
+            say(f"{module}:")
+            try:
+                done = subprocess.run([sys.executable, "-m", f"bench.{module}", *args], cwd=self.tmp, env=child_env(),
+                                      capture_output=True, text=True, timeout=900, check=False)
+                error = None if done.returncode == 0 else (done.stderr.strip().splitlines() or ["no output"])[-1]
+                table = done.stdout.strip()
+            except subprocess.TimeoutExpired:
+                error, table = "took over 900 s", ""
+            self.results.setdefault("extras", []).append({"name": module, "markdown": table, "error": error})
+            say(f"  {error or 'done'}")
+
     def cold_start(self) -> None:
         runs = []
         for n in range(self.plan.cold_starts + 1):
@@ -255,6 +288,20 @@ class Bench:
         median = statistics.median(runs)
         self.results["cold_start"] = {"runs": runs, "median": median}
         say(f"cold start: median {median:.2f} s of {runs}")
+
+
+def median_row(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """One row's rounds as one: the median of each figure, the requests and errors of all."""
+    if len(entries) == 1:
+        return entries[0]
+
+    def median(key: str) -> float:
+        return statistics.median(e[key] for e in entries)
+
+    return {**entries[0], "n": sum(e["n"] for e in entries), "p50": median("p50"), "p99": median("p99"),
+            "rps": median("rps"), "cpu_ms": median("cpu_ms"), "errors": sum(e["errors"] for e in entries),
+            "first_error": next((e["first_error"] for e in entries if e["first_error"]), None),
+            "others_cpu": max(e["others_cpu"] for e in entries), "rounds": len(entries)}
 
 
 def top_functions(profile: Path, count: int = 20) -> str:
@@ -299,6 +346,7 @@ async def run(plan: Plan, mode: str, profile: Path | None) -> dict[str, Any]:
             await bench.memory(largest)
             say(f"[{time.perf_counter() - began:.0f} s]")
             bench.cold_start()
+            bench.extras()
     bench.results["took_seconds"] = time.perf_counter() - began
     bench.results["others_cpu"] = meter.stop()  # the servers have exited: theirs counts as our own
     bench.results["loadavg_before"] = load_before

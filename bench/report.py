@@ -168,7 +168,9 @@ def render(results: Results) -> str:
         f"- Python {m['python']}; " + ", ".join(f"{k} {v}" for k, v in m["packages"].items()),
         f"- code: {m['commit']}",
         f"- load: at most {results['plan']['requests']} measured requests and {results['plan']['seconds']:.0f} s per "
-        "row, after a warm-up; latency is client-side, loopback, per request (`time.perf_counter`)",
+        "row, after a warm-up; latency is client-side, loopback, per request (`time.perf_counter`)"
+        + (f"; the `message` rows in {results['plan']['rounds']} rounds, each in a shuffled order, their medians"
+           if results["plan"].get("rounds", 1) > 1 else ""),
         f"- took {results['took_seconds']:.0f} s; other processes used {results['others_cpu']:.0%} of the machine "
         f"meanwhile (1-minute load average {results['loadavg_before']:.1f} at the start). A busy machine skews "
         "every figure, ratios too: their two sides are measured one after the other, so a disturbance may hit one "
@@ -256,6 +258,9 @@ def render(results: Results) -> str:
         "after one discarded run that warms the file and bytecode caches.",
         "",
     ]
+    for extra in results.get("extras", []):
+        lines += [f"## `python -m bench.{extra['name']}`", ""]
+        lines += [f"Failed: {extra['error']}", ""] if extra["error"] else [extra["markdown"], ""]
     if profiled:
         lines += ["## Profile (the load-test bot server, by time spent in the function itself)", "", "```",
                   results["profile"], "```", ""]
