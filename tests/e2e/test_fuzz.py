@@ -199,6 +199,25 @@ def test_garbage_activities_never_5xx_never_a_draft_never_a_stall(bot, data):
     assert bot.drafts() == 0, str(activity)[:500]
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow])
+@given(where=st.sampled_from(["value", "channelData", "from", "text", "entities", "conversation"]),
+       opener=st.sampled_from(["[", '{"a":', '[{"b":']),
+       depth=st.integers(1, 120_000), invoke=st.booleans())
+def test_deep_nesting_up_to_the_body_limit(bot, where, opener, depth, invoke):
+    activity = base(bot)
+    if invoke:
+        activity.update(type="invoke", name="adaptiveCard/action")
+    activity[where] = "DEEP-HERE"
+    closer = {"[": "]", '{"a":': "}", '[{"b":': "}]"}[opener]
+    depth = min(depth, (BODY_LIMIT - 2_000) // (len(opener) + len(closer)))
+    body = encode(activity).replace(b'"DEEP-HERE"', (opener * depth + "1" + closer * depth).encode())
+    status = bot.post_raw(body, label=f"depth {depth}")
+    assert status < 500, (status, where, opener, depth)
+    assert bot.cpu_stall < STALL_BOUND_S, (bot.cpu_stall, where, opener, depth)
+    assert bot.drafts() == 0
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=st.binary(max_size=200) | json_values.map(encode),
        content_type=st.sampled_from(["application/json", "text/plain", "application/x-www-form-urlencoded"]))
