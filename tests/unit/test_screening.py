@@ -35,9 +35,9 @@ CONTENT = {
 # without looking at the list, measured, and only then used to improve the list; "holdout" was
 # written the same way and never used to change the list (README, Screening free text, for the
 # figures each round had when it was new). Keep it that way: new misses go in a new round.
-TUNED = ("dev", "blind1", "blind2", "blind3", "blind4")
+TUNED = ("dev", "blind1", "blind2", "blind3", "blind4", "blind5")
 MIN_RECALL, MAX_FALSE_POSITIVES = 0.95, 0.05  # on the rounds the list was built from
-HOLDOUT_MIN_RECALL, HOLDOUT_MAX_FALSE_POSITIVES = 0.70, 0.05  # unseen text (0.72, 0 % when new): a regression guard
+HOLDOUT_MIN_RECALL, HOLDOUT_MAX_FALSE_POSITIVES = 0.70, 0.05  # unseen text (0.78, 5 % when new): a regression guard
 
 
 def labelled(*rounds: str) -> list[tuple[str, str, str]]:
