@@ -25,6 +25,7 @@ class Verdict:
     broken_at: int | None = None
     problem: str = ""
     last_mac: str = ""
+    kind: str = ""  # missing | reordered | altered | truncated | wrong_key
 
     @property
     def intact(self) -> bool:
@@ -39,14 +40,18 @@ def verify(events: Sequence[AuditEvent], head: int, key: bytes) -> Verdict:
         if event.seq != expected:
             problem = (f"event #{expected} is missing (deleted?)" if event.seq > expected
                        else f"event #{event.seq} appears out of order (reordered or duplicated?)")
-            return Verdict(len(events), expected if event.seq > expected else event.seq, problem)
+            if event.seq > expected:
+                return Verdict(len(events), expected, problem, kind="missing")
+            return Verdict(len(events), event.seq, problem, kind="reordered")
         if event.mac != link(key, previous, event, event.seq):
             if event.seq == 1 and not _any_link_holds(events, key):
-                return Verdict(len(events), 1, WRONG_KEY)
-            return Verdict(len(events), event.seq, f"event #{event.seq} was altered, or moved from elsewhere")
+                return Verdict(len(events), 1, WRONG_KEY, kind="wrong_key")
+            return Verdict(len(events), event.seq, f"event #{event.seq} was altered, or moved from elsewhere",
+                           kind="altered")
         previous, expected = event.mac, expected + 1
     if head >= expected:
-        return Verdict(len(events), expected, f"events #{expected} to #{head} are missing (the trail was truncated)")
+        return Verdict(len(events), expected, f"events #{expected} to #{head} are missing (the trail was truncated)",
+                       kind="truncated")
     return Verdict(len(events), last_mac=previous)
 
 

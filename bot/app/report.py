@@ -15,7 +15,7 @@ from bot.app.evidence import SUMMARY_EVENTS
 from bot.app.export import Export
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
-MAX_ROWS = 10  # one page: longer lists are cut, the CSV/JSON export has them all
+MAX_ROWS = 8  # one page: longer lists are cut, the CSV/JSON export has them all
 
 AGENCIES = {"agii": "AgII (Agentschap Integratie en Inburgering)", "atlas": "Atlas (Antwerpen)",
             "amal": "Amal (Gent)"}
@@ -30,6 +30,14 @@ COUNTS = {
     "reminded": "Herinneringen",
     "escalated": "Escalaties naar de consulent",
     "refused": "Weigeringen",
+}
+BROKEN = {  # the chain's verdict, in the reader's words
+    "missing": "event #{n} ontbreekt (verwijderd?)",
+    "reordered": "event #{n} staat niet op zijn plaats (verplaatst of dubbel?)",
+    "altered": "event #{n} is gewijzigd, of komt van elders",
+    "truncated": "de events vanaf #{n} ontbreken (de trail is ingekort)",
+    "wrong_key": "geen enkel event klopt onder deze sleutel: een andere sleutel dan waarmee de trail is "
+                 "geschreven (BOT_HMAC_KEY), of alles is herschreven",
 }
 INCIDENTS = {
     "misdelivery": "Verkeerde ontvanger (niet mijn klant)",
@@ -48,14 +56,15 @@ h2 { font-size: 11.5pt; margin: 14px 0 5px; padding-bottom: 2px; border-bottom: 
 table { border-collapse: collapse; width: 100%; }
 td, th { text-align: left; padding: 2px 6px 2px 0; vertical-align: top; }
 th { font-weight: 600; color: #56607a; font-size: 9pt; }
+td.t { white-space: nowrap; }
 td.n { text-align: right; font-variant-numeric: tabular-nums; width: 4em; }
 .ok, .bad { display: inline-block; padding: 1px 7px; border-radius: 9px; font-weight: 600; font-size: 9.5pt; }
 .ok { background: #e3f4e8; color: #17612f; } .bad { background: #fbe3e1; color: #9b1c13; }
 code { font: 9pt "DejaVu Sans Mono", Consolas, monospace; overflow-wrap: anywhere; }
 .note { color: #56607a; font-size: 9pt; }
 footer { margin-top: 14px; color: #56607a; font-size: 8.5pt; border-top: 1px solid #d5dae3; padding-top: 5px; }
-.who td:first-child { width: 45%; }
-@media print { body { padding: 0; } }
+.who td { padding-bottom: 4px; }
+@media print { body { padding: 0; font-size: 9.5pt; line-height: 1.3; } h2 { margin-top: 10px; } }
 """
 
 
@@ -102,17 +111,22 @@ def to_html(export: Export, key: Ed25519PrivateKey) -> bytes:
     counts = "".join(f'<tr><td>{escape(label)}</td><td class="n">{summary.counts[SUMMARY_EVENTS[name]]}</td></tr>'
                      for name, label in COUNTS.items())
     incidents = _rows([
-        f"<tr><td>{_moment(datetime.fromisoformat(i['at']))}</td><td><code>{escape(i['reference'])}</code></td>"
+        f"<tr><td class=\"t\">{_moment(datetime.fromisoformat(i['at']))}</td><td><code>{escape(i['reference'])}</code></td>"
         f"<td>{escape(i['agency'])}</td><td>{escape(INCIDENTS.get(i['reason'], i['reason']))}</td></tr>"
         for i in summary.incidents], "Geen incidenten in deze periode.", 4)
     cards = summary.cards
     unproven = list(cards["deletion_unproven"])  # type: ignore[call-overload]
-    unproven_rows = _rows([f"<tr><td><code>{escape(r)}</code></td></tr>" for r in unproven],
-                          "Geen: van elke kaart die verwijderd moest worden, is de verwijdering bewezen.")
+    if unproven:
+        listed = ", ".join(f"<code>{escape(r)}</code>" for r in unproven[:2 * MAX_ROWS])
+        more = f" … en nog {len(unproven) - 2 * MAX_ROWS}" if len(unproven) > 2 * MAX_ROWS else ""
+        unproven_note = f"Niet bewezen: {listed}{more}."
+    else:
+        unproven_note = "Geen: van elke kaart die verwijderd moest worden, is de verwijdering bewezen."
     chain = (_badge(True, "intact", "") + f" — {verdict.events} events, elke schakel nagerekend" if verdict.intact
-             else _badge(False, "", f"gebroken bij event #{verdict.broken_at}") + f" — {escape(verdict.problem)}")
+             else _badge(False, "", f"gebroken bij event #{verdict.broken_at}")
+             + f" — {escape(BROKEN.get(verdict.kind, verdict.problem).format(n=verdict.broken_at))}")
     content = _badge(not summary.content_left, "ja", f"nee: {len(summary.content_left)} overdracht(en)")
-    processors = "".join(f"<tr><td>{escape(p['name'])}</td><td>{escape(p['role'])}</td></tr>"
+    processors = "".join(f"<tr><td>{escape(p['name'])}<div class=\"note\">{escape(p['role'])}</div></td></tr>"
                          for p in summary.processors) or '<tr><td class="note">Niet opgegeven.</td></tr>'
     refusals = ", ".join(f"{escape(code or '—')}: {n}" for code, n in sorted(summary.refusals.items())) or "geen"
     page = f"""<!DOCTYPE html>
@@ -124,27 +138,27 @@ def to_html(export: Export, key: Ed25519PrivateKey) -> bytes:
 <p class="sub">{escape(who)} · periode: {_period(export)} · opgemaakt op {_moment(export.exported_at)} (Brussel)</p>
 <div class="grid">
 <section><h2>Kerncijfers</h2><table>{counts}</table>
-<p class="note">Weigeringen per reden: {refusals}. Events in dit rapport: {len(export.events)}.</p></section>
-<section><h2>Bewijs</h2><table>
-<tr><th>Audittrail</th></tr><tr><td>{chain}</td></tr>
-<tr><th>Laatste schakel (bewaar als ijkpunt)</th></tr><tr><td><code>{escape(verdict.last_mac or "—")}</code></td></tr>
-<tr><th>Geen inhoud meer bij afgesloten overdrachten</th></tr><tr><td>{content}</td></tr>
-<tr><th>Handtekening (Ed25519), vingerafdruk van de sleutel</th></tr><tr><td><code>{escape(export.fingerprint)}</code></td></tr>
-</table></section>
-</div>
-<h2>Incidenten (art. 9)</h2>
-<table><tr><th>Vastgesteld</th><th>Referentie</th><th>Organisatie</th><th>Categorie</th></tr>{incidents}</table>
+<p class="note">Weigeringen per reden: {refusals}. Events in dit rapport: {len(export.events)}.</p>
 <h2>Verwijdering bij de ontvanger (F.3)</h2>
 <table>
 <tr><td>Kaarten overschreven zonder inhoud</td><td class="n">{cards["overwritten"]}</td></tr>
 <tr><td>Kaarten verwijderd (bewezen)</td><td class="n">{cards["deleted"]}</td></tr>
 <tr><td>Verwijderen mislukt</td><td class="n">{cards["delete_failed"]}</td></tr>
-<tr><td>Kaarten waarvan de verwijdering niet bewezen is {_badge(not unproven, "geen", "nakijken")}</td>
+<tr><td>Verwijdering niet bewezen {_badge(not unproven, "geen", "nakijken")}</td>
 <td class="n">{len(unproven)}</td></tr>
+</table></section>
+<section><h2>Bewijs</h2><table>
+<tr><th>Audittrail</th></tr><tr><td>{chain}</td></tr>
+<tr><th>Laatste schakel (bewaar als ijkpunt)</th></tr><tr><td><code>{escape(verdict.last_mac or "—")}</code></td></tr>
+<tr><th>Geen inhoud meer bij afgesloten overdrachten</th></tr><tr><td>{content}</td></tr>
+<tr><th>Handtekening (Ed25519), vingerafdruk van de sleutel</th></tr><tr><td><code>{escape(export.fingerprint)}</code></td></tr>
 </table>
-<table>{unproven_rows}</table>
 <h2>Verwerkers (art. 6)</h2>
-<table class="who">{processors}</table>
+<table class="who">{processors}</table></section>
+</div>
+<p class="note">{unproven_note}</p>
+<h2>Incidenten (art. 9)</h2>
+<table><tr><th>Vastgesteld</th><th>Referentie</th><th>Organisatie</th><th>Categorie</th></tr>{incidents}</table>
 <footer>Dit rapport bevat geen cliëntgegevens: alleen referenties, tijdstippen, organisaties en redencodes.
 De audittrail is een keten over alle organisaties heen; de handtekening dekt elke byte van dit bestand.
 Nakijken met de publieke sleutel van VDAB:
