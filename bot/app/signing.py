@@ -192,6 +192,10 @@ def verify(data: bytes, public: Ed25519PublicKey) -> Check:
     if block.get("public_key_fingerprint") != mine:
         return Check(False, f"signed by another key ({block.get('public_key_fingerprint')}), not by {mine}: "
                             "check that you have the right public key", number)
+    normalised = data.removeprefix(b"\xef\xbb\xbf").replace(b"\r\n", b"\n")
+    if normalised != data and verify(normalised, public).valid:
+        return Check(False, "the file was re-saved (line endings changed to CRLF, or a byte order mark added, e.g. "
+                            "by an editor, a spreadsheet or a mail program); apart from that it is exactly as signed")
     line, count = _first_difference(signed, str(block.get("line_digests", "")))
     if line is None:
         return Check(False, f"line {number}: the signature line itself was altered", number)

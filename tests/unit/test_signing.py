@@ -128,3 +128,12 @@ def test_a_large_csv_export_verifies():
     assert len(data.rsplit(b"\n", 2)[1]) > 131_072
     assert signing.verify(data, KEY.public_key()).valid
     assert signing.verify(data.replace(b"\n29998,", b"\n29999,"), KEY.public_key()).line == 29_999
+
+
+def test_a_re_saved_file_is_told_apart_from_an_edited_one():
+    data = signing.sign(BODY, KEY, "csv")
+    for resaved in (data.replace(b"\n", b"\r\n"), b"\xef\xbb\xbf" + data):
+        check = signing.verify(resaved, KEY.public_key())
+        assert not check.valid and "re-saved" in check.message and "exactly as signed" in check.message
+    edited = data.replace(b"\n", b"\r\n").replace(b"incident", b"incidenT")
+    assert "re-saved" not in signing.verify(edited, KEY.public_key()).message
