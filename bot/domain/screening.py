@@ -205,7 +205,9 @@ class Screen:
             if not isinstance(table, dict) or not isinstance(table.get("terms"), list):
                 raise ValueError(f"{TERMS_FILE}: [{name}] needs a list of terms")
             terms.extend(_parse_term(str(t), category) for t in table["terms"])
-            for word in table.get("typos", []) if category else []:
+            if category is None:
+                continue
+            for word in table.get("typos", []):
                 folded = "".join(words(str(word)))
                 if len(folded) < 7:
                     raise ValueError(f"{TERMS_FILE}: typo-tolerant words need 7 letters or more: {word!r}")
