@@ -187,8 +187,8 @@ def verify(data: bytes, public: Ed25519PublicKey) -> Check:
                 mine, lines, _digests(signed)):
             return Check(False, f"line {number} (the signature line) was altered; the {lines} lines it signs "
                                 "are intact", number)
-        return Check(True, f"export verified: {lines} lines signed by key {mine}, not one byte changed",
-                     lines=lines, fingerprint=mine)
+        return Check(True, f"export verified: {lines} lines signed by key {mine}, not one byte changed"
+                           f"{_describe(signed)}", lines=lines, fingerprint=mine)
     if block.get("public_key_fingerprint") != mine:
         return Check(False, f"signed by another key ({block.get('public_key_fingerprint')}), not by {mine}: "
                             "check that you have the right public key", number)
@@ -203,6 +203,25 @@ def verify(data: bytes, public: Ed25519PublicKey) -> Check:
     extra = f" ({count} lines were signed, the file has {found})" if count != found else ""
     return Check(False, f"line {line}{_event_on(signed, line)} differs from what was signed: it was altered after "
                         f"signing{extra}", line)
+
+
+def _describe(signed: bytes) -> str:
+    """What the export says it covers (its header, in CSV or JSON), so the reader knows what was verified."""
+    text = signed[:20_000].decode("utf-8", errors="replace") + signed[-20_000:].decode("utf-8", errors="replace")
+    found = {}
+    for name in ("agency", "since", "until", "exported_at"):
+        match = re.search(rf'^ "{name}": "?([^",]*)"?,$', text, re.MULTILINE) or re.search(
+            rf"^{name},([^,\n]*)$", text, re.MULTILINE)
+        if match and match.group(1) not in ("", "null"):
+            found[name] = match.group(1)
+    if not found:
+        return ""
+    since, until = found.get("since"), found.get("until")
+    period = (f"{since} up to {until} (not included)" if since and until else f"from {since}" if since
+              else f"up to {until} (not included)" if until else "the whole trail")
+    who = f"agency {found['agency']}" if "agency" in found else "every agency"
+    made = f", exported {found['exported_at']}" if "exported_at" in found else ""
+    return f"; it covers {who}, {period}{made}"
 
 
 def _event_on(signed: bytes, number: int) -> str:

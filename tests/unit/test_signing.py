@@ -137,3 +137,15 @@ def test_a_re_saved_file_is_told_apart_from_an_edited_one():
         assert not check.valid and "re-saved" in check.message and "exactly as signed" in check.message
     edited = data.replace(b"\n", b"\r\n").replace(b"incident", b"incidenT")
     assert "re-saved" not in signing.verify(edited, KEY.public_key()).message
+
+
+def test_a_verified_export_says_what_it_covers():
+    from bot.app import export
+    from bot.app.evidence import Verdict
+
+    built = export.build([], Verdict(0), [], agency=Agency.ATLAS, since=datetime(2026, 11, 30, tzinfo=UTC),
+                         until=datetime(2026, 12, 1, tzinfo=UTC), exported_at=datetime(2026, 12, 1, 8, tzinfo=UTC),
+                         fingerprint=signing.fingerprint(KEY.public_key()))
+    for data in (export.to_json(built, KEY), export.to_csv(built, KEY)):
+        assert signing.verify(data, KEY.public_key()).message.endswith(
+            "; it covers agency atlas, 2026-11-30 up to 2026-12-01 (not included), exported 2026-12-01T08:00:00+00:00")
