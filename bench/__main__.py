@@ -296,7 +296,7 @@ def median_row(entries: list[dict[str, Any]]) -> dict[str, Any]:
         return entries[0]
 
     def median(key: str) -> float:
-        return statistics.median(e[key] for e in entries)
+        return float(statistics.median(e[key] for e in entries))
 
     return {**entries[0], "n": sum(e["n"] for e in entries), "p50": median("p50"), "p99": median("p99"),
             "rps": median("rps"), "cpu_ms": median("cpu_ms"), "errors": sum(e["errors"] for e in entries),
@@ -336,7 +336,8 @@ async def run(plan: Plan, mode: str, profile: Path | None) -> dict[str, Any]:
     began = time.perf_counter()
     load_before, meter = os.getloadavg()[0], cpu.Meter().start()
     with tempfile.TemporaryDirectory(prefix="terugkoppeling-bench-") as tmp:
-        async with BenchConnector() as connector:
+        connector = BenchConnector()
+        async with connector:
             bench = Bench(plan, Path(tmp), connector, profile)
             bench.results.update({"mode": mode, "plan": asdict(plan), "machine": machine()})
             await bench.requests()

@@ -47,7 +47,8 @@ def card(name: str, **texts: str) -> dict[str, Any]:
     raw = (ROOT / "cards" / f"{name}.json").read_text()
     for key, value in texts.items():
         raw = raw.replace("${" + key + "}", value)
-    return json.loads(raw)
+    loaded: dict[str, Any] = json.loads(raw)
+    return loaded
 
 
 class Floor:

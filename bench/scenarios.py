@@ -156,7 +156,8 @@ class Pipeline:
         status, body = await post(self.session, self.url, activity)
         if status != 200 or not isinstance(body, dict) or body.get("statusCode") != 200:
             raise RuntimeError(f"preparing: {activity['value']['action']['verb']} answered {status} {str(body)[:300]}")
-        return body["value"]
+        card: dict[str, Any] = body["value"]
+        return card
 
     async def _sent(self, user: Person) -> None:
         """One more handoff delivered to Els: her card is then in ``connector.recipient_cards``."""

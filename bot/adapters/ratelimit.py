@@ -259,7 +259,7 @@ def retry_delay(
     told = parse_retry_after(retry_after, now=now)
     if told is not None:
         return min(max_retry_after, told * (1 + 0.1 * share))
-    backoff = min(cap, base * 2 ** min(attempt - 1, 62))
+    backoff = min(cap, base * 2.0 ** min(attempt - 1, 62))
     return backoff / 2 + backoff / 2 * share
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from urllib.parse import quote
 
 import pytest
@@ -22,14 +23,14 @@ TENANTS = ("tenant-a", "tenant-b", "tenant-c")
 
 
 @pytest.fixture
-async def connector():
+async def connector() -> AsyncIterator[FakeConnector]:
     async with FakeConnector() as running:
         running.enforce_rate_limits()
         yield running
 
 
 @pytest.fixture
-async def session():
+async def session() -> AsyncIterator[ClientSession]:
     async with ClientSession(connector=TCPConnector(limit=200), timeout=ClientTimeout(total=10)) as client:
         yield client
 
@@ -59,11 +60,13 @@ def arrivals(connector: FakeConnector, by: str) -> dict[str, list[float]]:
     found: dict[str, list[float]] = defaultdict(list)
     for call in connector.calls:
         key = call.body["conversation"]["tenantId"] if by == "tenant" else call.conversation_id
-        found[key].append(call.time)
+        found[str(key)].append(call.time)
     return found
 
 
-async def test_300_sends_over_3_tenants_at_the_tenant_rate_without_a_429(connector, session):
+async def test_300_sends_over_3_tenants_at_the_tenant_rate_without_a_429(
+    connector: FakeConnector, session: ClientSession
+) -> None:
     limiter = RateLimiter()
 
     async def send(tenant: str, conversation: str, n: int) -> int:
@@ -80,7 +83,7 @@ async def test_300_sends_over_3_tenants_at_the_tenant_rate_without_a_429(connect
         assert rate(times) >= 0.9 * 50, f"{rate(times):.1f}/s is under 90 % of 50/s"
 
 
-async def test_a_conversations_limit_binds_before_the_tenants(connector, session):
+async def test_a_conversations_limit_binds_before_the_tenants(connector: FakeConnector, session: ClientSession) -> None:
     limiter = RateLimiter()
 
     async def send(tenant: str, conversation: str, n: int) -> int:
@@ -95,7 +98,7 @@ async def test_a_conversations_limit_binds_before_the_tenants(connector, session
         assert rate(times) >= 0.9 * 7, f"{rate(times):.1f}/s is under 90 % of 7/s"
 
 
-async def test_without_the_limiter_the_stand_in_throttles(connector, session):
+async def test_without_the_limiter_the_stand_in_throttles(connector: FakeConnector, session: ClientSession) -> None:
     calls = sends(TENANTS[:1], 10, 10)
     statuses = await asyncio.gather(*(post(session, connector, t, c, n) for n, (t, c) in enumerate(calls)))
     assert statuses.count(429) >= 40
@@ -105,7 +108,9 @@ async def test_without_the_limiter_the_stand_in_throttles(connector, session):
     assert refused.result_id is None
 
 
-async def test_throttled_calls_come_through_when_retried_after_retry_after(connector, session):
+async def test_throttled_calls_come_through_when_retried_after_retry_after(
+    connector: FakeConnector, session: ClientSession
+) -> None:
     """A limiter set too loose for the service (60/s against 50/s): the 429s it meets are retried
     after the service's ``Retry-After`` and every call lands once."""
     connector.enforce_rate_limits(retry_after=0)  # "0": come back at once (with a little spread)
@@ -121,7 +126,8 @@ async def test_throttled_calls_come_through_when_retried_after_retry_after(conne
                         "conversation": {"id": conversation, "tenantId": tenant}}
                 async with session.post(url, json=body) as response:
                     await response.read()
-                    status, header = response.status, response.headers.get("Retry-After")
+                    status: int = response.status
+                    header = response.headers.get("Retry-After")
             if not should_retry(status, attempt, max_attempts=50):
                 tries.append(attempt)
                 return status

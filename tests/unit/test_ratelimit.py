@@ -78,14 +78,14 @@ async def granted_at(time_: VirtualTime, rl: RateLimiter, tenant: str, conversat
 BURSTS = (Limit(50, 1.0),)  # the tenant's window without the pacing
 
 
-async def test_a_tenant_gets_50_calls_a_second_across_its_conversations(time_):
+async def test_a_tenant_gets_50_calls_a_second_across_its_conversations(time_: VirtualTime) -> None:
     rl = limiter(time_, tenant_limits=BURSTS)
     times = await time_.run(*(granted_at(time_, rl, "t1", f"c{n}") for n in range(120)))
     assert times.count(0.0) == 50 and times.count(1.0) == 50 and times.count(2.0) == 20
     assert most_in_window(times, 1.0) == 50
 
 
-async def test_a_tenants_calls_are_paced_by_default(time_):
+async def test_a_tenants_calls_are_paced_by_default(time_: VirtualTime) -> None:
     rl = limiter(time_, slack=0.05)
     times = await time_.run(*(granted_at(time_, rl, "t1", f"c{n}") for n in range(201)))
     assert times[:4] == [0.0, 0.0, pytest.approx(0.021), pytest.approx(0.042)]
@@ -94,7 +94,7 @@ async def test_a_tenants_calls_are_paced_by_default(time_):
     assert 200 / times[-1] == pytest.approx(50 / 1.05, rel=0.02)  # 95 % of Teams' 50/s
 
 
-async def test_a_conversation_gets_7_a_second_and_60_in_30_seconds(time_):
+async def test_a_conversation_gets_7_a_second_and_60_in_30_seconds(time_: VirtualTime) -> None:
     rl = limiter(time_, tenant_limits=BURSTS)
     times = await time_.run(*(granted_at(time_, rl, "t1", "c1") for _ in range(61)))
     assert times[:7] == [0.0] * 7 and times[7:14] == [1.0] * 7
@@ -103,13 +103,13 @@ async def test_a_conversation_gets_7_a_second_and_60_in_30_seconds(time_):
     assert times[60] == 30.0  # the 61st waits for the first to leave the 30-second window
 
 
-async def test_the_hourly_limit_of_a_conversation(time_):
+async def test_the_hourly_limit_of_a_conversation(time_: VirtualTime) -> None:
     rl = limiter(time_, conversation_limits=(Limit(1_800, 3_600.0),))
     times = await time_.run(*(granted_at(time_, rl, "t1", "c1") for _ in range(1_801)))
     assert times[1_799] < 60 and times[1_800] == 3_600.0  # (the tenant's pace: 50 a second)
 
 
-async def test_one_conversation_is_served_in_order(time_):
+async def test_one_conversation_is_served_in_order(time_: VirtualTime) -> None:
     rl = limiter(time_)
     order: list[int] = []
 
@@ -121,7 +121,7 @@ async def test_one_conversation_is_served_in_order(time_):
     assert order == list(range(30))
 
 
-async def test_a_busy_conversation_does_not_hold_up_the_others(time_):
+async def test_a_busy_conversation_does_not_hold_up_the_others(time_: VirtualTime) -> None:
     rl = limiter(time_, tenant_limits=BURSTS)
     busy = [granted_at(time_, rl, "t1", "busy") for _ in range(20)]
     times = await time_.run(*busy, granted_at(time_, rl, "t1", "quiet"))
@@ -134,13 +134,13 @@ async def test_a_busy_conversation_does_not_hold_up_the_others(time_):
     assert times[-1] - start <= 0.05  # behind at most a couple of the tenant's paced slots
 
 
-async def test_tenants_do_not_share_windows(time_):
+async def test_tenants_do_not_share_windows(time_: VirtualTime) -> None:
     rl = limiter(time_, tenant_limits=BURSTS)
     times = await time_.run(*(granted_at(time_, rl, tenant, f"c{n}") for tenant in ("a", "b", "c") for n in range(50)))
     assert times == [0.0] * 150
 
 
-async def test_slack_lengthens_every_window(time_):
+async def test_slack_lengthens_every_window(time_: VirtualTime) -> None:
     rl = limiter(time_, slack=0.05, tenant_limits=BURSTS)
     times = await time_.run(*(granted_at(time_, rl, "t1", f"c{n}") for n in range(51)))
     assert times[50] == pytest.approx(1.05)
@@ -149,7 +149,7 @@ async def test_slack_lengthens_every_window(time_):
     assert times[7] == pytest.approx(2.10)
 
 
-async def test_calls_spread_over_time_never_wait(time_):
+async def test_calls_spread_over_time_never_wait(time_: VirtualTime) -> None:
     rl = limiter(time_)
 
     async def paced() -> list[float]:
@@ -163,7 +163,7 @@ async def test_calls_spread_over_time_never_wait(time_):
     assert waits == [0.0] * 20
 
 
-async def test_slot_as_a_context_manager_says_how_long_it_waited(time_):
+async def test_slot_as_a_context_manager_says_how_long_it_waited(time_: VirtualTime) -> None:
     rl = limiter(time_, conversation_limits=(Limit(1, 0.5),))
     seen: list[float] = []
 
@@ -176,7 +176,7 @@ async def test_slot_as_a_context_manager_says_how_long_it_waited(time_):
     assert rl.waited == pytest.approx(1.5)
 
 
-async def test_a_cancelled_wait_leaves_the_windows_sound(time_):
+async def test_a_cancelled_wait_leaves_the_windows_sound(time_: VirtualTime) -> None:
     rl = limiter(time_, tenant_limits=BURSTS)
     await time_.run(*(granted_at(time_, rl, "t1", f"c{n}") for n in range(50)))
     waiting = asyncio.ensure_future(rl.acquire("t1", "late"))
@@ -187,7 +187,7 @@ async def test_a_cancelled_wait_leaves_the_windows_sound(time_):
     assert most_in_window([0.0] * 50 + times, 1.0) == 50  # the cancelled wait took no slot
 
 
-async def test_idle_conversations_and_tenants_are_forgotten(time_):
+async def test_idle_conversations_and_tenants_are_forgotten(time_: VirtualTime) -> None:
     rl = limiter(time_)
     await time_.run(*(granted_at(time_, rl, f"t{n % 3}", f"c{n}") for n in range(999)))
     assert rl.tracked() == (3, 999)
@@ -196,7 +196,7 @@ async def test_idle_conversations_and_tenants_are_forgotten(time_):
     assert rl.tracked() == (1, 1)
 
 
-def test_limits_must_make_sense():
+def test_limits_must_make_sense() -> None:
     with pytest.raises(ValueError):
         Limit(0, 1.0)
     with pytest.raises(ValueError):
@@ -208,7 +208,7 @@ def test_limits_must_make_sense():
 # -- retries ---------------------------------------------------------------------------------------
 
 
-def test_backoff_doubles_with_equal_jitter_and_a_cap():
+def test_backoff_doubles_with_equal_jitter_and_a_cap() -> None:
     assert retry_delay(1, jitter=0.0) == 0.25
     assert retry_delay(1, jitter=0.5) == 0.375
     assert retry_delay(3, jitter=0.0) == 1.0
@@ -218,7 +218,7 @@ def test_backoff_doubles_with_equal_jitter_and_a_cap():
     assert 0.25 <= retry_delay(1) < 0.5  # random jitter stays within the bounds
 
 
-def test_retry_after_in_seconds_is_honoured_with_a_little_spread():
+def test_retry_after_in_seconds_is_honoured_with_a_little_spread() -> None:
     assert retry_delay(1, "3", jitter=0.0) == 3.0
     assert retry_delay(5, "3", jitter=0.999) == pytest.approx(3.3, abs=0.01)
     assert retry_delay(1, "0.5", jitter=0.0) == 0.5
@@ -226,7 +226,7 @@ def test_retry_after_in_seconds_is_honoured_with_a_little_spread():
     assert retry_delay(1, "86400", jitter=0.0) == 120.0  # an absurd wait is capped
 
 
-def test_retry_after_as_an_http_date():
+def test_retry_after_as_an_http_date() -> None:
     now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
     header = format_datetime(now + timedelta(seconds=7), usegmt=True)
     assert retry_delay(1, header, jitter=0.0, now=now) == 7.0
@@ -234,11 +234,11 @@ def test_retry_after_as_an_http_date():
 
 
 @pytest.mark.parametrize("header", [None, "", "  ", "soon", "nan", "inf", "-"])
-def test_an_unreadable_retry_after_falls_back_to_backoff(header):
+def test_an_unreadable_retry_after_falls_back_to_backoff(header: str | None) -> None:
     assert retry_delay(2, header, jitter=0.0) == 0.5
 
 
-def test_which_answers_are_retried():
+def test_which_answers_are_retried() -> None:
     assert RETRYABLE_STATUSES == {412, 429, 502, 504}
     assert should_retry(429, 1) and should_retry(412, 2) and should_retry(502, 3) and should_retry(504, 4)
     assert not should_retry(429, 5)
@@ -249,7 +249,7 @@ def test_which_answers_are_retried():
         retry_delay(1, jitter=1.0)
 
 
-async def test_a_call_counts_until_a_window_after_it_ended(time_):
+async def test_a_call_counts_until_a_window_after_it_ended(time_: VirtualTime) -> None:
     """However late a slow call reached the service, the next one cannot share a window with it."""
     rl = limiter(time_, tenant_limits=(Limit(2, 1.0),), conversation_limits=())
 
@@ -265,7 +265,7 @@ async def test_a_call_counts_until_a_window_after_it_ended(time_):
     assert third == 6.0  # both slots were in flight; one ended at 5, its window runs to 6
 
 
-async def test_slot_serves_one_call_per_conversation_at_a_time(time_):
+async def test_slot_serves_one_call_per_conversation_at_a_time(time_: VirtualTime) -> None:
     rl = limiter(time_)
     inside = 0
     most = 0

@@ -57,13 +57,12 @@ class AnonymousConnections:
 
 
 class EchoHandler(ActivityHandler):
-    async def on_message_activity(self, turn_context: TurnContext) -> None:
+    async def on_message_activity(self, turn_context: TurnContext) -> None:  # type: ignore[override]
         await turn_context.send_activity(MessageFactory.text(turn_context.activity.text or ""))
 
 
 def echo_application(adapter: CloudAdapter, connections: AnonymousConnections) -> AgentApplication[TurnState]:
-    app = AgentApplication[TurnState](storage=MemoryStorage(), adapter=adapter,
-                                      connection_manager=connections)  # type: ignore[arg-type]
+    app = AgentApplication[TurnState](storage=MemoryStorage(), adapter=adapter, connection_manager=connections)
 
     @app.activity("message")
     async def on_message(context: TurnContext, _state: TurnState) -> None:
@@ -75,13 +74,15 @@ def echo_application(adapter: CloudAdapter, connections: AnonymousConnections) -
 def make_app(kind: str) -> web.Application:
     config = AgentAuthConfiguration(anonymous_allowed=True)
     connections = AnonymousConnections(config)
-    adapter = CloudAdapter(connection_manager=connections)  # type: ignore[arg-type]
-    agent = EchoHandler() if kind == "handler" else echo_application(adapter, connections)
+    adapter = CloudAdapter(connection_manager=connections)
+    handler, application = EchoHandler(), echo_application(adapter, connections)
 
     async def messages(request: web.Request) -> web.StreamResponse:
         if kind == "handler":
-            return await adapter.process(request, agent)
-        return await start_agent_process(request, agent, adapter)
+            response = await adapter.process(request, handler)
+        else:
+            response = await start_agent_process(request, application, adapter)
+        return response or web.Response(status=202)
 
     async def healthz(_: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})

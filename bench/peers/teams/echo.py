@@ -20,7 +20,7 @@ import logging
 from typing import Any
 
 from aiohttp import web
-from microsoft_teams.api import MessageActivity
+from microsoft_teams.api.activities import MessageActivity
 from microsoft_teams.apps import ActivityContext, App
 from microsoft_teams.apps.http.adapter import HttpMethod, HttpRequest, HttpResponse, HttpRouteHandler
 
