@@ -76,6 +76,17 @@ class Bot:
         assert process.returncode == 0, err.decode()
         return json.loads(out.decode().strip().splitlines()[-1])["done"]
 
+    async def cli(self, *args: str) -> tuple[int, str]:
+        """``python -m bot <args>`` on the same store and keys; (exit code, standard output)."""
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", *args, cwd=self.tmp, env=self.env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await process.communicate()
+        with self.output.open("ab") as log:
+            log.write(err)
+        return process.returncode or 0, out.decode()
+
     def db_bytes(self) -> bytes:
         path = self.tmp / "data" / "terugkoppeling.db"
         return b"".join(p.read_bytes() for p in (path, path.with_name(path.name + "-wal")) if p.exists())
