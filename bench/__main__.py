@@ -259,9 +259,10 @@ class Bench:
 
     def extras(self) -> None:
         """Other benchmarks of the bot's parts, each its own ``python -m bench.<name>`` printing a
-        markdown table, run if present: the client directory over HTTP (both runs) and the file
-        directory at 100k clients (full run only: it takes a minute or two)."""
-        wanted = [("directory_http", ["--quick"] if self.plan is QUICK else [])]
+        markdown table, run if present: the rate limiter against the enforcing connector and the
+        client directory over HTTP (both runs), the file directory at 100k clients (full run only:
+        it takes a minute or two)."""
+        wanted = [("ratelimit", []), ("directory_http", ["--quick"] if self.plan is QUICK else [])]
         if self.plan is not QUICK:
             wanted.append(("directory", []))
         for module, args in wanted:
