@@ -61,12 +61,31 @@ def redact(text: str) -> str:
     return _SHAPES.sub(REDACTED, text)
 
 
+def is_own(name: str) -> bool:
+    """The bot's own loggers (``bot``, ``bot.…``): their records never get their arguments formatted in."""
+    return name == "bot" or name.startswith("bot.")
+
+
+def message_of(record: logging.LogRecord) -> str:
+    """The text to show. The bot's own records drop their arguments (the usual way data slips in:
+    its code logs ids in ``extra``); other libraries' messages mean little without theirs, so
+    those are formatted in (and redacted like everything else)."""
+    if not isinstance(record.msg, str):
+        return type(record.msg).__name__
+    if record.args and not is_own(record.name):
+        try:
+            return record.getMessage()
+        except (TypeError, ValueError, KeyError):  # a library's own formatting bug: show its template
+            return record.msg
+    return record.msg
+
+
 class RedactingFilter(logging.Filter):
     """Strips client data from a record before any handler formats it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(record.msg if isinstance(record.msg, str) else type(record.msg).__name__)
-        record.args = None  # arguments are never formatted in: they are the usual way data slips in
+        record.msg = redact(message_of(record))
+        record.args = None  # formatted in above (other libraries) or dropped (the bot's own)
         for key in SAFE_FIELDS & record.__dict__.keys():
             if isinstance(record.__dict__[key], str):
                 record.__dict__[key] = redact(record.__dict__[key])
@@ -76,14 +95,14 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {
             "at": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "msg": record.msg if isinstance(record.msg, str) else type(record.msg).__name__,
+            # Without the filter (it has already done this), other libraries' arguments are formatted in here.
+            "msg": redact(message_of(record)) if record.args else message_of(record),
         }
         for key in SAFE_FIELDS & record.__dict__.keys():
             entry[key] = record.__dict__[key]

@@ -7,8 +7,9 @@ import logging
 from bot.logs import JsonFormatter
 
 
-def emit_text(record_call, *, filtered: bool = False) -> str:
-    """What a handler with the bot's formatter (and, if ``filtered``, its redacting filter) writes."""
+def emit_text(record_call, *, filtered: bool = False, name: str | None = None) -> str:
+    """What a handler with the bot's formatter (and, if ``filtered``, its redacting filter) writes,
+    for a record of the bot's own logger (or of ``name``, another library's)."""
     from bot.logs import RedactingFilter
 
     stream = io.StringIO()
@@ -16,22 +17,24 @@ def emit_text(record_call, *, filtered: bool = False) -> str:
     handler.setFormatter(JsonFormatter())
     if filtered:
         handler.addFilter(RedactingFilter())
-    logger = logging.getLogger("test.logs.filtered" if filtered else "test.logs")
+    logger = logging.getLogger(name or ("bot.test.filtered" if filtered else "bot.test"))
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
+    logger.propagate = False  # only this handler: pytest's own would choke on a library's broken format
     try:
         record_call(logger)
     finally:
         logger.removeHandler(handler)
+        logger.propagate = True
     return stream.getvalue()
 
 
-def emit(record_call) -> dict:
-    return json.loads(emit_text(record_call))
+def emit(record_call, name: str | None = None) -> dict:
+    return json.loads(emit_text(record_call, name=name))
 
 
-def emit_filtered(record_call) -> str:
-    return emit_text(record_call, filtered=True)
+def emit_filtered(record_call, name: str | None = None) -> str:
+    return emit_text(record_call, filtered=True, name=name)
 
 
 def test_arguments_and_unknown_extras_are_dropped():
@@ -105,3 +108,37 @@ def test_tracebacks_are_dropped_for_every_handler():
     RedactingFilter().filter(record)
     assert record.exc_info is None and record.__dict__["exception"] == "ValueError"
     assert "Amina" not in JsonFormatter().format(record)
+
+
+def test_other_libraries_messages_are_formatted_with_their_arguments():
+    for filtered in (False, True):
+        line = json.loads(emit_text(lambda log: log.debug("Using selector: %s", "EpollSelector"),
+                                    filtered=filtered, name="asyncio"))
+        assert line["msg"] == "Using selector: EpollSelector"
+        line = json.loads(emit_text(lambda log: log.warning("%(count)d retries left", {"count": 3}),
+                                    filtered=filtered, name="azure.core"))
+        assert line["msg"] == "3 retries left"
+
+
+def test_another_librarys_arguments_are_redacted_like_any_text():
+    import asyncio
+
+    from bot import logs
+
+    async def request() -> str:
+        logs.sensitive("Amina El Idrissi")
+        return emit_filtered(lambda log: log.error("Error handling request %r born %s", "Amina El Idrissi",
+                                                   "1990-04-12"), name="aiohttp.server")
+
+    out = asyncio.run(request())
+    assert "Error handling request" in out and "Amina" not in out and "1990" not in out
+
+
+def test_a_librarys_broken_format_shows_its_template():
+    line = emit(lambda log: log.info("%d items", "not a number"), name="somelib")
+    assert line["msg"] == "%d items"
+
+
+def test_the_bots_own_records_still_drop_their_arguments_through_the_filter():
+    out = emit_filtered(lambda log: log.info("identify %s", "Yonas Tesfaye"))
+    assert "Yonas" not in out and "identify %s" in out
