@@ -152,8 +152,9 @@ def sweep_stats(entry: dict[str, Any], label: str) -> dict[str, float]:
     """The median, fastest and slowest of one pending size's repeated sweeps of one kind."""
     runs = [s for s in entry["sweeps"] if s["label"] == label]
     seconds = [s["seconds"] for s in runs]
+    cpu = [s["cpu_seconds"] for s in runs if "cpu_seconds" in s]
     return {"due": runs[0]["due"], "seconds": statistics.median(seconds), "min": min(seconds), "max": max(seconds),
-            "runs": len(runs)}
+            "runs": len(runs), "cpu_seconds": statistics.median(cpu) if cpu else math.nan}
 
 
 def render(results: Results) -> str:
@@ -224,9 +225,12 @@ def render(results: Results) -> str:
         "## Sweep (in-process `Terugkoppeling.sweep()`, each due handoff gets one reminder)",
         "",
         "The median of each kind's repeats (each on handoffs of its own), the fastest and slowest beside it.",
+        "*CPU per due*: the sweep process's CPU time (all its threads; the in-process connector stand-in",
+        "included, so an upper bound on the bot's own) ÷ the due handoffs (issue 16: ≤ 1 ms on SQLite).",
         "",
-        "| store | pending | due | sweep (ms) | fastest–slowest (ms) | per due handoff (ms) | fill (s) | db (MB) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| store | pending | due | sweep (ms) | fastest–slowest (ms) | per due handoff (ms) | CPU per due (ms) "
+        "| fill (s) | db (MB) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for entry in results["sweep"]:
         for label in ("10 due", "1% due"):
@@ -235,7 +239,7 @@ def render(results: Results) -> str:
             size = f"{entry['db_mb']:.0f}" if store == "sqlite" else "—"
             lines.append(f"| {store} | {entry['pending']:,} | {s['due']:,} | {_ms(s['seconds'])} "
                          f"| {_ms(s['min'])}–{_ms(s['max'])} | {_ms(s['seconds'] / s['due'])} "
-                         f"| {entry['fill_seconds']:.1f} | {size} |")
+                         f"| {_ms(s['cpu_seconds'] / s['due'])} | {entry['fill_seconds']:.1f} | {size} |")
     lines += [
         "",
         "## Memory (bot server, `/proc/<pid>/status` after the same warm-up traffic)",
