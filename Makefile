@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run playground test cards install clean bench-peers
+.PHONY: run playground test lint cards install clean bench-peers
 
 # Re-install only when the declared or locked dependencies change.
 $(STAMP): pyproject.toml requirements.lock
@@ -36,8 +36,13 @@ tools/agents-toolkit/node_modules/.installed: tools/agents-toolkit/package.json 
 playground: install tools/playground/node_modules/.installed
 	tools/playground/run.sh
 
+# The tests, then the linter (pyproject.toml [tool.ruff]): either failing fails `make test` and CI.
 test: install $(NODE_TOOLS)
 	$(BIN)/python -m pytest
+	$(MAKE) --no-print-directory lint
+
+lint: install
+	$(BIN)/ruff check .
 
 # The benchmark's peers (other SDKs' echo bots) in their own virtualenvs under bench/.venvs/;
 # `python -m bench` makes them on first use too.

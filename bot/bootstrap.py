@@ -351,7 +351,8 @@ def _directory(settings: Settings) -> FileDirectory:
     except ValidationError as error:
         first = error.errors(include_input=False, include_url=False)[0]
         where = ".".join(str(part) for part in first["loc"])
-        what = first["type"] if first["type"] in ("value_error", "assertion_error") else first["msg"]  # own texts may quote
+        own = first["type"] in ("value_error", "assertion_error")  # a validator's own text may quote the value
+        what = first["type"] if own else first["msg"]
         problem = f"is not a valid client directory ({error.error_count()} problem(s); first at {where}: {what})"
     except ValueError as error:
         problem = f"cannot be read ({type(error).__name__})"

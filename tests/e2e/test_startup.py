@@ -79,18 +79,18 @@ def test_a_store_file_that_is_not_ours_is_refused_and_left_alone(tmp_path, case)
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before  # not migrated, not replaced
 
 
-ENTRY = ('"klant_id": "K-77", "naam": "%s", "geboortedatum": "1990-04-12", "actief_inburgeringstraject": true'
-         % SECRET)
-RECIPIENT = '"trajectbegeleider": {"naam": "Els", "email": "els@atlas.example", "aad_object_id": "x", "agency": "atlas"}'
+ENTRY = f'"klant_id": "K-77", "naam": "{SECRET}", "geboortedatum": "1990-04-12", "actief_inburgeringstraject": true'
+RECIPIENT = ('"trajectbegeleider": {"naam": "Els", "email": "els@atlas.example", "aad_object_id": "x", '
+             '"agency": "atlas"}')
 
 
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        ('{"clients": [{%s}]}' % ENTRY, "is not a valid client directory"),
-        ('{"clients": [{%s, %s}]}' % (ENTRY.replace("1990-04-12", "12/04/1990"), RECIPIENT),
+        ('{"clients": [{' + ENTRY + "}]}", "is not a valid client directory"),
+        ('{"clients": [{' + ENTRY.replace("1990-04-12", "12/04/1990") + ", " + RECIPIENT + "}]}",
          "is not a valid client directory"),
-        ('{"clients": [{%s, ' % ENTRY, "is not valid JSON"),
+        ('{"clients": [{' + ENTRY + ", ", "is not valid JSON"),
         (b"\xff\xfe" + SECRET.encode("utf-16-le"), "cannot be read"),
     ],
     ids=["missing field", "wrong date", "truncated JSON", "not UTF-8"],
