@@ -142,14 +142,15 @@ class RateLimiter:
         self._clock, self._sleep = clock, sleep
         self._tenants: dict[str, _Calls] = {}
         self._conversations: dict[tuple[str, str], _Calls] = {}
-        self._busy: dict[tuple[str, str], int] = {}  # callers inside slot()/acquire(), per conversation
+        self._busy: dict[tuple[str, str | None], int] = {}  # callers inside slot()/acquire(), per conversation
         self._granted = 0
         self.waited = 0.0  # seconds spent waiting for slots, all calls together
 
     @asynccontextmanager
-    async def slot(self, tenant_id: str, conversation_id: str) -> AsyncIterator[float]:
+    async def slot(self, tenant_id: str, conversation_id: str | None) -> AsyncIterator[float]:
         """``async with limiter.slot(tenant, conversation):`` — the call inside has its slot, and
-        counts until it ends; the value is the seconds waited for it."""
+        counts until it ends; the value is the seconds waited for it. ``conversation_id`` None: a
+        call that has no conversation yet (creating one), held to the tenant's limits only."""
         async with self._turn(tenant_id, conversation_id) as (began, tenant, conversation):
             waited = await self._admit(began, tenant, conversation)
             try:
@@ -159,7 +160,7 @@ class RateLimiter:
                 tenant.finish(now)
                 conversation.finish(now)
 
-    async def acquire(self, tenant_id: str, conversation_id: str) -> float:
+    async def acquire(self, tenant_id: str, conversation_id: str | None) -> float:
         """Wait for a slot and take it; returns the seconds waited. The call is taken to have ended
         at once, so a call that takes long after this may arrive later than the limiter assumes:
         ``slot()`` is the safer form."""
@@ -171,16 +172,20 @@ class RateLimiter:
         return waited
 
     @asynccontextmanager
-    async def _turn(self, tenant_id: str, conversation_id: str) -> AsyncIterator[tuple[float, _Calls, _Calls]]:
+    async def _turn(self, tenant_id: str, conversation_id: str | None) -> AsyncIterator[tuple[float, _Calls, _Calls]]:
         """The conversation's turn (its lock held for the whole call), when it was asked for, and
         the two records."""
         began = self._clock()
         key = (tenant_id, conversation_id)
         self._busy[key] = self._busy.get(key, 0) + 1
         try:
-            conversation = self._conversations.get(key)
-            if conversation is None:
-                conversation = self._conversations[key] = _Calls(self.conversation_limits, self.slack)
+            if conversation_id is None:  # nothing to count for a conversation that does not exist yet
+                conversation = _Calls((), self.slack)
+            elif (found := self._conversations.get((tenant_id, conversation_id))) is not None:
+                conversation = found
+            else:
+                conversation = self._conversations[tenant_id, conversation_id] = _Calls(self.conversation_limits,
+                                                                                        self.slack)
             tenant = self._tenants.get(tenant_id)
             if tenant is None:
                 tenant = self._tenants[tenant_id] = _Calls(self.tenant_limits, self.slack)

@@ -70,7 +70,7 @@ def most_in_window(times: Sequence[float], seconds: float) -> int:
     return max(sum(1 for u in ordered if t - seconds < u <= t + 1e-9) for t in ordered)
 
 
-async def granted_at(time_: VirtualTime, rl: RateLimiter, tenant: str, conversation: str) -> float:
+async def granted_at(time_: VirtualTime, rl: RateLimiter, tenant: str, conversation: str | None) -> float:
     await rl.acquire(tenant, conversation)
     return time_.now
 
@@ -280,3 +280,10 @@ async def test_slot_serves_one_call_per_conversation_at_a_time(time_: VirtualTim
 
     await time_.run(*(call() for _ in range(10)))
     assert most == 1
+
+
+async def test_creating_a_conversation_counts_for_the_tenant_only(time_: VirtualTime) -> None:
+    rl = limiter(time_, tenant_limits=BURSTS)
+    times = await time_.run(*(granted_at(time_, rl, "t1", None) for _ in range(60)))
+    assert times.count(0.0) == 50 and times.count(1.0) == 10
+    assert rl.tracked() == (1, 0)
