@@ -156,7 +156,7 @@ def _load(path: Path) -> _Index:
     except UnicodeDecodeError as error:
         raise DirectoryFileError(f"cannot be read (not UTF-8 text, at byte {error.start})") from None
     by_key: dict[_Key, tuple[_Entry, ...]] = {}
-    recipients: dict[Recipient, Recipient] = {}  # one object per trajectbegeleider, however many clients
+    recipients: dict[tuple[object, ...], Recipient] = {}  # one object per trajectbegeleider, however many clients
     dates: dict[date, date] = {}
     count = 0
     try:
@@ -165,9 +165,10 @@ def _load(path: Path) -> _Index:
                 client = DirectoryClient.model_validate(raw)
             except ValidationError as error:
                 raise _invalid(count - 1, _where(error)) from None
-            recipient = recipients.get(client.trajectbegeleider)
+            same = tuple(client.trajectbegeleider.__dict__.values())  # a tuple hashes and compares at C speed
+            recipient = recipients.get(same)
             if recipient is None:
-                recipient = recipients[client.trajectbegeleider] = client.trajectbegeleider
+                recipient = recipients[same] = client.trajectbegeleider
                 if not all(_utf8(v) for v in recipient.model_dump(mode="json").values() if isinstance(v, str)):
                     raise _invalid(count - 1, "field trajectbegeleider: lone surrogate")
             if not (_utf8(client.naam) and _utf8(client.klant_id)):
