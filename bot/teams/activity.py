@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -136,6 +137,20 @@ class _Envelope(BaseModel):
     recipient: _Account | None = None
     conversation: _Conversation | None = None
     channelData: _ChannelData | None = None  # noqa: N815
+
+    @field_validator("serviceUrl")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        # Replies go to this URL: one that is not http(s) with a host cannot be called at all.
+        if value is not None:
+            try:
+                parts = urlsplit(value)
+                usable = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+            except ValueError:  # e.g. "http://[::1" or a port out of range
+                usable = False
+            if not usable or not value.isprintable() or " " in value:
+                raise ValueError("not an http(s) URL")
+        return value
 
 
 def well_typed(body: dict[str, Any]) -> bool:

@@ -154,9 +154,13 @@ def base(bot: BotInAThread) -> dict[str, Any]:
     return bot.harness.user("aad-fuzz", "tenant-vdab", "Fuzz").activity(text="hallo")
 
 
+BAD_URLS = ["x", "ftp://127.0.0.1/", "http://[::1", "http://127.0.0.1:99999/", "https://", "http://a b/", "//h/p",
+            "http://127.0.0.1/\ud800", "javascript:alert(1)", "http://\u202e/"]
+
+
 def set_path(activity: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
-    if path == ("serviceUrl",) and isinstance(value, str):
-        return  # local mode posts replies to it: keep it on the loopback connector
+    if path == ("serviceUrl",) and isinstance(value, str) and value not in BAD_URLS:
+        return  # local mode posts replies to it: keep it on the loopback connector (or make it unusable)
     target = activity
     for key in path[:-1]:
         if not isinstance(target.get(key), dict):
@@ -184,7 +188,7 @@ def activities(draw, bot: BotInAThread) -> dict[str, Any]:
         if draw(st.integers(0, 4)) == 0:
             activity.pop(path[0], None)
         else:
-            set_path(activity, path, draw(json_values))
+            set_path(activity, path, draw(json_values | st.sampled_from(BAD_URLS)))
     return activity
 
 

@@ -38,6 +38,7 @@ def envelope(**fields):
 def test_a_teams_shaped_activity_is_well_typed():
     assert well_typed(envelope())
     assert well_typed(envelope(text=None, channelData=None, locale="nl-BE"))
+    assert well_typed(envelope(serviceUrl="https://smba.trafficmanager.net/emea/"))
 
 
 @pytest.mark.parametrize(
@@ -45,7 +46,9 @@ def test_a_teams_shaped_activity_is_well_typed():
     [{"channelData": {"tenant": {"id": 1.5}}}, {"channelData": {"tenant": "t"}}, {"channelData": []},
      {"from": {"id": "29:x", "aadObjectId": {}}}, {"from": {"id": 29}}, {"from": "x"},
      {"conversation": {"id": "a:1", "tenantId": True}}, {"recipient": {"id": "b", "name": ["x"]}},
-     {"text": 5}, {"serviceUrl": {"u": 1}}, {"type": None}],
+     {"text": 5}, {"serviceUrl": {"u": 1}}, {"type": None}, {"serviceUrl": "x"}, {"serviceUrl": "ftp://a"},
+     {"serviceUrl": "http://[::1"}, {"serviceUrl": "http://a:99999"}, {"serviceUrl": "https://"},
+     {"serviceUrl": "http://a b"}, {"serviceUrl": "http://a/\n"}],
 )
 def test_wrong_types_in_identity_fields_are_refused(fields):
     assert not well_typed(envelope(**fields))
