@@ -151,13 +151,14 @@ class Bench:
     async def requests(self) -> None:
         say("requests (bare aiohttp, the floor, the SDKs' echo bots, stock botbuilder echo, this bot):")
         self.results["host"] = HOST
-        servers = {kind: self.start_baseline(kind) for kind in ("raw", "echo")}
-        servers["floor"] = self.start_floor()
-        servers.update(self.start_peers())
-        servers["bot"] = self.start_bot("bot", profile=self.profile)
-        self.servers = list(servers.values())
-        order = ["raw", "floor", *(p.name for p in peers.PEERS if p.name in servers), "echo", "bot"]
-        try:
+        servers: dict[str, procs.Server] = {}
+        try:  # started inside, so that one failing to start stops the ones before it
+            servers.update((kind, self.start_baseline(kind)) for kind in ("raw", "echo"))
+            servers["floor"] = self.start_floor()
+            servers.update(self.start_peers())
+            servers["bot"] = self.start_bot("bot", profile=self.profile)
+            self.servers = list(servers.values())
+            order = ["raw", "floor", *(p.name for p in peers.PEERS if p.name in servers), "echo", "bot"]
             async with ClientSession(connector=TCPConnector(limit=100)) as session:
                 pipelines = {kind: Pipeline(session, server.url, self.connector) for kind, server in servers.items()}
                 # The message rows back to back, so drift hits them all alike; in rounds, each in a new order.
