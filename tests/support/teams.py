@@ -173,6 +173,10 @@ class TeamsUser:
         assert status == 200, (status, body)
         assert body["statusCode"] == 200 and body["type"] == "application/vnd.microsoft.card.adaptive", body
         self.card = self.h.card_seen(body["value"])
+        live = {a["id"] for a in self.h.connector.live_activities(self.conversation_id)}
+        if card is None and self.card_activity_id in live:
+            # Universal Actions: Teams shows the answer in place of the clicked card.
+            self.h.connector.show(self.conversation_id, self.card_activity_id, self.card)
         return self.card
 
     def last_text(self) -> str | None:
