@@ -15,11 +15,12 @@ from bot.app.ports import Notice
 from bot.domain.handoff import Draft, Handoff, HandoffState, Stage
 from bot.domain.model import Reason, Recipient
 from bot.domain.template import CONTENT_FIELDS, IDENTITY_FIELDS, Content, FieldError, Identity, content_values
+from bot.resources import cards_dir
 from bot.teams import texts
 from bot.teams.templating import CardTemplates
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
-CARDS_DIR = Path(__import__("bot.resources").resources.cards_dir())  # checkout or installed copy
+CARDS_DIR = Path(cards_dir())  # a checkout or an installed copy
 Card = dict[str, Any]
 
 
