@@ -7,7 +7,9 @@ shared), so memory stays near the file's size.
 
 The file is re-read when it changes: each look-up compares its modification time, size and inode
 (at most every ``check_every`` seconds) and, if they moved, loads it again in a worker thread
-while the event loop goes on. A new file that is not valid keeps the last good one and logs an
+while the event loop goes on. That look-up waits for the new version, up to ``reload_wait``
+seconds (a Teams invoke has about 5 s in all); past that it is answered from the last good one and
+the reload finishes for the next. A new file that is not valid keeps the last good one and logs an
 error that names the entry's index and field, never a value. At start-up an invalid file raises
 ``DirectoryFileError``, whose message is equally free of client data.
 """
@@ -36,8 +38,11 @@ log = logging.getLogger(__name__)
 _DECODER = json.JSONDecoder()
 _SPACE = re.compile(r"[ \t\n\r]*")
 _FIELD_NAMES = frozenset(DirectoryClient.model_fields) | frozenset(Recipient.model_fields)
-# (klant_id, naam, geboortedatum, actief_inburgeringstraject, trajectbegeleider)
-_Entry = tuple[str, str, date, bool, Recipient]
+# (klant_id, naam, geboortedatum, actief_inburgeringstraject, index of the trajectbegeleider).
+# Only atomic values, so the garbage collector untracks these tuples (and the index's keys and
+# values): a full collection does not walk 100k entries, and a reload in its worker thread does not
+# hold the event loop for the length of one.
+_Entry = tuple[str, str, date, bool, int]
 _Key = tuple[str, date]
 _Signature = tuple[int, int, int, int]  # mtime_ns, ctime_ns, size, inode
 
@@ -51,6 +56,8 @@ class DirectoryFileError(ValueError):
 @dataclass(frozen=True, slots=True)
 class _Index:
     by_key: dict[_Key, tuple[_Entry, ...]]
+    by_id: dict[str, _Entry]  # klant_id → entry, for the re-checks at verstuur and before delivery
+    recipients: tuple[Recipient, ...]
     count: int
     signature: _Signature
 
@@ -156,7 +163,9 @@ def _load(path: Path) -> _Index:
     except UnicodeDecodeError as error:
         raise DirectoryFileError(f"cannot be read (not UTF-8 text, at byte {error.start})") from None
     by_key: dict[_Key, tuple[_Entry, ...]] = {}
-    recipients: dict[tuple[object, ...], Recipient] = {}  # one object per trajectbegeleider, however many clients
+    by_id: dict[str, _Entry] = {}
+    recipients: dict[tuple[object, ...], int] = {}  # one entry per trajectbegeleider, however many clients
+    shared: list[Recipient] = []
     dates: dict[date, date] = {}
     count = 0
     try:
@@ -168,8 +177,10 @@ def _load(path: Path) -> _Index:
             same = tuple(client.trajectbegeleider.__dict__.values())  # a tuple hashes and compares at C speed
             recipient = recipients.get(same)
             if recipient is None:
-                recipient = recipients[same] = client.trajectbegeleider
-                if not all(_utf8(v) for v in recipient.model_dump(mode="json").values() if isinstance(v, str)):
+                recipient = recipients[same] = len(shared)
+                shared.append(client.trajectbegeleider)
+                fields = client.trajectbegeleider.model_dump(mode="json").values()
+                if not all(_utf8(v) for v in fields if isinstance(v, str)):
                     raise _invalid(count - 1, "field trajectbegeleider: lone surrogate")
             if not (_utf8(client.naam) and _utf8(client.klant_id)):
                 raise _invalid(count - 1, "field naam or klant_id: lone surrogate")
@@ -177,16 +188,17 @@ def _load(path: Path) -> _Index:
             entry: _Entry = (client.klant_id, client.naam, born, client.actief_inburgeringstraject, recipient)
             key = lookup_key(client.naam, born)
             by_key[key] = (*by_key[key], entry) if key in by_key else (entry,)
+            by_id[client.klant_id] = entry
     except _Malformed as error:
         raise DirectoryFileError(str(error)) from None
-    return _Index(by_key, count, signature)
+    return _Index(by_key, by_id, tuple(shared), count, signature)
 
 
-def _client(entry: _Entry) -> DirectoryClient:
+def _client(entry: _Entry, recipients: tuple[Recipient, ...]) -> DirectoryClient:
     klant_id, naam, geboortedatum, actief, recipient = entry
     return DirectoryClient.model_construct(  # validated at load
         klant_id=klant_id, naam=naam, geboortedatum=geboortedatum, actief_inburgeringstraject=actief,
-        trajectbegeleider=recipient,
+        trajectbegeleider=recipients[recipient],
     )
 
 
@@ -194,11 +206,12 @@ class FileDirectory:
     """A ``ClientDirectory`` over a JSON file that follows the file's changes.
 
     ``check_every``: seconds between two checks of the file's modification time (0: every look-up;
-    a check is one ``stat``)."""
+    a check is one ``stat``). ``reload_wait``: how long a look-up waits for a changed file's load."""
 
-    def __init__(self, path: Path, *, check_every: float = 0.0) -> None:
+    def __init__(self, path: Path, *, check_every: float = 0.0, reload_wait: float = 2.0) -> None:
         self.path = Path(path)
         self.check_every = check_every
+        self.reload_wait = reload_wait
         self._index = _load(self.path)
         self._checked_at = time.monotonic()
         self._rejected: _Signature | None = None  # a bad version: not read again until it changes
@@ -216,8 +229,16 @@ class FileDirectory:
     async def find(self, identity: Identity) -> list[DirectoryClient]:
         """The entries with this name (its words in any order) and birth date."""
         await self._follow_changes()
-        entries = self._index.by_key.get(lookup_key(identity.naam, identity.geboortedatum), ())
-        return [_client(e) for e in entries]
+        index = self._index
+        entries = index.by_key.get(lookup_key(identity.naam, identity.geboortedatum), ())
+        return [_client(e, index.recipients) for e in entries]
+
+    async def lookup(self, klant_id: str) -> DirectoryClient | None:
+        """The entry with this ``klant_id`` as the file says now, or ``None``."""
+        await self._follow_changes()
+        index = self._index
+        entry = index.by_id.get(klant_id)
+        return _client(entry, index.recipients) if entry is not None else None
 
     async def _follow_changes(self) -> None:
         now = time.monotonic()
@@ -237,7 +258,11 @@ class FileDirectory:
             return
         if self._reloading is None:
             self._reloading = asyncio.ensure_future(self._reload_in_thread())
-        await asyncio.shield(self._reloading)
+        try:
+            await asyncio.wait_for(asyncio.shield(self._reloading), self.reload_wait)
+        except TimeoutError:
+            log.warning("client directory still loading; answered from the last good version",
+                        extra={"count": self._index.count})
 
     async def _reload_in_thread(self) -> None:
         started = time.monotonic()

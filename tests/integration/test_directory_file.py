@@ -190,6 +190,21 @@ async def test_a_file_that_disappears_keeps_the_last_good_one(tmp_path, caplog):
     assert await verdict(directory, "Goede Klant", "1990-01-01") == Ineligible(Reason.UNKNOWN_CLIENT)
 
 
+async def test_a_slow_reload_answers_from_the_last_good_version_then_catches_up(tmp_path, caplog):
+    path = write(tmp_path / "c.json", entry("Goede Klant", "1990-01-01"))
+    directory = FileDirectory(path, reload_wait=0)
+    write(path, *(entry(f"Klant Nummer{i}", "1990-01-01", klant_id=f"K-{i}") for i in range(3000)),
+          entry("Andere Klant", "1991-01-01"))
+    bump(path)
+    assert isinstance(await verdict(directory, "Goede Klant", "1990-01-01"), Eligible)  # not loaded yet
+    assert "client directory still loading; answered from the last good version" in caplog.messages
+    for _ in range(200):  # the load goes on in its thread
+        if len(directory) > 1:
+            break
+        await asyncio.sleep(0.05)
+    assert isinstance(await verdict(directory, "Andere Klant", "1991-01-01"), Eligible)
+
+
 async def test_check_every_spaces_the_checks(tmp_path):
     path = write(tmp_path / "c.json", entry("Goede Klant", "1990-01-01"))
     directory = FileDirectory(path, check_every=3600)
