@@ -17,6 +17,7 @@ error that names the entry's index and field, never a value. At start-up an inva
 from __future__ import annotations
 
 import asyncio
+import codecs
 import json
 import logging
 import os
@@ -154,14 +155,35 @@ def _utf8(value: str) -> bool:
     return True
 
 
+def _read_text(path: Path) -> str:
+    """The file as text, decoded a megabyte at a time: in a worker thread, no single step holds
+    the interpreter (and so the event loop) for the whole file."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    parts: list[str] = []
+    offset = 0
+    with path.open("rb") as file:
+        try:
+            while chunk := file.read(1 << 20):
+                parts.append(decoder.decode(chunk))
+                offset += len(chunk)
+            parts.append(decoder.decode(b"", final=True))
+        except UnicodeDecodeError as error:
+            raise DirectoryFileError(f"cannot be read (not UTF-8 text, at byte {offset + error.start})") from None
+    return "".join(parts)
+
+
+def _dismantle(index: _Index) -> None:
+    """Free an old index entry by entry (in a worker thread): dropped at once, its 100k entries
+    would be freed in one step that holds the interpreter for tens of milliseconds."""
+    while index.by_key:
+        index.by_key.popitem()
+
+
 def _load(path: Path) -> _Index:
     """Read and index the file; ``DirectoryFileError`` if it is not a valid directory.
     ``OSError`` when it cannot be read at all."""
     signature = _signature(path)  # before reading: a change while we read shows at the next look-up
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise DirectoryFileError(f"cannot be read (not UTF-8 text, at byte {error.start})") from None
+    text = _read_text(path)
     by_key: dict[_Key, tuple[_Entry, ...]] = {}
     by_id: dict[str, _Entry] = {}
     recipients: dict[tuple[object, ...], int] = {}  # one entry per trajectbegeleider, however many clients
@@ -278,7 +300,8 @@ class FileDirectory:
             log.error("client directory file rejected; keeping the last good one",
                       extra={"error": problem, "path": str(self.path), "count": self._index.count})
         else:
-            self._index, self._rejected = index, None
+            old, self._index, self._rejected = self._index, index, None
+            await asyncio.to_thread(_dismantle, old)
             log.info("client directory reloaded", extra={
                 "count": index.count, "elapsed_ms": round((time.monotonic() - started) * 1000, 1)})
         finally:
