@@ -7,18 +7,22 @@ lost race shows the draft where it stands.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from bot.app.outbox import Deferred, Delivered, Rejected
-from bot.app.results import Cancelled, FormErrors, NotDelivered, Queued, Refused, Sent, Shown, Stale
-from bot.domain.directory import Ineligible, eligibility, matches
+from bot.app.ports import DirectoryUnavailable, RecipientUnresolved
+from bot.app.results import Cancelled, FormErrors, NotDelivered, Queued, Refused, Sent, Shown, Stale, Unidentified
+from bot.domain.directory import Ineligible, eligibility, matches, still_backed
 from bot.domain.handoff import Change, Draft, Handoff, HandoffState, Stage
 from bot.domain.model import Actor, Address, Reason, client_fingerprint, new_id
 from bot.domain.template import check_content, check_identity
 
 if TYPE_CHECKING:
     from bot.app.services import Terugkoppeling
+
+log = logging.getLogger(__name__)
 
 
 async def _owned_draft(app: Terugkoppeling, actor: Actor, draft_id: str, *stages: Stage) -> Draft | Refused | Stale | Shown:
@@ -68,7 +72,7 @@ async def restart(app: Terugkoppeling, actor: Actor, draft_id: str) -> Shown | R
 
 async def identify(
     app: Terugkoppeling, actor: Actor, draft_id: str, form: Mapping[str, object], card: str | None = None
-) -> Shown | FormErrors | Refused | Stale:
+) -> Shown | FormErrors | Unidentified | Refused | Stale:
     """``identificeer``: find the client; only an active inburgeringstraject qualifies."""
     draft = await _owned_draft(app, actor, draft_id, Stage.IDENTIFY)
     if not isinstance(draft, Draft):
@@ -76,9 +80,18 @@ async def identify(
     checked = check_identity(form, app.today())
     if checked.model is None:
         return FormErrors(draft, checked.values, checked.errors)
-    verdict = eligibility(matches(checked.model, await app.directory.find(checked.model)))
+    try:
+        verdict = eligibility(matches(checked.model, await app.directory.find(checked.model)))
+    except DirectoryUnavailable as error:
+        log.warning("client directory unavailable", extra={"draft": draft.id, "error": error.reason})
+        verdict = Ineligible(Reason.DIRECTORY_UNAVAILABLE)
+    except RecipientUnresolved as error:
+        log.warning("recipient unresolved", extra={"draft": draft.id, "error": error.reason})
+        verdict = Ineligible(Reason.RECIPIENT_UNRESOLVED)
     if isinstance(verdict, Ineligible):
-        return await app.refuse(verdict.reason, actor, draft.id)
+        # Nothing about the client is kept; the card keeps what was typed, so a typo is fixed in place.
+        await app.refuse(verdict.reason, actor, draft.id)
+        return Unidentified(draft, checked.values, verdict.reason)
     if reason := app.policy.may_receive(verdict.recipient):
         return await app.refuse(reason, actor, draft.id, verdict.recipient.agentschap)
     found = verdict.client
@@ -89,6 +102,7 @@ async def identify(
         fingerprint=fingerprint,
         previously_sent_at=await app.store.last_sent(fingerprint),
         at=app.clock.now(),
+        klant_id=found.klant_id,
     )
     return await _write(app, draft, change)
 
@@ -151,9 +165,19 @@ async def send(app: Terugkoppeling, actor: Actor, draft_id: str) -> Sent | Queue
     draft = await _owned_draft(app, actor, draft_id, Stage.PREVIEW)
     if not isinstance(draft, Draft):
         return draft
-    assert draft.recipient is not None
+    assert draft.recipient is not None and draft.client is not None
     if reason := app.policy.in_force(app.today()) or app.policy.may_receive(draft.recipient):
         return await app.refuse(reason, actor, draft.id, draft.recipient.agentschap)
+    if draft.client.klant_id is not None:  # art. 4 and F.2.a, asked again: the preview may be hours old
+        try:
+            changed = still_backed(await app.directory.lookup(draft.client.klant_id), draft.recipient)
+        except (DirectoryUnavailable, RecipientUnresolved) as error:
+            log.warning("client directory unavailable", extra={"draft": draft.id, "error": error.reason})
+            await app.refuse(Reason.DIRECTORY_UNAVAILABLE, actor, draft.id, draft.recipient.agentschap)
+            return NotDelivered(draft, Reason.DIRECTORY_UNAVAILABLE.value)
+        if changed is not None:
+            await _write(app, draft, draft.unidentified(changed.value, app.clock.now()))
+            return Refused(changed, draft.id)
     handoff, created = await app.outbox.record(draft)
     if not created:
         return await _sent_or_queued(app, actor, handoff)  # a concurrent retry recorded it first

@@ -24,16 +24,20 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from bot.app.ports import (
+    ClientDirectory,
     Clock,
     Conflict,
     DeliveryError,
+    DirectoryUnavailable,
     Messenger,
     Notice,
+    RecipientUnresolved,
     Store,
     StoreUnavailable,
     Unreadable,
     UnreadableRecord,
 )
+from bot.domain.directory import still_backed
 from bot.domain.handoff import Change, Draft, Handoff, HandoffState
 from bot.domain.model import AuditEvent, AuditName, new_id, new_reference
 from bot.domain.schedule import Schedule, Step
@@ -49,6 +53,7 @@ CLOSING_NOTICES = {
     HandoffState.RETURNED: Notice.RETURNED,
     HandoffState.EXPIRED: Notice.EXPIRED,
     HandoffState.UNDELIVERABLE: Notice.UNDELIVERABLE,
+    HandoffState.WITHDRAWN: Notice.NO_LONGER_ELIGIBLE,
 }
 
 
@@ -81,8 +86,12 @@ class Rejected:
 
 
 class Outbox:
-    def __init__(self, *, store: Store, messenger: Messenger, clock: Clock, schedule: Schedule) -> None:
+    def __init__(
+        self, *, store: Store, messenger: Messenger, clock: Clock, schedule: Schedule,
+        directory: ClientDirectory | None = None,
+    ) -> None:
         self.store = store
+        self.directory = directory  # asked again before a queued card goes out (art. 4, F.2.a)
         self.messenger = messenger
         self.clock = clock
         self.schedule = schedule
@@ -302,7 +311,8 @@ class Outbox:
         if not applied or claimed is None:
             return None  # another sweeper took it first
         if step is Step.DELIVER:
-            await self.deliver(claimed, first=False)
+            if await self._still_backed(claimed):
+                await self.deliver(claimed, first=False)
         elif step is Step.REMIND:
             await self._remind(claimed)
         elif step is Step.ESCALATE:
@@ -312,6 +322,37 @@ class Outbox:
         else:
             await self.follow_up(claimed)
         return step
+
+    async def _still_backed(self, handoff: Handoff) -> bool:
+        """Before a queued card goes out hours later: is it still this client's trajectbegeleider, and
+        does the client still follow an active inburgeringstraject? If not, nothing is sent and the
+        counsellor is told why; if the directory cannot say now, the delivery waits."""
+        klant_id = handoff.client.klant_id if handoff.client else None
+        if self.directory is None or klant_id is None:
+            return True
+        now = self.clock.now()
+        try:
+            reason = still_backed(await self.directory.lookup(klant_id), handoff.recipient)
+        except (DirectoryUnavailable, RecipientUnresolved) as error:
+            log.warning("directory unavailable before delivery",
+                        extra={"ref": handoff.reference, "error": getattr(error, "reason", "")})
+            if handoff.attempts >= self.schedule.max_attempts:
+                await self._give_up(handoff, DeliveryError(None, retryable=False))
+                return False
+            delay = self.schedule.retry_delay(handoff.attempts, None)
+            await self.handoff(handoff, lambda h: h.deferred(at=now, until=now + delay, status="directory",
+                                                             tell_counsellor=False) if _same_attempt(h, handoff)
+                               else None)
+            return False
+        if reason is None:
+            return True
+        closed, applied = await self.handoff(
+            handoff, lambda h: h.withdrawn(reason.value, at=now, lease=self.schedule.lease)
+            if _same_attempt(h, handoff) else None,
+        )
+        if applied and closed is not None:
+            await self.follow_up(closed)
+        return False
 
     async def _remind(self, handoff: Handoff) -> None:
         failed: int | None = None

@@ -75,6 +75,11 @@ class ClientDirectory(Protocol):
         ``RecipientUnresolved`` when a match's trajectbegeleider cannot be resolved."""
         ...
 
+    async def lookup(self, klant_id: str) -> DirectoryClient | None:
+        """The client as the directory knows them now (label, trajectbegeleider), or ``None``.
+        Raises like ``find``."""
+        ...
+
 
 class Notice(StrEnum):
     """What the counsellor is told about their handoff, by reference only."""
@@ -85,6 +90,7 @@ class Notice(StrEnum):
     UNDELIVERABLE = "undeliverable"  # the outbox gave up; the content is purged
     UNCONFIRMED = "unconfirmed"  # the recipient was reminded the maximum number of times
     EXPIRED = "expired"  # the retention cap purged it unconfirmed
+    NO_LONGER_ELIGIBLE = "no_longer_eligible"  # withdrawn before delivery: label lost or recipient changed
 
 
 class Messenger(Protocol):

@@ -30,6 +30,16 @@ class FormErrors:
 
 
 @dataclass(frozen=True, slots=True)
+class Unidentified:
+    """The client could not be identified (not found, ambiguous, no active inburgeringstraject, the
+    directory down): the identification card again, with what was typed, and why."""
+
+    draft: Draft
+    values: dict[str, str]
+    reason: Reason
+
+
+@dataclass(frozen=True, slots=True)
 class Refused:
     reason: Reason
     draft_id: str | None = None
@@ -92,6 +102,6 @@ class Superseded:
 
 
 Result = (
-    Shown | FormErrors | Refused | Stale | Cancelled | Sent | Queued | NotDelivered | Closed | AlreadyClosed
+    Shown | FormErrors | Unidentified | Refused | Stale | Cancelled | Sent | Queued | NotDelivered | Closed | AlreadyClosed
     | Current | Superseded
 )

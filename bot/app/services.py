@@ -43,7 +43,8 @@ class Terugkoppeling:
         self.policy = policy
         self.schedule = schedule or Schedule()
         self.fingerprint_key = fingerprint_key
-        self.outbox = Outbox(store=store, messenger=messenger, clock=clock, schedule=self.schedule)
+        self.outbox = Outbox(store=store, messenger=messenger, clock=clock, schedule=self.schedule,
+                             directory=directory)
 
     def today(self) -> date:
         return self.clock.now().astimezone(BRUSSELS).date()

@@ -46,3 +46,16 @@ def eligibility(found: list[DirectoryClient]) -> Eligible | Ineligible:
     if not found[0].actief_inburgeringstraject:
         return Ineligible(Reason.NOT_ACTIVE)
     return Eligible(found[0])
+
+
+def still_backed(found: DirectoryClient | None, recipient: Recipient) -> Reason | None:
+    """Asked again later (at ``verstuur``, before a queued delivery): does the directory still name
+    this recipient for a client with an active inburgeringstraject?"""
+    if found is None:
+        return Reason.UNKNOWN_CLIENT
+    if not found.actief_inburgeringstraject:
+        return Reason.NOT_ACTIVE
+    now = found.trajectbegeleider
+    if (now.aad_object_id, now.tenant_id) != (recipient.aad_object_id, recipient.tenant_id):
+        return Reason.RECIPIENT_CHANGED
+    return None

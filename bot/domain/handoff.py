@@ -137,7 +137,7 @@ class Draft(_Record):
 
     def identified(
         self, *, identity: Identity, recipient: Recipient, fingerprint: str, previously_sent_at: datetime | None,
-        at: datetime,
+        at: datetime, klant_id: str | None = None,
     ) -> Change[Draft]:
         """The client was found with an active inburgeringstraject; a repeat needs a yes first (art. 5)."""
         self._require("identified", Stage.IDENTIFY)
@@ -146,7 +146,7 @@ class Draft(_Record):
             recipient=recipient,
             fingerprint=fingerprint,
             previously_sent_at=previously_sent_at,
-            client=ClientData(identity=identity),
+            client=ClientData(identity=identity, klant_id=klant_id),
         )
         return Change(draft, (draft._event(AuditName.IDENTIFIED, at, "repeat" if previously_sent_at else None),))
 
@@ -172,6 +172,14 @@ class Draft(_Record):
         result: Draft = self._with(card_activity_id=card_activity_id)
         return result
 
+    def unidentified(self, reason: str, at: datetime) -> Change[Draft]:
+        """At ``verstuur`` the directory no longer backs the preview (the label is gone, or another
+        trajectbegeleider is named): back to identification, the client's data dropped."""
+        self._require("unidentified", Stage.PREVIEW)
+        draft: Draft = self._with(stage=Stage.IDENTIFY, recipient=None, fingerprint=None, previously_sent_at=None,
+                                  client=None)
+        return Change(draft, (self._event(AuditName.REFUSED, at, reason),))
+
     def cancelled(self, at: datetime) -> Change[Draft]:
         """``annuleer``, at any stage: the draft and its content are purged."""
         return Change(self, (self._event(AuditName.CANCELLED, at), self._event(AuditName.PURGED, at)), delete=True)
@@ -188,6 +196,7 @@ class HandoffState(StrEnum):
     RETURNED = "returned"  # "niet mijn klant": an incident
     EXPIRED = "expired"  # not confirmed within the retention cap: purged
     UNDELIVERABLE = "undeliverable"  # Teams could not be reached within the retry bound: purged
+    WITHDRAWN = "withdrawn"  # taken back before it was confirmed (``closed_because`` says why): purged
 
     @property
     def is_open(self) -> bool:
@@ -222,6 +231,7 @@ class Handoff(_Record):
     escalated: bool = False
     tell_when_delivered: bool = False  # the counsellor was shown "wordt verstuurd"
     follow_up: bool = False  # closed, but the card's removal and the notices are not done yet
+    closed_because: str | None = None  # why it was withdrawn (a ``Reason`` value): content-free
 
     @property
     def agency(self) -> Agency:
@@ -269,7 +279,9 @@ class Handoff(_Record):
         mark = FingerprintMark(self.fingerprint, at) if self.fingerprint else None
         return Change(arrived, (event,), mark_sent=mark, drop_draft=self.draft_id)
 
-    def deferred(self, *, at: datetime, until: datetime, status: int | None, tell_counsellor: bool) -> Change[Handoff]:
+    def deferred(
+        self, *, at: datetime, until: datetime, status: int | str | None, tell_counsellor: bool
+    ) -> Change[Handoff]:
         """Teams could not take it now (429/5xx/network): try again at ``until``; the draft goes
         (the outbox holds the content now)."""
         self._require("deferred", HandoffState.DELIVERING)
@@ -348,6 +360,15 @@ class Handoff(_Record):
         reason = f"{status or 'network'} after {self.attempts} attempts"
         return self._purged(HandoffState.UNDELIVERABLE, at, lease,
                             self._event(AuditName.DELIVERY_ABANDONED, at, reason))
+
+    def withdrawn(self, reason: str, *, at: datetime, lease: timedelta, actor: str = "") -> Change[Handoff]:
+        """Taken back before it was confirmed: e.g. at delivery the directory no longer backs it (the
+        client lost the label, or another trajectbegeleider is named). Not an incident: nobody wrong
+        saw it."""
+        self._require("withdrawn", HandoffState.DELIVERING, HandoffState.DELIVERED)
+        change = self._with(closed_because=reason)._purged(
+            HandoffState.WITHDRAWN, at, lease, self._event(AuditName.WITHDRAWN, at, reason, actor=actor))
+        return change
 
     def followed_up(self) -> Change[Handoff]:
         """The recipient's card is removed and the counsellor told: nothing more is due."""

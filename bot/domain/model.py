@@ -97,6 +97,9 @@ class ClientData(BaseModel):
 
     identity: Identity
     content: Content | None = None
+    # VDAB's own id for the client (never sent): the directory is asked again by this id at
+    # ``verstuur`` and before a queued card is delivered, without the name.
+    klant_id: str | None = None
 
 
 class Reason(StrEnum):
@@ -112,6 +115,9 @@ class Reason(StrEnum):
     NOT_OWNER = "not_draft_owner"
     NOT_RECIPIENT = "not_recipient"
     STALE = "stale"
+    DIRECTORY_UNAVAILABLE = "directory_unavailable"  # VDAB's client-tracking system did not answer
+    RECIPIENT_UNRESOLVED = "recipient_unresolved"  # the trajectbegeleider is not found in their tenant
+    RECIPIENT_CHANGED = "recipient_changed"  # the directory names another trajectbegeleider now
 
 
 class AuditName(StrEnum):
@@ -136,6 +142,7 @@ class AuditName(StrEnum):
     TRANSFERRED = "transferred"
     RETURNED = "returned"
     RECORD_UNREADABLE = "record_unreadable"
+    WITHDRAWN = "withdrawn"
 
 
 class AuditEvent(BaseModel):

@@ -169,6 +169,7 @@ class Cards:
             HandoffState.TRANSFERRED: texts.TRANSFERRED_RECIPIENT,
             HandoffState.RETURNED: texts.RETURNED_RECIPIENT,
             HandoffState.EXPIRED: texts.EXPIRED_RECIPIENT,
+            HandoffState.WITHDRAWN: texts.WITHDRAWN_RECIPIENT,
         }.get(handoff.state, texts.UNDELIVERABLE_RECIPIENT)
         return template.format(reference=handoff.reference, retention=self.retention_days)
 
@@ -188,6 +189,7 @@ class Cards:
             Notice.UNDELIVERABLE: texts.UNDELIVERABLE_COUNSELLOR,
             Notice.UNCONFIRMED: texts.UNCONFIRMED_COUNSELLOR,
             Notice.EXPIRED: texts.EXPIRED_COUNSELLOR,
+            Notice.NO_LONGER_ELIGIBLE: texts.NO_LONGER_ELIGIBLE_COUNSELLOR,
         }[notice]
         recipient = handoff.recipient
         return template.format(
@@ -225,5 +227,6 @@ class Cards:
 
     def refusal(self, reason: Reason, draft_id: str | None = None) -> Card:
         title, text = texts.REFUSALS[reason]
-        retry = draft_id if reason in (Reason.UNKNOWN_CLIENT, Reason.AMBIGUOUS_CLIENT, Reason.NOT_ACTIVE) else None
+        retry = draft_id if reason in (Reason.UNKNOWN_CLIENT, Reason.AMBIGUOUS_CLIENT, Reason.NOT_ACTIVE,
+                                       Reason.RECIPIENT_CHANGED) else None
         return self.message(title, text, colour="Attention", retry_draft=retry, offer_new=reason is Reason.STALE)

@@ -122,6 +122,13 @@ class TerugkoppelingBot(TeamsActivityHandler):
                 return self.cards.for_draft(draft, today)
             case r.FormErrors(draft, values, errors):
                 return self.cards.for_draft(draft, today, values, errors)
+            case r.Unidentified(draft, values, reason):
+                # The identification card again, as typed, with why above it: a typo is fixed in place.
+                card = self.cards.identification(draft.id, values)
+                title, text = texts.REFUSALS[reason]
+                card["body"][0:0] = [_warning(title), {"type": "TextBlock", "text": text, "wrap": True}]
+                card["actions"].insert(1, _action(Verb.HERBEGIN, texts.OTHER_CLIENT, draft.id))
+                return card
             case r.Refused(reason, draft_id):
                 return self.cards.refusal(reason, draft_id)
             case r.Stale():
@@ -138,7 +145,8 @@ class TerugkoppelingBot(TeamsActivityHandler):
                 return self.cards.superseded(handoff)
             case r.NotDelivered(draft, reason):
                 card = self.cards.for_draft(draft, today)
-                warning = texts.NOT_INSTALLED if reason == "not_installed" else texts.NOT_DELIVERED
+                warning = {"not_installed": texts.NOT_INSTALLED, Reason.DIRECTORY_UNAVAILABLE.value: texts.DIRECTORY_DOWN
+                           }.get(reason or "", texts.NOT_DELIVERED)
                 card["body"].insert(0, _warning(warning))
                 return card
             case r.Closed(handoff):
@@ -188,6 +196,11 @@ def _error(status: int, code: str, message: str) -> AdaptiveCardInvokeResponse:
     return AdaptiveCardInvokeResponse(
         status_code=status, type="application/vnd.microsoft.error", value={"code": code, "message": message}
     )
+
+
+def _action(verb: Verb, title: str, draft_id: str) -> dict:
+    return {"type": "Action.Execute", "verb": verb.value, "title": title, "associatedInputs": "none",
+            "data": {"draft": draft_id}}
 
 
 def _warning(text: str) -> dict:

@@ -26,6 +26,7 @@ SENT_AT = "Verstuurd"
 OFFERED_AT = "Aangeboden"
 UNSUPPORTED_INVOKE = "Deze actie wordt niet ondersteund."
 BAD_ACTION = "Ongeldige kaartactie."
+OTHER_CLIENT = "Andere klant zoeken"
 
 FIELD_LABELS: dict[str, str] = {
     "naam": "Naam van de klant",
@@ -128,6 +129,21 @@ REFUSALS: dict[Reason, tuple[str, str]] = {
         "Ze werd al verstuurd, afgehandeld, geannuleerd of is verlopen. "
         "Typ 'terugkoppeling' om een nieuwe te beginnen.",
     ),
+    Reason.DIRECTORY_UNAVAILABLE: (
+        "Klantvolgsysteem niet bereikbaar",
+        "Het klantvolgsysteem van VDAB is nu niet bereikbaar. Probeer het over enkele minuten opnieuw. "
+        "Er werd niets verstuurd en niets bewaard.",
+    ),
+    Reason.RECIPIENT_UNRESOLVED: (
+        "Trajectbegeleider niet gevonden in Teams",
+        "Het klantvolgsysteem noemt een trajectbegeleider die de bot niet in Teams van het agentschap vindt. "
+        "Er werd niets verstuurd. Meld dit aan de functioneel beheerder.",
+    ),
+    Reason.RECIPIENT_CHANGED: (
+        "Andere trajectbegeleider",
+        "Het klantvolgsysteem noemt intussen een andere trajectbegeleider voor deze klant, of de klant volgt "
+        "geen actief inburgeringstraject meer. Er werd niets verstuurd. Zoek de klant opnieuw op.",
+    ),
 }
 
 GROUP_CHAT = (
@@ -193,6 +209,16 @@ EXPIRED_RECIPIENT = (
     "chat en uit de bot gewist. De bemiddelaar is verwittigd."
 )
 UNDELIVERABLE_RECIPIENT = "{reference} kon niet bezorgd worden en is gewist."
+WITHDRAWN_RECIPIENT = "{reference} werd ingetrokken. De terugkoppeling is uit deze chat en uit het systeem verwijderd."
+NO_LONGER_ELIGIBLE_COUNSELLOR = (
+    "{reference} werd niet bezorgd: het klantvolgsysteem noemt intussen een andere trajectbegeleider, of de "
+    "klant volgt geen actief inburgeringstraject meer. De inhoud is gewist. Zoek de klant opnieuw op met "
+    "'terugkoppeling' als de terugkoppeling nog nodig is."
+)
+DIRECTORY_DOWN = (
+    "Het klantvolgsysteem van VDAB is nu niet bereikbaar. Probeer het over enkele minuten opnieuw. "
+    "Er werd niets verstuurd."
+)
 SUPERSEDED = "Deze kaart werd vervangen door een nieuwere kaart voor {reference} in deze chat."
 DELIVERED_LATE_COUNSELLOR = "{reference} is alsnog aangekomen bij {recipient}. Je kopie is verwijderd."
 UNDELIVERABLE_COUNSELLOR = (

@@ -26,7 +26,8 @@ async def _draft(harness):
 async def test_ineligible_clients_are_refused(harness, counsellor, naam, born, title, reason):
     card = await identify(counsellor, naam, born)
     assert texts(card)[0] == title and "Er werd niets verstuurd." in texts(card)[1]
-    assert verbs(card) == ["herbegin", "annuleer"]
+    assert verbs(card) == ["identificeer", "herbegin", "annuleer"]
+    assert inputs(card)["naam"] == naam  # what was typed stays, so a typo is fixed in place
     draft = await _draft(harness)
     assert draft.stage is Stage.IDENTIFY and draft.client is None and draft.recipient is None
     assert not harness.connector.calls_to_conversations(exclude=counsellor.conversation_id)

@@ -45,6 +45,7 @@ class Harness:
     external_url: str | None = None  # a bot in another process (``python -m bot``), instead of ``start``
     headers: dict[str, str] = field(default_factory=dict)  # sent with every request, e.g. Authorization
     graph_credentials: Any = None  # Graph stand-in credentials (tests/support/graph.py FakeCredentials)
+    directory_credential: Any = None  # VDAB's directory stand-in token (tests/support/directory.py)
 
     @property
     def db_path(self) -> Path:
@@ -61,7 +62,8 @@ class Harness:
         return Settings(_env_file=None, **values)
 
     async def start(self) -> None:
-        self.runtime = await build(self.settings(), clock=self.clock, graph_credential_for=self.graph_credentials)
+        self.runtime = await build(self.settings(), clock=self.clock, graph_credential_for=self.graph_credentials,
+                                   directory_credential=self.directory_credential)
         self.server = TestServer(self.runtime.app, host="127.0.0.1")
         await self.server.start_server()
         self.http = self.http or ClientSession()

@@ -72,6 +72,7 @@ ILLEGAL_DRAFT_STEPS = {
     "repeat_confirmed": (lambda d: d.repeat_confirmed(f.NOW), {Stage.CONFIRM_REPEAT}),
     "previewed": (lambda d: d.previewed(f.client().content), {Stage.COMPOSE}),
     "reopened": (lambda d: d.reopened(), {Stage.PREVIEW}),
+    "unidentified": (lambda d: d.unidentified("recipient_changed", f.NOW), {Stage.PREVIEW}),
     "recorded": (lambda d: Handoff.recorded(d, id="h", reference="TK-1", now=f.NOW, lease=LEASE), {Stage.PREVIEW}),
 }
 
@@ -200,8 +201,11 @@ ILLEGAL_HANDOFF_STEPS = {
                  {HandoffState.DELIVERING, HandoffState.DELIVERED}),
     "expired": (lambda h: h.expired(at=f.NOW, lease=LEASE), {HandoffState.DELIVERED}),
     "given_up": (lambda h: h.given_up(at=f.NOW, lease=LEASE, status=None), {HandoffState.DELIVERING}),
+    "withdrawn": (lambda h: h.withdrawn("recipient_changed", at=f.NOW, lease=LEASE),
+                  {HandoffState.DELIVERING, HandoffState.DELIVERED}),
     "followed_up": (lambda h: h.followed_up(), {HandoffState.TRANSFERRED, HandoffState.RETURNED,
-                                               HandoffState.EXPIRED, HandoffState.UNDELIVERABLE}),
+                                               HandoffState.EXPIRED, HandoffState.UNDELIVERABLE,
+                                               HandoffState.WITHDRAWN}),
 }
 
 
@@ -228,6 +232,20 @@ def test_a_handoff_step_from_the_wrong_state_is_refused(step, state):
 def test_only_the_recipients_outcomes_close_by_click(outcome):
     with pytest.raises(IllegalTransition):
         delivered().closed(outcome, actor=ELS, at=f.NOW, lease=LEASE)
+
+
+@pytest.mark.parametrize("handoff", [recorded(), delivered()], ids=["queued", "delivered"])
+def test_withdrawn_purges_without_an_incident_and_says_why(handoff):
+    change = handoff.withdrawn("recipient_changed", at=f.NOW, lease=LEASE)
+    assert change.record.state is HandoffState.WITHDRAWN and change.record.client is None
+    assert change.record.closed_because == "recipient_changed" and change.record.follow_up
+    assert names(change) == ["withdrawn", "purged"] and change.events[0].reason == "recipient_changed"
+
+
+def test_unidentified_goes_back_to_identification_without_the_client():
+    change = f.draft().unidentified("no_active_inburgeringstraject", f.NOW)
+    assert change.record.stage is Stage.IDENTIFY and change.record.client is None and change.record.recipient is None
+    assert names(change) == ["refused"] and change.events[0].reason == "no_active_inburgeringstraject"
 
 
 def test_a_follow_up_that_is_done_cannot_be_done_again():
