@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import contextlib
 import csv
 import errno
@@ -20,7 +21,7 @@ from datetime import date, datetime, time
 
 from pydantic import ValidationError
 
-from bot import logs
+from bot import logs, telemetry
 from bot import manifest as teams_manifest
 from bot.adapters.clock import FixedClock
 from bot.app.evidence import monthly_statistics, verify
@@ -130,7 +131,7 @@ async def _sweep_forever(runtime: Runtime, interval: float, stopping: asyncio.Ev
         return
     while not stopping.is_set():
         try:
-            await runtime.service.sweep()
+            await _traced_sweep(runtime)
             next_due = await runtime.store.next_due()
         except Exception as error:  # noqa: BLE001 - the next round tries again; nothing is lost
             log.error("sweep failed", extra={"error": type(error).__name__})
@@ -142,14 +143,30 @@ async def _sweep_forever(runtime: Runtime, interval: float, stopping: asyncio.Ev
             await asyncio.wait_for(stopping.wait(), delay)
 
 
+async def _traced_sweep(runtime: Runtime) -> dict[str, int]:
+    """One sweep in a span, with how late the most overdue work was when it started (``sweep.lag``)."""
+    if telemetry.enabled():
+        due, now = await runtime.store.next_due(), runtime.service.clock.now()
+        if due is not None and due <= now:
+            telemetry.sweep_lag((now - due).total_seconds())
+    with telemetry.span("sweep") as current:
+        done = dict(await runtime.service.sweep())
+        if current is not None:
+            for step, count in done.items():
+                current.set_attribute(f"sweep.done.{step}", count)
+    return done
+
+
 async def _sweep(settings: Settings, args: argparse.Namespace) -> None:
     clock = FixedClock(args.now) if args.now else None
-    runtime = await build(settings, clock=clock)
+    runtime = await build(settings, clock=clock, strict_keys=False)  # a record it cannot open is skipped, not fatal
     try:
-        done = await runtime.service.sweep()
+        done = await _traced_sweep(runtime)
     finally:
         await runtime.close()
-    print(json.dumps({"at": runtime.service.clock.now().isoformat(), "done": dict(done)}))
+    print(json.dumps({"at": runtime.service.clock.now().isoformat(), "done": dict(done)}), flush=True)
+    if done.get("failed"):
+        raise SystemExit(1)  # a step failed (it stays due for the next sweep): cron and CI see it
 
 
 def _moment(value: str) -> datetime:
@@ -307,6 +324,7 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_audit(settings, args))
         if args.command == "stats":
             return asyncio.run(_stats(settings, args))
+        _telemetry_on()
         if args.command == "sweep":
             asyncio.run(_sweep(settings, args))
         else:
@@ -337,6 +355,25 @@ def _failure(error: Exception) -> tuple[int, str]:
     return 1, f"start-up error: {type(error).__name__}{origin} (message withheld: it may quote data)"
 
 
+def _telemetry_on() -> None:
+    """OpenTelemetry for the server and the sweep, if the environment asks for it (``bot.telemetry``)."""
+    try:
+        exporters = telemetry.setup()
+    except Exception as error:  # noqa: BLE001 - a malformed connection string or endpoint
+        raise ConfigurationError("APPLICATIONINSIGHTS_CONNECTION_STRING / OTEL_EXPORTER_OTLP_ENDPOINT: cannot start "
+                                 f"telemetry ({type(error).__name__})") from None
+    if exporters:
+        atexit.register(_telemetry_off)
+        log.info("telemetry on", extra={"mode": "+".join(exporters)})
+
+
+def _telemetry_off() -> None:
+    """Flush and stop the exporters, for at most 2 s (an unreachable collector must not hold the exit)."""
+    worker = threading.Thread(target=telemetry.shutdown, name="telemetry-shutdown", daemon=True)
+    worker.start()
+    worker.join(2)
+
+
 def _exit_if_held(code: int) -> None:
     """A failed start-up can leave a worker thread (a store's, an SDK's) that would keep the
     interpreter alive: then leave at once, rather than hang."""
@@ -345,6 +382,7 @@ def _exit_if_held(code: int) -> None:
 
 
 def _leave(code: int) -> None:
+    _telemetry_off()
     for handler in logging.getLogger().handlers:
         handler.flush()
     sys.stdout.flush()

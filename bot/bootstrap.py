@@ -17,7 +17,7 @@ from aiohttp import web
 from azure.core.credentials_async import AsyncTokenCredential
 from pydantic import ValidationError
 
-from bot import health
+from bot import health, telemetry
 from bot.adapters.clock import SystemClock
 from bot.adapters.crypto import Sealer, decode_key, generate_key
 from bot.adapters.directory_file import DirectoryFileError, FileDirectory
@@ -331,6 +331,8 @@ async def build(
     directory = (http_directory_of(settings, installer, directory_credential) if settings.directory_url
                  else _directory(settings))
     store = await open_store(settings, sealer)
+    if telemetry.enabled():  # look-ups timed, audit events counted; nothing wrapped when it is off
+        directory, store = telemetry.TimedDirectory(directory), telemetry.instrument_store(store)
     try:
         return _assemble(settings, clock, installer, sealer, directory, store)
     except BaseException:
@@ -385,5 +387,6 @@ def _assemble(settings: Settings, clock: Clock | None, installer: GraphInstaller
         header_timeout=settings.server_header_timeout_seconds, body_timeout=settings.server_body_timeout_seconds,
         idle_timeout=settings.server_idle_timeout_seconds, max_connections=settings.server_max_connections,
     )
-    app = create_app(TeamsEndpoint(adapter, bot), health={"mode": mode}, ready=ready, limits=limits)
+    app = create_app(TeamsEndpoint(adapter, bot), health={"mode": mode}, ready=ready, limits=limits,
+                     middlewares=[telemetry.middleware()])
     return Runtime(settings, store, service, app, installer)
