@@ -6,10 +6,12 @@ import json
 import logging
 from typing import Any
 
+import aiohttp
 import requests
 from botbuilder.core import Bot
 from botbuilder.core.cloud_adapter_base import CloudAdapterBase
 from botbuilder.schema import Activity
+from msrest.exceptions import ClientRequestError
 from msrest.serialization import Model
 
 from bot.app.ports import StoreUnavailable
@@ -52,6 +54,12 @@ class TeamsEndpoint:
         except StoreUnavailable as error:
             # Nothing was half-written; Teams (or the user) may simply try again.
             log.warning("store unavailable", extra={"error": str(error), "verb": activity.name or activity.type})
+            return 503, {"error": "temporarily unavailable, try again"}
+        except (ClientRequestError, aiohttp.ClientConnectionError) as error:
+            # The reply could not reach the Bot Connector at the activity's serviceUrl (down, or in
+            # local mode a URL nobody listens on): an outside failure, not a fault of this turn.
+            log.warning("connector unreachable", extra={"status": 503, "error": type(error).__name__,
+                                                        "verb": activity.name or activity.type})
             return 503, {"error": "temporarily unavailable, try again"}
         except Exception as error:  # noqa: BLE001 - no traceback (it may quote content) to caller or log
             log.error("turn failed", extra={"error": type(error).__name__, "verb": activity.name or activity.type})

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -191,3 +192,19 @@ async def test_a_broken_directory_file_keeps_the_last_good_one_and_logs_no_data(
     assert "client directory file rejected" in logged and "entry 0" in logged
     for private in ("Qzxsentinel", "Vandenberghe", "1977", "K-1\""):
         assert private not in logged
+
+
+async def test_a_service_url_nobody_answers_is_a_503_not_a_500(harness, counsellor):
+    with socket.socket() as closed:  # a port that was free a moment ago: nothing listens there
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    status, _ = await harness.post(counsellor.activity(text="hallo", serviceUrl=f"http://127.0.0.1:{port}"))
+    assert status == 503
+    assert "connector unreachable" in harness.all_logs()
+
+
+@pytest.mark.parametrize("url", ["x", "ftp://127.0.0.1/", "http://[::1", "http://127.0.0.1:99999/", "https://"])
+async def test_a_service_url_no_reply_could_go_to_is_a_400(harness, counsellor, url):
+    status, _ = await harness.post(counsellor.activity(text="terugkoppeling", serviceUrl=url))
+    assert status == 400
+    assert not await harness.runtime.store.audit_events()  # no draft was started
