@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.domain.template import TEXT_RULES
+from bot.teams import texts as texts_nl
 from bot.teams.activity import MAX_INPUT_CHARS
 from tests.e2e.flows import CONTENT, identify
 from tests.support.cards import inputs, texts
@@ -128,7 +129,7 @@ async def test_inputs_past_any_card_are_an_invalid_action_and_change_nothing(har
             "toelichting": "x" * (MAX_INPUT_CHARS + 1)}
     status, body = await counsellor.invoke({"action": {"type": "Action.Execute", "verb": "bekijk", "data": data},
                                             "trigger": "manual"})
-    assert status == 400 and body["value"]["message"] == "Ongeldige kaartactie."
+    assert status == 400 and body["value"]["message"] == texts_nl.BAD_ACTION
     await assert_nothing_kept_or_sent(harness, counsellor, "compose")
 
 
