@@ -324,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_audit(settings, args))
         if args.command == "stats":
             return asyncio.run(_stats(settings, args))
-        _telemetry_on()
+        _telemetry_on(settings)
         if args.command == "sweep":
             asyncio.run(_sweep(settings, args))
         else:
@@ -355,10 +355,15 @@ def _failure(error: Exception) -> tuple[int, str]:
     return 1, f"start-up error: {type(error).__name__}{origin} (message withheld: it may quote data)"
 
 
-def _telemetry_on() -> None:
-    """OpenTelemetry for the server and the sweep, if the environment asks for it (``bot.telemetry``)."""
+def _telemetry_on(settings: Settings) -> None:
+    """OpenTelemetry for the server and the sweep, if the environment asks for it (``bot.telemetry``);
+    the Application Insights connection string may also come from ``.env``."""
+    environ = dict(os.environ)
+    connection_string = getattr(settings, "applicationinsights_connection_string", "")
+    if connection_string and not environ.get("APPLICATIONINSIGHTS_CONNECTION_STRING"):
+        environ["APPLICATIONINSIGHTS_CONNECTION_STRING"] = connection_string
     try:
-        exporters = telemetry.setup()
+        exporters = telemetry.setup(environ)
     except Exception as error:  # noqa: BLE001 - a malformed connection string or endpoint
         raise ConfigurationError("APPLICATIONINSIGHTS_CONNECTION_STRING / OTEL_EXPORTER_OTLP_ENDPOINT: cannot start "
                                  f"telemetry ({type(error).__name__})") from None
