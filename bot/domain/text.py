@@ -107,11 +107,16 @@ def normalise_name(name: str) -> str:
 _FOLD = str.maketrans({"ı": "i", "ł": "l", "ø": "o", "đ": "d", "ð": "d", "ħ": "h", "ŧ": "t", "æ": "ae", "œ": "oe"})
 
 
+_WORD_BREAKS = str.maketrans({",": " ", "-": " ", "\u2010": " ", "\u2011": " "})
+
+
 def name_key(name: str) -> str:
-    """A name as the directory match sees it: its words in any order, commas, case, accents and
-    spaces ignored. "HADDAD, Samira", "Haddad Samira" and "Samira Haddad" have one key."""
-    if name.isascii():  # the common case, and what a 100k-client directory pays at load: no NFKD
-        plain = name.replace(",", " ").casefold()
+    """A name as the directory match sees it: its words in any order; commas, hyphens, case,
+    accents and spaces ignored. "HADDAD, Samira", "Haddad Samira" and "Samira Haddad" have one
+    key, and so do "El-Idrissi" and "El Idrissi"."""
+    broken = name.translate(_WORD_BREAKS)
+    if broken.isascii():  # the common case, and what a 100k-client directory pays at load: no NFKD
+        plain = broken.casefold()
     else:
-        plain = normalise_name(name.replace(",", " ")).translate(_FOLD)
+        plain = normalise_name(broken).translate(_FOLD)
     return " ".join(sorted(plain.split()))
