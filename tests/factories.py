@@ -18,6 +18,7 @@ from bot.domain.template import Content, Identity, Stap
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 COUNSELLOR = Actor(aad_object_id="aad-counsellor-1", tenant_id="tenant-vdab", name="Bram Bemiddelaar")
+OTHER_COUNSELLOR = Actor(aad_object_id="aad-counsellor-2", tenant_id="tenant-vdab", name="Sofie Bemiddelaar")
 RECIPIENT = Recipient(
     naam="Els Peeters", email="els@atlas.example", aad_object_id="aad-els", tenant_id="tenant-atlas",
     agentschap=Agency.ATLAS,

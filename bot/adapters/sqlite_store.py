@@ -52,6 +52,11 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE audit ADD COLUMN mac TEXT;
     """,
+    # 4: at most one unfinished draft per counsellor (their tenant and object id).
+    """
+    ALTER TABLE drafts ADD COLUMN owner TEXT;
+    CREATE UNIQUE INDEX drafts_owner ON drafts (owner) WHERE owner IS NOT NULL;
+    """,
 ]
 
 
@@ -153,8 +158,8 @@ class SqliteStore(Store):
         async with self._write() as db:
             try:
                 await db.execute(
-                    "INSERT INTO drafts (id, version, expires_at, doc) VALUES (?, ?, ?, ?)",
-                    (draft.id, draft.version, _utc(draft.expires_at), envelope(draft)),
+                    "INSERT INTO drafts (id, version, expires_at, owner, doc) VALUES (?, ?, ?, ?, ?)",
+                    (draft.id, draft.version, _utc(draft.expires_at), draft.owner, envelope(draft)),
                 )
             except sqlite3.IntegrityError as error:
                 raise Conflict(draft.id) from error
@@ -207,6 +212,10 @@ class SqliteStore(Store):
         cursor = await self._db.execute("DELETE FROM drafts WHERE id = ?", (draft_id,))
         await self._drop_sealed(draft_id)
         return cursor.rowcount == 1
+
+    async def draft_of(self, owner: str) -> str | None:
+        rows = await self._query("SELECT id FROM drafts WHERE owner = ?", (owner,))
+        return rows[0][0] if rows else None
 
     async def expired_drafts(self, now: datetime, limit: int) -> list[str]:
         rows = await self._query(

@@ -204,14 +204,15 @@ class TableStore(Store):
     def _draft_entity(self, draft: Draft) -> Entity:
         return {
             "PartitionKey": DRAFT, "RowKey": f"d|{draft.id}", "Doc": envelope(draft), "Version": draft.version,
-            "Expiry": self._expiry_key(draft),
+            "Expiry": self._expiry_key(draft), "Owner": f"o|{draft.owner}",
             **_sealed_properties(seal_client(self._sealer, draft.id, draft.client)),
         }
 
     async def add_draft(self, draft: Draft, events: Events = ()) -> Draft:
         draft = draft.model_copy(update={"version": 1})
         index = {"PartitionKey": DRAFT, "RowKey": self._expiry_key(draft), "Id": draft.id}
-        await self._transact([("create", self._draft_entity(draft)), ("create", index)], events)
+        owner = {"PartitionKey": DRAFT, "RowKey": f"o|{draft.owner}", "Id": draft.id}  # one per counsellor
+        await self._transact([("create", self._draft_entity(draft)), ("create", index), ("create", owner)], events)
         return draft
 
     async def get_draft(self, draft_id: str) -> Draft | None:
@@ -255,10 +256,14 @@ class TableStore(Store):
 
     @staticmethod
     def _draft_entries(draft: Entity) -> list[str]:
-        return [draft["Expiry"]]
+        return [draft["Expiry"], draft.get("Owner", "")]
 
     async def delete_draft(self, draft_id: str, events: Events = ()) -> bool:
         return await self._delete(DRAFT, f"d|{draft_id}", self._draft_entries, events)
+
+    async def draft_of(self, owner: str) -> str | None:
+        pointer = await self._get(DRAFT, f"o|{owner}")
+        return str(pointer["Id"]) if pointer else None
 
     async def expired_drafts(self, now: datetime, limit: int) -> list[str]:
         entities = await self._range(DRAFT, "x|", f"x|{key_time(now)}|~", limit)

@@ -60,8 +60,7 @@ async def start(app: Terugkoppeling, counsellor: Actor, address: Address) -> Sho
         return await app.refuse(reason, counsellor)
     change = Draft.open(id=new_id(), counsellor=counsellor, address=address, now=app.clock.now(),
                         ttl=app.policy.draft_ttl)
-    draft = await app.store.add_draft(change.record, change.events)
-    return Shown(draft)
+    return Shown(await app.outbox.open_draft(change))
 
 
 async def restart(app: Terugkoppeling, actor: Actor, draft_id: str) -> Shown | Refused | Stale:

@@ -219,6 +219,23 @@ class Outbox:
 
     # -- drafts ---------------------------------------------------------------------------------
 
+    async def open_draft(self, change: Change[Draft]) -> Draft:
+        """A new draft; a counsellor has at most one unfinished draft, so a new ``terugkoppeling``
+        replaces the one they left (purged, its card blanked), and one past its time expires."""
+        for _ in range(MAX_TRIES):
+            draft_id = await self.store.draft_of(change.record.owner)
+            existing = await self.store.get_draft(draft_id) if draft_id else None
+            if existing is not None and existing.expires_at <= self.clock.now():
+                await self.expire_draft(existing)
+            elif existing is not None:
+                if await self.store.delete_draft(existing.id, existing.replaced(self.clock.now()).events):
+                    await self.retract_card(existing)
+            try:
+                return await self.store.add_draft(change.record, change.events)
+            except Conflict:
+                continue  # a second start at the same moment got there first: take that one
+        raise StoreUnavailable(f"{MAX_TRIES} lost write races in a row")
+
     async def expire_draft(self, draft: Draft) -> bool:
         """Purge an unfinished draft past its time and blank the counsellor's card; ``True`` if
         this call purged it."""

@@ -137,7 +137,8 @@ class Store(abc.ABC):
       ``None`` (or the record is deleted) its ciphertext and its key are deleted with it.
     - ``save_*`` is optimistic: it succeeds only if the stored ``version`` equals the given
       record's, and returns the record with the next version; otherwise it raises ``Conflict``.
-    - ``add_handoff`` is create-only, and at most one handoff exists per draft id.
+    - ``add_handoff`` is create-only, and at most one handoff exists per draft id; ``add_draft`` is
+      create-only, and at most one draft exists per owner (``Conflict`` for a second).
     - Every write takes the audit ``events`` its change implies and appends them in the same
       atomic write (nothing or everything); ``save_handoff`` also records the fingerprint
       (``mark_sent``) and deletes the draft (``drop_draft``) in that write. ``delete_draft``
@@ -163,6 +164,10 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def delete_draft(self, draft_id: str, events: Events = ()) -> bool:
         """Delete the draft and its sealed data; ``True`` if this call deleted it."""
+
+    @abc.abstractmethod
+    async def draft_of(self, owner: str) -> str | None:
+        """The id of the counsellor's unfinished draft (``Draft.owner``); at most one exists."""
 
     @abc.abstractmethod
     async def expired_drafts(self, now: datetime, limit: int) -> list[str]:

@@ -119,6 +119,11 @@ class Draft(_Record):
     def agency(self) -> Agency | None:
         return self.recipient.agentschap if self.recipient else None
 
+    @property
+    def owner(self) -> str:
+        """Whose draft it is: a counsellor has at most one unfinished draft."""
+        return f"{self.counsellor.tenant_id}|{self.counsellor.aad_object_id}"
+
     def _event(self, name: AuditName, at: datetime, reason: str | None = None) -> AuditEvent:
         return AuditEvent(at=at, event=name, subject=self.id, actor=self.counsellor.aad_object_id,
                           agency=self.agency, reason=reason)
@@ -183,6 +188,11 @@ class Draft(_Record):
     def cancelled(self, at: datetime) -> Change[Draft]:
         """``annuleer``, at any stage: the draft and its content are purged."""
         return Change(self, (self._event(AuditName.CANCELLED, at), self._event(AuditName.PURGED, at)), delete=True)
+
+    def replaced(self, at: datetime) -> Change[Draft]:
+        """The counsellor started a new one (at most one unfinished draft each): this one is purged."""
+        events = (self._event(AuditName.CANCELLED, at, "replaced"), self._event(AuditName.PURGED, at))
+        return Change(self, events, delete=True)
 
     def expired(self, at: datetime) -> Change[Draft]:
         """Left unfinished past its time: purged."""

@@ -50,3 +50,18 @@ async def test_cancel_blanks_the_remembered_card_when_another_card_was_clicked(h
     await counsellor.click("annuleer", card=preview)  # pressed on the old preview, answered on this one
     assert not holds_client_data(connector, counsellor.conversation_id)
     assert remembered in {c.activity_id for c in connector.updated()}
+
+
+async def test_a_counsellor_has_at_most_one_unfinished_draft(harness, connector, counsellor):
+    """A new 'terugkoppeling' replaces the one left unfinished: purged, its card blanked, audited."""
+    await identify(counsellor, NAME, "1990-04-12")
+    await counsellor.click("bekijk", CONTENT)
+    for _ in range(5):
+        await counsellor.say("terugkoppeling")
+    store = harness.runtime.store
+    owner = f"{counsellor.tenant}|{counsellor.aad}"
+    assert await store.draft_of(owner) is not None
+    assert await store.expired_drafts(harness.clock.now() + timedelta(days=2), 100) == [await store.draft_of(owner)]
+    assert not holds_client_data(connector, counsellor.conversation_id)
+    events = [(e.event, e.reason) for e in await store.audit_events()]
+    assert events.count(("cancelled", "replaced")) == 5

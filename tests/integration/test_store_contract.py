@@ -124,7 +124,7 @@ async def test_due_times_compare_as_instants_whatever_their_offset(store):
 
 async def test_expired_drafts_and_delete_tells_who_deleted(store):
     old = await store.add_draft(f.draft(expires_at=f.NOW - timedelta(minutes=1)))
-    await store.add_draft(f.draft(expires_at=f.NOW + timedelta(hours=1)))
+    await store.add_draft(f.draft(expires_at=f.NOW + timedelta(hours=1), counsellor=f.OTHER_COUNSELLOR))
     assert await store.expired_drafts(f.NOW, 10) == [old.id]
     assert await store.next_due() == old.expires_at
     assert await store.delete_draft(old.id) is True
@@ -250,3 +250,16 @@ async def test_a_record_that_cannot_be_opened_is_reported_not_fatal(store_path_f
     with pytest.raises(Unreadable):
         await store.get_handoff(lost.id)
     await store.close()
+
+
+async def test_one_unfinished_draft_per_counsellor(store):
+    first = await store.add_draft(f.draft())
+    assert await store.draft_of(first.owner) == first.id
+    with pytest.raises(Conflict):
+        await store.add_draft(f.draft())  # the same counsellor, another draft
+    other = await store.add_draft(f.draft(counsellor=f.OTHER_COUNSELLOR))
+    assert await store.draft_of(other.owner) == other.id
+    await store.delete_draft(first.id)
+    assert await store.draft_of(first.owner) is None
+    again = await store.add_draft(f.draft())  # sent, cancelled or expired: a new one may start
+    assert await store.draft_of(again.owner) == again.id

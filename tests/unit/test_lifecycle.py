@@ -64,6 +64,8 @@ def test_cancelled_and_expired_end_a_draft_at_any_stage(stage):
     draft = f.draft(stage=stage)
     assert draft.cancelled(f.NOW).delete and names(draft.cancelled(f.NOW)) == ["cancelled", "purged"]
     assert draft.expired(f.NOW).delete and names(draft.expired(f.NOW)) == ["expired", "purged"]
+    replaced = draft.replaced(f.NOW)
+    assert replaced.delete and names(replaced) == ["cancelled", "purged"] and replaced.events[0].reason == "replaced"
 
 
 ILLEGAL_DRAFT_STEPS = {
