@@ -25,7 +25,7 @@ from bot.adapters.directory_http import CircuitBreaker, HttpDirectory, Limits
 from bot.adapters.resolver import RecipientResolver
 from bot.adapters.sqlite_checks import StoreFileRefused, check_sqlite_file
 from bot.adapters.sqlite_store import SqliteStore
-from bot.app.ports import ClientDirectory, Clock, Store
+from bot.app.ports import ClientDirectory, Clock, Store, StoreUnavailable
 from bot.app.services import Terugkoppeling
 from bot.config import Settings
 from bot.domain.calendar import WorkingCalendar
@@ -176,6 +176,27 @@ async def open_store(settings: Settings, sealer: Sealer) -> Store:
     return await TableStore.open(table, sealer)
 
 
+async def check_keys(settings: Settings, store: Store, sealer: Sealer, *, strict: bool = True) -> None:
+    """The configured keys must open every stored record: a wrong ``BOT_DATA_KEY``, or a previous key
+    dropped while records still need it, is refused at start-up with the missing key's id (what
+    ``bot.adapters.crypto.key_id_of`` gives), instead of failing later record by record. With
+    ``strict=False`` (the sweep) it only warns: the healthy records still get reminders and purges."""
+    try:
+        sealed = await store.sealed_key_ids()
+    except StoreUnavailable as error:
+        raise ConfigurationError(f"BOT_STORE: cannot be read to check the data keys ({error})") from None
+    known = set(sealer._keyring)  # the ids of every key the sealer opens (current and previous)
+    missing = {key_id: count for key_id, count in sorted(sealed.items()) if key_id not in known}
+    if not missing:
+        return
+    keys = ", ".join(f"the key with id {k} (records sealed under it: {n})" for k, n in missing.items())
+    where = "an enabled version of BOT_KEY_VAULT_SECRET" if settings.key_vault_url else "BOT_DATA_KEYS_PREVIOUS"
+    if strict:
+        raise ConfigurationError(f"{where} must include {keys}; the current key has id {sealer.key_id}")
+    log.warning("records sealed under a key that is not configured are skipped",
+                extra={"error": f"{where} must include {keys}", "count": sum(missing.values())})
+
+
 def registrations_of(settings: Settings) -> Registrations:
     primary = BotRegistration(settings.app_id, settings.app_password, settings.app_type, settings.app_tenant_id)
     others = [BotRegistration(r.app_id, r.password, r.type, r.tenant) for r in settings.registrations]
@@ -312,7 +333,7 @@ def policy_of(settings: Settings) -> Policy:
 async def build(
     settings: Settings, *, clock: Clock | None = None, key_vault_options: dict[str, Any] | None = None,
     graph_credential_for: Callable[[str], AsyncTokenCredential] | None = None,
-    directory_credential: AsyncTokenCredential | None = None,
+    directory_credential: AsyncTokenCredential | None = None, strict_keys: bool = True,
 ) -> Runtime:
     if settings.local_mode and not is_loopback(settings.host):
         # Anonymous mode posts to any serviceUrl a caller names: it must never face a network.
@@ -331,6 +352,11 @@ async def build(
     directory = (http_directory_of(settings, installer, directory_credential) if settings.directory_url
                  else _directory(settings))
     store = await open_store(settings, sealer)
+    try:
+        await check_keys(settings, store, sealer, strict=strict_keys)
+    except BaseException:
+        await store.close()  # its worker thread would keep a refused start-up alive
+        raise
     if telemetry.enabled():  # look-ups timed, audit events counted; nothing wrapped when it is off
         directory, store = telemetry.TimedDirectory(directory), telemetry.instrument_store(store)
     try:

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import json
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
@@ -21,7 +21,7 @@ import aiosqlite
 
 from bot.adapters.crypto import Sealed, Sealer
 from bot.adapters.sealing import envelope, restore, seal_client
-from bot.app.ports import Conflict, Events, Store, Unreadable, UnreadableRecord
+from bot.app.ports import Conflict, Events, Store, StoreUnavailable, Unreadable, UnreadableRecord
 from bot.domain.audit import GENESIS, link
 from bot.domain.handoff import Draft, FingerprintMark, Handoff
 from bot.domain.model import AuditEvent
@@ -78,6 +78,29 @@ def _utc(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat() if moment else None
 
 
+# Every store operation is time-bounded: at most WAIT_SECONDS for this process's connection (another
+# coroutine's operation) and at most as long for SQLite's lock (another process's write), then
+# ``StoreUnavailable`` (a 503). A transaction here lasts milliseconds; a request that meets a stuck
+# store gives up after about 1 s, which leaves a card action (answered in about 5 s) the rest.
+WAIT_SECONDS = 0.5
+# SQLite result codes that say the database cannot be used right now (its lock, its disk, its file),
+# not that a statement is wrong: BUSY, LOCKED, NOMEM, READONLY, IOERR, FULL, CANTOPEN, PROTOCOL.
+# (CORRUPT is not among them: a damaged file is not cured by trying again.)
+FAULTS = frozenset({5, 6, 7, 8, 10, 13, 14, 15})
+
+
+@contextlib.contextmanager
+def _faults() -> Iterator[None]:
+    """A store fault becomes ``StoreUnavailable``, named by SQLite's code only; every other error
+    (a constraint, a programming error) stays what it is."""
+    try:
+        yield
+    except sqlite3.DatabaseError as error:
+        if (getattr(error, "sqlite_errorcode", 0) & 0xFF) in FAULTS:
+            raise StoreUnavailable(f"SQLite {getattr(error, 'sqlite_errorname', 'error')}") from error
+        raise
+
+
 class SqliteStore(Store):
     """A ``Store`` on one SQLite file; safe for several processes (WAL, immediate transactions)."""
 
@@ -96,12 +119,16 @@ class SqliteStore(Store):
             "journal_mode = WAL",
             "secure_delete = ON",  # deleted pages are zeroed, not left readable in the file
             "foreign_keys = ON",
-            "busy_timeout = 5000",
+            f"busy_timeout = {int(WAIT_SECONDS * 1000)}",
             "synchronous = NORMAL",
         ):
             await db.execute(f"PRAGMA {pragma}")
         store = cls(db, sealer)
-        await store._migrate()
+        try:
+            await store._migrate()
+        except StoreUnavailable as error:  # at start-up the operator reads SQLite's own words
+            await db.close()
+            raise (error.__cause__ or error) from None
         return store
 
     async def _migrate(self) -> None:
@@ -114,14 +141,29 @@ class SqliteStore(Store):
 
     @contextlib.asynccontextmanager
     async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
-        async with self._lock:
-            await self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                await self._db.execute("ROLLBACK")
-                raise
-            await self._db.execute("COMMIT")
+        async with self._turn():
+            with _faults():
+                await self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                    await self._db.execute("COMMIT")
+                except BaseException:
+                    if self._db.in_transaction:  # a full disk or an I/O error may have rolled it back already
+                        await self._db.execute("ROLLBACK")
+                    raise
+
+    @contextlib.asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        """This process's one connection, waited for at most ``WAIT_SECONDS``."""
+        try:
+            async with asyncio.timeout(WAIT_SECONDS):
+                await self._lock.acquire()
+        except TimeoutError:
+            raise StoreUnavailable("busy: no turn on the connection in time") from None
+        try:
+            yield
+        finally:
+            self._lock.release()
 
     async def close(self) -> None:
         await self._db.close()
@@ -150,6 +192,10 @@ class SqliteStore(Store):
         await self._db.execute("DELETE FROM record_keys WHERE record_id = ?", (record_id,))
         await self._db.execute("DELETE FROM sealed WHERE record_id = ?", (record_id,))
 
+    async def sealed_key_ids(self) -> dict[str, int]:
+        rows = await self._query("SELECT key_id, count(*) FROM record_keys GROUP BY key_id")
+        return {str(key_id): int(count) for key_id, count in rows}
+
     # -- drafts ---------------------------------------------------------------------------------
 
     async def add_draft(self, draft: Draft, events: Events = ()) -> Draft:
@@ -169,9 +215,10 @@ class SqliteStore(Store):
 
     async def _query(self, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
         """One statement (one consistent snapshot), never inside another coroutine's transaction."""
-        async with self._lock:
-            cursor = await self._db.execute(sql, params)
-            return list(await cursor.fetchall())
+        async with self._turn():
+            with _faults():
+                cursor = await self._db.execute(sql, params)
+                return list(await cursor.fetchall())
 
     def _restore(self, model: type[Record], row: sqlite3.Row) -> Record:
         try:
@@ -356,8 +403,9 @@ class SqliteStore(Store):
         return int(row[0]) if row else 0
 
     async def audit_head(self) -> int:
-        async with self._lock:
-            return await self._sequence()
+        async with self._turn():
+            with _faults():
+                return await self._sequence()
 
     async def ended_with_content(self) -> list[str]:
         rows = await self._query(

@@ -386,6 +386,19 @@ class TableStore(Store):
                 ended.append(entity["Reference"])
         return ended
 
+    async def sealed_key_ids(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        async with _unavailable_on_errors():
+            for prefix in ("d|", "h|"):  # the records; index entries hold no sealed data
+                pages = self._table.query_entities(
+                    "PartitionKey eq @pk and RowKey ge @low and RowKey le @high", select=["KeyId"],
+                    parameters={"pk": PARTITION, "low": prefix, "high": f"{prefix}~"},
+                )
+                async for entity in pages:
+                    if key_id := entity.get("KeyId"):
+                        counts[key_id] = counts.get(key_id, 0) + 1
+        return counts
+
     async def raw_entities(self) -> AsyncIterator[Entity]:
         """Everything in the table, for tests that search what the service holds."""
         async with _unavailable_on_errors():

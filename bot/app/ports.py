@@ -222,6 +222,11 @@ class Store(abc.ABC):
         """References of closed handoffs that still hold client data: must always be empty."""
 
     @abc.abstractmethod
+    async def sealed_key_ids(self) -> dict[str, int]:
+        """How many stored records hold client data sealed under each master key id
+        (``Sealer.key_id``): what start-up checks against the configured keys. Ids only."""
+
+    @abc.abstractmethod
     async def close(self) -> None: ...
 
     async def apply(self, change: Change[Draft] | Change[Handoff]) -> Draft | Handoff | None:
