@@ -26,9 +26,10 @@ from bot.adapters.resolver import RecipientResolver
 from bot.adapters.sqlite_checks import StoreFileRefused, check_sqlite_file
 from bot.adapters.sqlite_store import SqliteStore
 from bot.app.ports import ClientDirectory, Clock, Store, StoreUnavailable
-from bot.app.services import Terugkoppeling
+from bot.app.services import Bounds, Terugkoppeling
 from bot.config import Settings
 from bot.domain.calendar import WorkingCalendar
+from bot.domain.limits import SlidingWindow
 from bot.domain.policy import Policy
 from bot.domain.schedule import Schedule
 from bot.teams.adapter import BotCloud, BotRegistration, Registrations, create_adapter
@@ -320,6 +321,12 @@ def schedule_of(settings: Settings) -> Schedule:
     )
 
 
+def bounds_of(settings: Settings) -> Bounds:
+    window = timedelta(minutes=settings.rate_window_minutes)
+    return Bounds(commands=SlidingWindow(settings.rate_commands, window),
+                  identifications=SlidingWindow(settings.rate_identifications, window))
+
+
 def policy_of(settings: Settings) -> Policy:
     return Policy(
         counsellor_tenants=settings.counsellor_tenants,
@@ -404,6 +411,7 @@ def _assemble(settings: Settings, clock: Clock | None, installer: GraphInstaller
         policy=policy_of(settings),
         fingerprint_key=sealer.fingerprint_key,
         schedule=schedule_of(settings),
+        bounds=bounds_of(settings),
     )
     bot = TerugkoppelingBot(service, cards)
     mode = "production" if not settings.local_mode else "local" if is_loopback(settings.host) else "insecure"

@@ -106,6 +106,10 @@ class Settings(BaseSettings):
     protocol_start: date = Field(date(2025, 4, 1), alias="BOT_PROTOCOL_START")
     protocol_end: date | None = Field(None, alias="BOT_PROTOCOL_END")
     draft_ttl_hours: float = Field(24, gt=0, alias="BOT_DRAFT_TTL_HOURS")
+    # Abuse bounds per counsellor and replica (0 = none): new terugkoppelingen, identification attempts.
+    rate_commands: int = Field(30, ge=0, alias="BOT_RATE_COMMANDS")
+    rate_identifications: int = Field(10, ge=0, alias="BOT_RATE_IDENTIFICATIONS")
+    rate_window_minutes: float = Field(10, gt=0, alias="BOT_RATE_WINDOW_MINUTES")
     log_level: str = Field("INFO", alias="BOT_LOG_LEVEL")
 
     # Reminders, retention and the outbox (DESIGN.md, Reminders and retention).

@@ -58,6 +58,8 @@ async def start(app: Terugkoppeling, counsellor: Actor, address: Address) -> Sho
     """``terugkoppeling``: open a draft and show the identification card."""
     if reason := app.policy.may_start(counsellor, app.today()):
         return await app.refuse(reason, counsellor)
+    if not app.within(app.bounds.commands, counsellor):
+        return await app.refuse(Reason.RATE_LIMITED, counsellor)
     change = Draft.open(id=new_id(), counsellor=counsellor, address=address, now=app.clock.now(),
                         ttl=app.policy.draft_ttl)
     return Shown(await app.outbox.open_draft(change))
@@ -79,6 +81,9 @@ async def identify(
     checked = check_identity(form, app.today())
     if checked.model is None:
         return FormErrors(draft, checked.values, checked.errors)
+    if not app.within(app.bounds.identifications, actor):  # a birth date is not found by trying
+        await app.refuse(Reason.RATE_LIMITED, actor, draft.id)
+        return Unidentified(draft, checked.values, Reason.RATE_LIMITED)
     try:
         verdict = eligibility(matches(checked.model, await app.directory.find(checked.model)))
     except DirectoryUnavailable as error:

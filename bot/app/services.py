@@ -9,17 +9,27 @@ data, in the same write as the change.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.app.outbox import Outbox
 from bot.app.ports import ClientDirectory, Clock, Messenger, Store
 from bot.app.results import Refused
 from bot.domain.model import Actor, Agency, AuditEvent, AuditName, Reason
+from bot.domain.limits import SlidingWindow
 from bot.domain.policy import Policy
 from bot.domain.schedule import Schedule
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
+
+
+@dataclass
+class Bounds:
+    """Abuse bounds per counsellor (``bot.domain.limits``): new terugkoppelingen, identifications."""
+
+    commands: SlidingWindow = field(default_factory=lambda: SlidingWindow(30, timedelta(minutes=10)))
+    identifications: SlidingWindow = field(default_factory=lambda: SlidingWindow(10, timedelta(minutes=10)))
 
 
 class Terugkoppeling:
@@ -35,6 +45,7 @@ class Terugkoppeling:
         policy: Policy,
         fingerprint_key: bytes,
         schedule: Schedule | None = None,
+        bounds: Bounds | None = None,
     ) -> None:
         self.store = store
         self.directory = directory
@@ -43,6 +54,7 @@ class Terugkoppeling:
         self.policy = policy
         self.schedule = schedule or Schedule()
         self.fingerprint_key = fingerprint_key
+        self.bounds = bounds or Bounds()
         self.outbox = Outbox(store=store, messenger=messenger, clock=clock, schedule=self.schedule,
                              directory=directory)
 
@@ -60,6 +72,9 @@ class Terugkoppeling:
             events.append(events[0].model_copy(update={"event": AuditName.INCIDENT}))
         await self.store.append_audit(*events)
         return Refused(reason, subject or None)
+
+    def within(self, bound: SlidingWindow, actor: Actor) -> bool:
+        return bound.allow(f"{actor.tenant_id}|{actor.aad_object_id}", self.clock.now())
 
     async def sweep(self, batch: int = 100) -> Counter[str]:
         """All time-driven work that is due now (``bot.app.outbox.Outbox.sweep``)."""

@@ -118,6 +118,7 @@ class Reason(StrEnum):
     DIRECTORY_UNAVAILABLE = "directory_unavailable"  # VDAB's client-tracking system did not answer
     RECIPIENT_UNRESOLVED = "recipient_unresolved"  # the trajectbegeleider is not found in their tenant
     RECIPIENT_CHANGED = "recipient_changed"  # the directory names another trajectbegeleider now
+    RATE_LIMITED = "rate_limited"  # too many attempts by one person in a short time (abuse bound)
 
 
 class AuditName(StrEnum):

@@ -139,6 +139,11 @@ REFUSALS: dict[Reason, tuple[str, str]] = {
         "Het klantvolgsysteem noemt een trajectbegeleider die de bot niet in Teams van het agentschap vindt. "
         "Er werd niets verstuurd. Meld dit aan de functioneel beheerder.",
     ),
+    Reason.RATE_LIMITED: (
+        "Even geduld",
+        "Je hebt op korte tijd veel pogingen gedaan. Wacht tien minuten en probeer het dan opnieuw. "
+        "Er werd niets verstuurd.",
+    ),
     Reason.RECIPIENT_CHANGED: (
         "Andere trajectbegeleider",
         "Het klantvolgsysteem noemt intussen een andere trajectbegeleider voor deze klant, of de klant volgt "

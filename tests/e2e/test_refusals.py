@@ -1,5 +1,8 @@
 """Every refusal: a clear Dutch reason, nothing stored about the client, nothing sent."""
 
+import json
+from datetime import timedelta
+
 import pytest
 
 from bot.domain.handoff import HandoffState, Stage
@@ -57,7 +60,7 @@ async def test_accents_do_not_matter(harness, counsellor):
         ({"naam": "A", "geboortedatum": "1990-04-12"}, "naam", "minstens 2 tekens"),
         ({"naam": "Amina", "geboortedatum": "2020-01-01"}, "geboortedatum", "tussen 16 en 100 jaar"),
         ({"naam": "Amina", "geboortedatum": "2027-01-01"}, "geboortedatum", "in het verleden"),
-        ({"naam": "Amina", "geboortedatum": "12-04-1990"}, "geboortedatum", "geldige datum"),
+        ({"naam": "Amina", "geboortedatum": "12/04/90"}, "geboortedatum", "dd/mm/jjjj"),
         ({"naam": "amina@mail.example", "geboortedatum": "1990-04-12"}, "naam", "e-mailadres"),
     ],
 )
@@ -67,7 +70,8 @@ async def test_identification_errors_show_next_to_the_field(harness, counsellor,
     assert inputs(card) == form  # what was typed stays
     body = card["body"]
     position = next(i for i, e in enumerate(body) if e.get("id") == field)
-    assert message in body[position + 1]["text"] and body[position + 1]["color"] == "Attention"
+    shown = body[position + 1]  # on an attention band: the Attention text colour fails AA in dark mode
+    assert shown["style"] == "attention" and any(message in line["text"] for line in shown["items"])
     assert (await _draft(harness)).stage is Stage.IDENTIFY
     assert [e.event for e in await harness.runtime.store.audit_events()] == ["started"]
 
@@ -77,10 +81,10 @@ async def test_identification_errors_show_next_to_the_field(harness, counsellor,
     [
         ("jobdoelwit", "", "Vul dit veld in."),
         ("jobdoelwit", "x" * 201, "hoogstens 200 tekens"),
-        ("eerstvolgende_contact", "2026-11-29", "vandaag of later"),
+        ("eerstvolgende_contact", "2026-11-29", "vandaag of een latere datum"),
         ("eerstvolgende_contact_tijd", "25:61", "geldig uur"),
         ("stappen", "", "minstens één stap"),
-        ("stappen", "stage,hacken", "alleen uit de stappen"),
+        ("stappen", "stage,hacken", "alleen stappen uit de lijst"),
         ("partner", "0470 12 34 56", "telefoonnummer"),
         ("toelichting", "rekening BE68 5390 0754 7034", "rekeningnummer"),
         ("toelichting", "INSZ 85073003328", "rijksregisternummer"),
@@ -135,7 +139,8 @@ async def test_only_the_recipient_can_confirm(harness, counsellor, els, pieter):
 async def test_niet_mijn_klant_purges_and_records_an_incident(harness, counsellor, els):
     await send(counsellor)
     card = receive(els)
-    closed = await els.click("niet_mijn_klant")
+    await els.click("niet_mijn_klant")  # asks first (tests/e2e/test_presentation.py)
+    closed = await els.click("bevestig_niet_mijn_klant")
     assert "niet mijn klant" in " ".join(texts(closed))
     handoff = await harness.runtime.store.get_handoff(card["actions"][0]["data"]["handoff"])
     assert handoff.state is HandoffState.RETURNED and handoff.client is None
@@ -227,3 +232,25 @@ async def test_failure_after_the_chat_was_opened_sends_nothing_either(harness, c
     assert "Versturen is niet gelukt" in texts(card)[0]
     assert len(harness.connector.created()) == 1 and harness.connector.cards_to(ELS) == []
     assert await harness.runtime.store.audit_events() and (await _draft(harness)).stage is Stage.PREVIEW
+
+
+@pytest.mark.parametrize("bot_env", [{"BOT_RATE_IDENTIFICATIONS": "3", "BOT_RATE_COMMANDS": "4"}])
+async def test_guessing_a_birth_date_is_bounded_per_counsellor(harness, counsellor, bot_env):
+    """77 tries found a birth date once: now a few attempts per window, then a Dutch refusal, audited."""
+    await counsellor.say("terugkoppeling")
+    for day in range(1, 4):
+        card = await counsellor.click("identificeer", {"naam": "Amina El Idrissi", "geboortedatum": f"1990-04-0{day}"})
+        assert texts(card)[0] == "Klant niet gevonden"
+    card = await counsellor.click("identificeer", {"naam": "Amina El Idrissi", "geboortedatum": "1990-04-12"})
+    assert texts(card)[0] == "Even geduld" and inputs(card)["naam"] == "Amina El Idrissi"
+    events = await harness.runtime.store.audit_events()
+    assert (events[-1].event, events[-1].reason) == ("refused", "rate_limited")
+    assert (await _draft(harness)).client is None  # the right birth date found nothing either
+    for _ in range(3):
+        await counsellor.say("terugkoppeling")
+    await counsellor.say("terugkoppeling")  # the fifth command in the window
+    assert "Even geduld" in json.dumps(counsellor.card)
+    harness.clock.set(harness.clock.now() + timedelta(minutes=11))
+    await counsellor.say("terugkoppeling")
+    card = await counsellor.click("identificeer", {"naam": "Amina El Idrissi", "geboortedatum": "1990-04-12"})
+    assert "Els Peeters, trajectbegeleider bij Atlas Antwerpen" in texts(card)
