@@ -12,11 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import json
 import os
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,7 @@ from bot.app.evidence import verify
 from tests.e2e.conftest import ELS
 from tests.e2e.flows import CONTENT, identify
 from tests.support.cards import action_data, texts
+from tests.support.process import Bot
 from tests.support.teams import DATA_KEY, TeamsUser
 
 NAME = "Amina El Idrissi"
@@ -204,3 +207,24 @@ async def test_a_store_that_turned_read_only_is_a_503_and_loses_nothing(harness,
     receipt = await counsellor.click("verstuur", card=form)
     assert texts(receipt)[0] == "Terugkoppeling verstuurd"
     await assert_whole(harness, connector, cards_to_els=1)
+
+
+async def test_the_sweep_exits_non_zero_when_a_step_failed_and_finishes_it_next_time(harness, counsellor, disk):
+    """``python -m bot sweep`` prints what it did, as always, and exits 1 when a step failed (here
+    the purge of an expired draft, on a full disk), so cron or a job scheduler sees it."""
+    if not is_tmpfs(disk):
+        pytest.skip("needs root, to mount a small tmpfs that can be filled")
+    await identify(counsellor, NAME, "1990-04-12")  # a draft, left to expire
+    later = (harness.clock.now() + timedelta(days=3)).isoformat()
+    sweeper = Bot(harness.tmp, None, name="sweep", BOT_STORE=f"sqlite:///{disk / 'terugkoppeling.db'}",
+                  BOT_LOG_LEVEL="INFO")
+    filler = fill(disk)  # (the bot under test keeps the database's files open: nothing to create)
+    code, out = await sweeper.cli("sweep", "--now", later)
+    assert code == 1, out
+    assert json.loads(out.strip().splitlines()[-1])["done"] == {"failed": 1}
+    filler.unlink()
+    code, out = await sweeper.cli("sweep", "--now", later)
+    assert code == 0, out
+    assert json.loads(out.strip().splitlines()[-1])["done"] == {"draft_expired": 1}
+    logged = sweeper.output.read_text()
+    assert "sweep step failed" in logged and "Traceback" not in logged and NAME not in logged
