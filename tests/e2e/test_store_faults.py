@@ -28,6 +28,7 @@ from bot.adapters.crypto import Sealer, decode_key
 from bot.app.evidence import verify
 from tests.e2e.conftest import ELS
 from tests.e2e.flows import CONTENT, identify
+from tests.support.azurite import Azurite
 from tests.support.cards import action_data, texts
 from tests.support.process import Bot
 from tests.support.teams import DATA_KEY, TeamsUser
@@ -52,8 +53,21 @@ def disk(tmp_path, request) -> Iterator[Path]:
 
 
 @pytest.fixture
-def bot_env(disk) -> dict[str, str]:
+def bot_env(disk, request) -> dict[str, str]:
+    if getattr(request, "param", "sqlite") == "azurite":
+        azurite = request.getfixturevalue("lonely_azurite")
+        return {"BOT_STORE": "azure-tables", "BOT_STORE_CONNECTION_STRING": azurite.connection_string,
+                "BOT_STORE_TABLE": request.getfixturevalue("table_name")}
     return {"BOT_STORE": f"sqlite:///{disk / 'terugkoppeling.db'}"}
+
+
+@pytest.fixture
+def lonely_azurite(tmp_path) -> Iterator[Azurite]:
+    """An Azurite of this test's own, so it can be stopped without harming the others."""
+    service = Azurite(tmp_path / "azurite")
+    service.start()
+    yield service
+    service.stop()
 
 
 def is_tmpfs(folder: Path) -> bool:
@@ -228,3 +242,16 @@ async def test_the_sweep_exits_non_zero_when_a_step_failed_and_finishes_it_next_
     assert json.loads(out.strip().splitlines()[-1])["done"] == {"draft_expired": 1}
     logged = sweeper.output.read_text()
     assert "sweep step failed" in logged and "Traceback" not in logged and NAME not in logged
+
+
+@pytest.mark.parametrize("bot_env", ["azurite"], indirect=True)
+async def test_azurite_down_is_a_503_with_retry_after_and_loses_nothing(harness, counsellor, connector, lonely_azurite):
+    form = await preview(counsellor)
+    lonely_azurite.stop()
+    status, headers, body, seconds = await press(counsellor, "verstuur", form)
+    assert_retryable(status, headers, body, seconds)
+    assert connector.cards_to(ELS) == []
+    lonely_azurite.start()  # same folder, same port: the data is still there
+    receipt = await counsellor.click("verstuur", card=form)
+    assert texts(receipt)[0] == "Terugkoppeling verstuurd"
+    await assert_whole(harness, connector, cards_to_els=1)
