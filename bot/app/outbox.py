@@ -209,12 +209,21 @@ class Outbox:
         return closed, applied
 
     async def follow_up(self, handoff: Handoff) -> Handoff:
-        """Remove the recipient's card and tell the counsellor; if this process dies halfway, the
-        sweep does it again once the lease has passed."""
-        if handoff.delivery is not None:
-            await self.messenger.withdraw(handoff)
-        await self.messenger.notify_counsellor(handoff, CLOSING_NOTICES[handoff.state])
-        done, _ = await self.handoff(handoff, lambda h: h.followed_up() if h.follow_up else None)
+        """Remove the recipient's card and tell the counsellor (once); if this process dies halfway,
+        the sweep does it again once the lease has passed. What happened to the card is audited, and
+        a failed removal is retried (bounded)."""
+        removal = await self.messenger.withdraw(handoff) if handoff.delivery is not None else None
+        if not handoff.counsellor_told:
+            await self.messenger.notify_counsellor(handoff, CLOSING_NOTICES[handoff.state])
+        if removal is None:
+            done, _ = await self.handoff(handoff, lambda h: h.followed_up() if h.follow_up else None)
+            return done or handoff
+        now = self.clock.now()
+        retry_at = now + self.schedule.retry_delay(handoff.removal_attempts + 1, None)
+        done, _ = await self.handoff(handoff, lambda h: h.card_removal(
+            overwritten=removal.overwritten, deleted=removal.deleted, status=removal.status,
+            retryable=removal.retryable, at=now, retry_at=retry_at, max_attempts=self.schedule.max_removals,
+        ) if h.follow_up and h.removal_attempts == handoff.removal_attempts else None)
         return done or handoff
 
     # -- drafts ---------------------------------------------------------------------------------

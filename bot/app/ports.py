@@ -93,13 +93,29 @@ class Notice(StrEnum):
     NO_LONGER_ELIGIBLE = "no_longer_eligible"  # withdrawn before delivery: label lost or recipient changed
 
 
+@dataclass(frozen=True, slots=True)
+class CardRemoval:
+    """What became of the recipient's card (F.3, art. 6): overwritten with a content-free card,
+    deleted, and the status of the connector call that failed, if one did."""
+
+    overwritten: bool
+    deleted: bool
+    status: int | None = None
+    retryable: bool = False  # the failed call is worth trying again (429/5xx/network)
+
+    @property
+    def content_left(self) -> bool:
+        return not self.overwritten
+
+
 class Messenger(Protocol):
     async def deliver(self, handoff: Handoff) -> Delivery:
         """Put the terugkoppeling in the recipient's 1:1 chat; raise ``DeliveryError`` if not."""
         ...
 
-    async def withdraw(self, handoff: Handoff) -> None:
-        """Overwrite the recipient's card with a content-free one, delete it, confirm briefly."""
+    async def withdraw(self, handoff: Handoff) -> CardRemoval:
+        """Overwrite the recipient's card with a content-free one, delete it, and confirm briefly
+        (only once the content is gone); say what happened."""
         ...
 
     async def retract_draft_card(self, draft: Draft) -> None:

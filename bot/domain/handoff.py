@@ -242,6 +242,8 @@ class Handoff(_Record):
     tell_when_delivered: bool = False  # the counsellor was shown "wordt verstuurd"
     follow_up: bool = False  # closed, but the card's removal and the notices are not done yet
     closed_because: str | None = None  # why it was withdrawn (a ``Reason`` value): content-free
+    counsellor_told: bool = False  # the closing notice went out (the follow-up may be retried after)
+    removal_attempts: int = 0  # tries to overwrite and delete the recipient's card
 
     @property
     def agency(self) -> Agency:
@@ -384,4 +386,29 @@ class Handoff(_Record):
         """The recipient's card is removed and the counsellor told: nothing more is due."""
         if self.state.is_open or not self.follow_up:
             raise IllegalTransition("handoff", self.state.value, "followed_up")
-        return Change(self._with(follow_up=False, due_at=None))
+        return Change(self._with(follow_up=False, due_at=None, counsellor_told=True))
+
+    def card_removal(
+        self, *, overwritten: bool, deleted: bool, status: int | None, retryable: bool, at: datetime,
+        retry_at: datetime, max_attempts: int,
+    ) -> Change[Handoff]:
+        """Art. 6 / F.3: what happened to the recipient's card is evidence. Done once it is deleted (or
+        its content is gone and deleting can never work, e.g. 404/501); a retryable failure is tried
+        again at ``retry_at``; after ``max_attempts`` the bot gives up, and content left in Teams is an
+        incident (art. 9)."""
+        if self.state.is_open or not self.follow_up:
+            raise IllegalTransition("handoff", self.state.value, "card_removal")
+        events = []
+        if overwritten:
+            events.append(self._event(AuditName.CARD_OVERWRITTEN, at))
+        events.append(self._event(AuditName.CARD_DELETED, at) if deleted
+                      else self._event(AuditName.CARD_DELETE_FAILED, at, str(status or "network")))
+        attempts = self.removal_attempts + 1
+        finished = deleted or (overwritten and not retryable)
+        if finished or attempts >= max_attempts:
+            if not overwritten:
+                events.append(self._event(AuditName.INCIDENT, at, "content_left_in_teams"))
+            done: Handoff = self._with(removal_attempts=attempts, follow_up=False, due_at=None, counsellor_told=True)
+            return Change(done, tuple(events))
+        later: Handoff = self._with(removal_attempts=attempts, due_at=retry_at, counsellor_told=True)
+        return Change(later, tuple(events))

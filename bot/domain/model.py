@@ -144,6 +144,9 @@ class AuditName(StrEnum):
     RETURNED = "returned"
     RECORD_UNREADABLE = "record_unreadable"
     WITHDRAWN = "withdrawn"
+    CARD_OVERWRITTEN = "card_overwritten"
+    CARD_DELETED = "card_deleted"
+    CARD_DELETE_FAILED = "card_delete_failed"
 
 
 class AuditEvent(BaseModel):

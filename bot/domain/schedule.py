@@ -34,6 +34,7 @@ class Schedule:
     retry_base: timedelta = timedelta(seconds=30)
     retry_cap: timedelta = timedelta(hours=1)
     max_attempts: int = 8
+    max_removals: int = 5  # tries to overwrite and delete a recipient's card before giving up (an incident)
     concurrency: int = 8  # due steps a sweep works on at once (well under Teams' per-bot rate limits)
 
     def purge_at(self, handoff: Handoff) -> datetime:

@@ -18,7 +18,7 @@ from botbuilder.schema import (
 from botframework.connector.models import ErrorResponseException
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
-from bot.app.ports import DeliveryError, Notice
+from bot.app.ports import CardRemoval, DeliveryError, Notice
 from bot.domain.handoff import Draft, Handoff
 from bot.domain.model import Address, Delivery
 from bot.teams import texts
@@ -204,24 +204,43 @@ class TeamsMessenger:
         except CONNECTOR_ERRORS as error:
             raise _delivery_error(error) from None
 
-    async def withdraw(self, handoff: Handoff) -> None:
+    async def withdraw(self, handoff: Handoff) -> CardRemoval:
         delivery = handoff.delivery
         if delivery is None:
-            return
+            return CardRemoval(overwritten=True, deleted=True)
         replacement = self._cards.closed(handoff)
         activity_id = delivery.activity_id
+        outcome: dict[str, int | None | bool] = {}
 
         async def overwrite_then_delete(context: TurnContext) -> None:
             # Overwrite first: a client that misses the delete still shows no client data.
             update = Activity(
                 type=ActivityTypes.message, id=activity_id, attachments=[CardFactory.adaptive_card(replacement)]
             )
-            await self._best_effort("update", handoff, context.update_activity(update))
-            await self._best_effort("delete", handoff, context.delete_activity(activity_id))
-            confirmation = MessageFactory.text(self._cards.closed_text(handoff))
-            await self._best_effort("confirm", handoff, _post(context, confirmation))
+            outcome["overwritten"] = await self._attempt("update", handoff, context.update_activity(update), outcome)
+            outcome["deleted"] = await self._attempt("delete", handoff, context.delete_activity(activity_id), outcome)
+            if outcome["overwritten"] and handoff.removal_attempts == 0:  # say "verwijderd" only once it is true
+                confirmation = MessageFactory.text(self._cards.closed_text(handoff))
+                await self._best_effort("confirm", handoff, _post(context, confirmation))
 
         await self._continue(delivery.address, handoff.recipient.tenant_id, overwrite_then_delete, handoff)
+        status = outcome.get("status")
+        status = status if isinstance(status, int) else None
+        return CardRemoval(overwritten=bool(outcome.get("overwritten")), deleted=bool(outcome.get("deleted")),
+                           status=status, retryable=status is None or status in RETRYABLE)
+
+    async def _attempt(self, step: str, handoff: Handoff, call: Awaitable[object], outcome: dict) -> bool:
+        """One connector call of a removal: ``True`` if it took effect; a failure's status is kept."""
+        try:
+            await call
+            return True
+        except Exception as error:  # noqa: BLE001 - any failure is reported in the removal, never raised
+            outcome["status"] = _status(error)
+            log.warning(
+                "connector call failed",
+                extra={"ref": handoff.reference, "step": step, "status": _status(error), "error": type(error).__name__},
+            )
+            return False
 
     async def retract_draft_card(self, draft: Draft) -> None:
         """Overwrite the counsellor's card of a draft that ended unsent: no client data stays."""

@@ -30,11 +30,12 @@ async def test_audit_export_of_a_flow(harness, counsellor, els):
 
     exported = json.loads(export(harness, "--format", "json"))
     rows = exported["events"]
-    assert [r["event"] for r in rows] == ["started", "identified", "recorded", "sent", "returned", "purged", "incident"]
+    assert [r["event"] for r in rows] == ["started", "identified", "recorded", "sent", "returned", "purged", "incident",
+                                          "card_overwritten", "card_deleted"]
     reference = rows[2]["subject"]
     assert all(r["subject"] == reference for r in rows[2:])
     assert rows[0]["actor"] == "aad-bram" and rows[4]["actor"] == els.aad
-    assert {r["agency"] for r in rows[1:]} == {"atlas"} and rows[-1]["reason"] == "misdelivery"
+    assert {r["agency"] for r in rows[1:]} == {"atlas"} and rows[6]["reason"] == "misdelivery"
 
     table = list(csv.DictReader(io.StringIO(export(harness, "--since", "2026-11-30", "--until", "2026-12-01"))))
     events = [r["event"] for r in table][: len(rows)]

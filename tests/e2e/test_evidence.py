@@ -70,6 +70,8 @@ async def test_a_scripted_day_in_the_export_line_by_line(harness, counsellor, el
         ("08:00", "sent", "atlas", None, bram),
         ("09:00", "transferred", "atlas", None, ELS),
         ("09:00", "purged", "atlas", None, ELS),
+        ("09:00", "card_overwritten", "atlas", None, ""),
+        ("09:00", "card_deleted", "atlas", None, ""),
         ("10:00", "started", None, None, bram),
         ("10:00", "identified", "amal", None, bram),
         ("10:00", "recorded", "amal", None, bram),
@@ -77,8 +79,12 @@ async def test_a_scripted_day_in_the_export_line_by_line(harness, counsellor, el
         ("10:30", "returned", "amal", None, PIETER),
         ("10:30", "purged", "amal", None, PIETER),
         ("10:30", "incident", "amal", "misdelivery", PIETER),
+        ("10:30", "card_overwritten", "amal", None, ""),
+        ("10:30", "card_deleted", "amal", None, ""),
         ("12:00", "started", None, None, bram),
         ("12:00", "refused", None, "unknown_client", bram),
+        ("13:00", "cancelled", None, "replaced", bram),  # one unfinished draft each: the 12:00 one goes
+        ("13:00", "purged", None, None, bram),
         ("13:00", "started", None, None, bram),
         ("13:00", "cancelled", None, None, bram),
         ("13:00", "purged", None, None, bram),
@@ -86,13 +92,13 @@ async def test_a_scripted_day_in_the_export_line_by_line(harness, counsellor, el
         ("14:00", "refused", "agii", "recipient_not_allowed", bram),
         ("14:00", "incident", "agii", "recipient_not_allowed", bram),
     ]  # times are UTC in the export (Brussels is UTC+1 in November)
-    assert [e["seq"] for e in export["events"]] == list(range(1, 22))
+    assert [e["seq"] for e in export["events"]] == list(range(1, 28))
     references = {e["subject"] for e in export["events"] if e["event"] in ("sent", "returned")}
     assert all(r.startswith("TK-") for r in references) and len(references) == 2
 
     summary = export["summary"]
     assert summary["counts"]["sent"] == 2 and summary["counts"]["transferred (overgezet)"] == 1
-    assert summary["counts"]["returned (niet mijn klant)"] == 1 and summary["counts"]["purged"] == 3
+    assert summary["counts"]["returned (niet mijn klant)"] == 1 and summary["counts"]["purged"] == 4
     assert summary["counts"]["incidents (art. 9)"] == 2
     assert [i["reason"] for i in summary["incidents"]] == ["misdelivery", "recipient_not_allowed"]
     assert summary["refusals_by_reason"] == {"unknown_client": 1, "recipient_not_allowed": 1}
@@ -108,7 +114,7 @@ async def test_audit_verify_names_the_first_broken_link(harness, counsellor, els
     receive(els)
     await els.click("overgezet")
     done = bot_cli(harness, "audit", "verify")
-    assert done.returncode == 0 and done.stdout.startswith("audit trail intact: 6 events")
+    assert done.returncode == 0 and done.stdout.startswith("audit trail intact: 8 events")
 
     with sqlite3.connect(harness.db_path) as db:  # someone with access to the file edits one event
         db.execute("UPDATE audit SET actor = 'aad-someone-else' WHERE seq = 5")

@@ -75,9 +75,11 @@ async def test_whole_happy_path_as_two_users(harness, counsellor, els, caplog):
 
     # 7. evidence without client data
     events = await harness.runtime.store.audit_events()
-    assert [e.event for e in events] == ["started", "identified", "recorded", "sent", "transferred", "purged"]
+    assert [e.event for e in events] == ["started", "identified", "recorded", "sent", "transferred", "purged",
+                                         "card_overwritten", "card_deleted"]
     assert {e.agency for e in events if e.event != "started"} == {"atlas"}
-    assert events[-1].subject == reference and events[-1].actor == ELS
+    closed = next(e for e in events if e.event == "transferred")
+    assert closed.subject == reference and closed.actor == ELS and events[-1].subject == reference
 
     # 8. the data is gone: not in the database file, not in any log line
     handoff = await harness.runtime.store.get_handoff(handoff_id)

@@ -81,6 +81,7 @@ async def test_reminders_skip_weekends_and_holidays_then_escalate_then_purge(har
     trail = [e for e in await harness.runtime.store.audit_events() if e.subject == ref]
     assert [e.event for e in trail] == [
         "recorded", "sent", "reminded", "reminded", "reminded", "escalated", "expired", "purged",
+        "card_overwritten", "card_deleted",
     ]
     assert [e.at.astimezone(BRUSSELS) for e in trail if e.event == "reminded"] == [
         at(2026, 12, 28), at(2026, 12, 30), at(2027, 1, 4),
