@@ -28,7 +28,7 @@ from bot.adapters.sqlite_store import SqliteStore
 from bot.app.ports import ClientDirectory, Clock, Store, StoreUnavailable
 from bot.app.services import Bounds, Terugkoppeling
 from bot.config import Settings
-from bot.domain.calendar import WorkingCalendar
+from bot.domain.calendar import Calendars
 from bot.domain.limits import SlidingWindow
 from bot.domain.policy import Policy
 from bot.domain.schedule import Schedule
@@ -310,8 +310,13 @@ def http_directory_of(
 
 def schedule_of(settings: Settings) -> Schedule:
     start, end = settings.office_hours
+    try:
+        calendars = Calendars.build(start, end, settings.closing_days, settings.closed_days)
+    except ValueError as error:
+        raise ConfigurationError(f"BOT_CLOSED_DAYS_*: {error}") from None
     return Schedule(
-        calendar=WorkingCalendar(office_start=start, office_end=end, extra_closed=settings.closed_days),
+        calendar=calendars.vdab,
+        calendars=calendars,
         reminder_every=settings.reminder_working_days,
         max_reminders=settings.max_reminders,
         retention=timedelta(days=settings.retention_days),

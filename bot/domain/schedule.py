@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from bot.domain.calendar import WorkingCalendar
+from bot.domain.calendar import Calendars, WorkingCalendar
 from bot.domain.handoff import Handoff, HandoffState
 
 
@@ -26,7 +26,10 @@ class Step(StrEnum):
 
 @dataclass(frozen=True)
 class Schedule:
-    calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
+    calendar: WorkingCalendar = field(default_factory=WorkingCalendar)  # when no per-organisation calendars
+    # Each organisation's working days: reminders count the recipient's agency's, the escalation
+    # to the counsellor VDAB's (issue 15).
+    calendars: Calendars | None = None
     reminder_every: int = 2  # working days
     max_reminders: int = 3
     retention: timedelta = timedelta(days=30)
@@ -46,7 +49,17 @@ class Schedule:
         from when it went out, so a sweep that was down for days does not fire a burst); one more
         interval after the last reminder, the counsellor is told."""
         assert handoff.sent_at is not None
-        return self.calendar.add_working_days(handoff.last_reminded_at or handoff.sent_at, self.reminder_every)
+        calendar = self.calendar_for(handoff)
+        return calendar.add_working_days(handoff.last_reminded_at or handoff.sent_at, self.reminder_every)
+
+    def calendar_for(self, handoff: Handoff) -> WorkingCalendar:
+        """Whose working days the next step counts: the agency's for a reminder to its
+        trajectbegeleider, VDAB's for the escalation to the counsellor."""
+        if self.calendars is None:
+            return self.calendar
+        if handoff.reminders_sent >= self.max_reminders:
+            return self.calendars.vdab
+        return self.calendars.of(handoff.agency.value)
 
     def due(self, handoff: Handoff) -> datetime | None:
         """When the sweep should next look at a delivered handoff."""
@@ -68,7 +81,7 @@ class Schedule:
             return Step.EXPIRE
         if handoff.escalated or now < self.next_reminder(handoff):
             return None
-        if self.calendar.in_office_hours(now) != now:
+        if self.calendar_for(handoff).in_office_hours(now) != now:
             return None  # people are told things in office hours only; see ``reschedule``
         return Step.REMIND if handoff.reminders_sent < self.max_reminders else Step.ESCALATE
 
@@ -76,7 +89,7 @@ class Schedule:
         """A due handoff with nothing to do now (e.g. a reminder outside office hours): when to look again."""
         due = self.due(handoff)
         if due is not None and due <= now:
-            due = max(self.calendar.in_office_hours(now), now + self.lease)
+            due = max(self.calendar_for(handoff).in_office_hours(now), now + self.lease)
         return due
 
     def retry_delay(self, attempts: int, retry_after: float | None, rng: random.Random | None = None) -> timedelta:
