@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,7 +66,7 @@ def ready(env: str) -> bool:
     return stamp.exists() and stamp.read_text().strip() == _wanted(env)
 
 
-def ensure(env: str, say=print) -> str | None:  # type: ignore[no-untyped-def]
+def ensure(env: str, say: Callable[[str], object] = print) -> str | None:
     """Make ``bench/.venvs/<env>`` if it is missing or stale; None when ready, else why not."""
     if ready(env):
         return None
