@@ -150,7 +150,8 @@ class RateLimiter:
     async def slot(self, tenant_id: str, conversation_id: str | None) -> AsyncIterator[float]:
         """``async with limiter.slot(tenant, conversation):`` — the call inside has its slot, and
         counts until it ends; the value is the seconds waited for it. ``conversation_id`` None: a
-        call that has no conversation yet (creating one), held to the tenant's limits only."""
+        call that has no conversation yet (creating one), held to the tenant's limits only. One
+        call per slot: a slot taken inside another may wait for the outer one to end, for ever."""
         async with self._turn(tenant_id, conversation_id) as (began, tenant, conversation):
             waited = await self._admit(began, tenant, conversation)
             try:
