@@ -339,6 +339,8 @@ def policy_of(settings: Settings) -> Policy:
         protocol_start=settings.protocol_start,
         protocol_end=settings.protocol_end,
         draft_ttl=timedelta(hours=settings.draft_ttl_hours),
+        agency_end=settings.agency_end,
+        end_notice=timedelta(days=settings.protocol_end_notice_days),
     )
 
 

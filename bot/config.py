@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     agency_tenants: Annotated[AgencyTenants | None, NoDecode] = Field(None, alias="BOT_AGENCY_TENANTS")
     protocol_start: date = Field(date(2025, 4, 1), alias="BOT_PROTOCOL_START")
     protocol_end: date | None = Field(None, alias="BOT_PROTOCOL_END")
+    # Art. 8: one agency's participation ends (its last day): "atlas=2027-03-31,amal=2027-06-30".
+    agency_end: Annotated[dict[str, date], NoDecode] = Field(default_factory=dict, alias="BOT_AGENCY_END")
+    protocol_end_notice_days: int = Field(30, ge=0, alias="BOT_PROTOCOL_END_NOTICE_DAYS")
     draft_ttl_hours: float = Field(24, gt=0, alias="BOT_DRAFT_TTL_HOURS")
     # Abuse bounds per counsellor and replica (0 = none): new terugkoppelingen, identification attempts.
     rate_commands: int = Field(30, ge=0, alias="BOT_RATE_COMMANDS")
@@ -177,6 +180,19 @@ class Settings(BaseSettings):
         if not sep or hours is None or hours[0] >= hours[1]:
             raise ValueError(f"BOT_OFFICE_HOURS: expected HH:MM-HH:MM with start before end, got {value!r}")
         return hours
+
+    @field_validator("agency_end", mode="before")
+    @classmethod
+    def _agency_end(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        ends: dict[str, str] = {}
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            agency, _, day = part.partition("=")
+            if agency.strip() not in ("agii", "atlas", "amal") or not day.strip():
+                raise ValueError(f"expected agency=YYYY-MM-DD with agency agii, atlas or amal, got {part!r}")
+            ends[agency.strip()] = day.strip()
+        return ends
 
     @field_validator("closed_days", mode="before")
     @classmethod

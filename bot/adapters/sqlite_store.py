@@ -348,6 +348,21 @@ class SqliteStore(Store):
                 due.append(UnreadableRecord(error.record_id, error.why))
         return due
 
+    async def open_handoffs(self, limit: int) -> list[Handoff | UnreadableRecord]:
+        # A scan of the handoffs: only run once the protocol (or an agency's part) has ended.
+        rows = await self._query(
+            f"SELECT d.doc, {SEALED_COLUMNS} FROM handoffs d {SEALED_JOIN}"
+            " WHERE d.state IN ('delivering', 'delivered') ORDER BY d.rowid LIMIT ?",
+            (limit,),
+        )
+        found: list[Handoff | UnreadableRecord] = []
+        for row in rows:
+            try:
+                found.append(self._restore(Handoff, row))
+            except Unreadable as error:
+                found.append(UnreadableRecord(error.record_id, error.why))
+        return found
+
     async def next_due(self) -> datetime | None:
         (row,) = await self._query(
             "SELECT min(t) FROM (SELECT min(due_at) AS t FROM handoffs WHERE due_at IS NOT NULL"

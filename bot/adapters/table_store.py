@@ -337,6 +337,20 @@ class TableStore(Store):
                 due.append(UnreadableRecord(error.record_id, error.why))
         return due
 
+    async def open_handoffs(self, limit: int) -> list[Handoff | UnreadableRecord]:
+        # A scan of the handoff rows: only run once the protocol (or an agency's part) has ended.
+        found: list[Handoff | UnreadableRecord] = []
+        for entity in await self._range(HANDOFF, "h|", "h|~"):
+            if json.loads(entity["Doc"])["state"] not in ("delivering", "delivered"):
+                continue
+            try:
+                found.append(self._restore(Handoff, entity))
+            except Unreadable as error:
+                found.append(UnreadableRecord(error.record_id, error.why))
+            if len(found) >= limit:
+                break
+        return found
+
     async def next_due(self) -> datetime | None:
         firsts = [await self._range(HANDOFF, "u|", "u|~", 1), await self._range(DRAFT, "x|", "x|~", 1)]
         moments = [datetime.strptime(f[0]["RowKey"].split("|")[1], "%Y%m%dT%H%M%S.%fZ").replace(tzinfo=UTC)

@@ -96,8 +96,9 @@ async def identify(
         # Nothing about the client is kept; the card keeps what was typed, so a typo is fixed in place.
         await app.refuse(verdict.reason, actor, draft.id)
         return Unidentified(draft, checked.values, verdict.reason)
-    if reason := app.policy.may_receive(verdict.recipient):
-        return await app.refuse(reason, actor, draft.id, verdict.recipient.agentschap)
+    agency = verdict.recipient.agentschap
+    if reason := app.policy.ended(agency.value, app.today()) or app.policy.may_receive(verdict.recipient):
+        return await app.refuse(reason, actor, draft.id, agency)
     found = verdict.client
     fingerprint = client_fingerprint(app.fingerprint_key, found.naam, found.geboortedatum)
     change = draft.shown_in(card).identified(
@@ -170,8 +171,10 @@ async def send(app: Terugkoppeling, actor: Actor, draft_id: str) -> Sent | Queue
     if not isinstance(draft, Draft):
         return draft
     assert draft.recipient is not None and draft.client is not None
-    if reason := app.policy.in_force(app.today()) or app.policy.may_receive(draft.recipient):
-        return await app.refuse(reason, actor, draft.id, draft.recipient.agentschap)
+    agency = draft.recipient.agentschap
+    if reason := (app.policy.in_force(app.today()) or app.policy.ended(agency.value, app.today())
+                  or app.policy.may_receive(draft.recipient)):
+        return await app.refuse(reason, actor, draft.id, agency)
     if draft.client.klant_id is not None:  # art. 4 and F.2.a, asked again: the preview may be hours old
         try:
             changed = still_backed(await app.directory.lookup(draft.client.klant_id), draft.recipient)

@@ -21,7 +21,9 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from bot.app.ports import (
     ClientDirectory,
@@ -39,11 +41,13 @@ from bot.app.ports import (
 )
 from bot.domain.directory import still_backed
 from bot.domain.handoff import Change, Draft, Handoff, HandoffState
-from bot.domain.model import AuditEvent, AuditName, new_id, new_reference
+from bot.domain.model import AuditEvent, AuditName, Reason, new_id, new_reference
+from bot.domain.policy import Policy
 from bot.domain.schedule import Schedule, Step
 
 log = logging.getLogger(__name__)
 MAX_TRIES = 8
+BRUSSELS = ZoneInfo("Europe/Brussels")
 
 R = TypeVar("R", Draft, Handoff)
 Transition = Callable[[R], Change[R] | None]
@@ -55,6 +59,14 @@ CLOSING_NOTICES = {
     HandoffState.UNDELIVERABLE: Notice.UNDELIVERABLE,
     HandoffState.WITHDRAWN: Notice.NO_LONGER_ELIGIBLE,
 }
+ENDED = frozenset({Reason.OUTSIDE_PROTOCOL.value, Reason.AGENCY_ENDED.value})
+
+
+def closing_notice(handoff: Handoff) -> Notice:
+    """What the counsellor is told when their handoff closed."""
+    if handoff.state is HandoffState.WITHDRAWN and handoff.closed_because in ENDED:
+        return Notice.PROTOCOL_ENDED
+    return CLOSING_NOTICES[handoff.state]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +100,10 @@ class Rejected:
 class Outbox:
     def __init__(
         self, *, store: Store, messenger: Messenger, clock: Clock, schedule: Schedule,
-        directory: ClientDirectory | None = None,
+        directory: ClientDirectory | None = None, policy: Policy | None = None,
     ) -> None:
         self.store = store
+        self.policy = policy or Policy()
         self.directory = directory  # asked again before a queued card goes out (art. 4, F.2.a)
         self.messenger = messenger
         self.clock = clock
@@ -214,7 +227,7 @@ class Outbox:
         a failed removal is retried (bounded)."""
         removal = await self.messenger.withdraw(handoff) if handoff.delivery is not None else None
         if not handoff.counsellor_told:
-            await self.messenger.notify_counsellor(handoff, CLOSING_NOTICES[handoff.state])
+            await self.messenger.notify_counsellor(handoff, closing_notice(handoff))
         if removal is None:
             done, _ = await self.handoff(handoff, lambda h: h.followed_up() if h.follow_up else None)
             return done or handoff
@@ -289,6 +302,8 @@ class Outbox:
         # Steps of different handoffs are independent (each is claimed on its own): overlap their
         # waits for Teams and the store, a few at a time so Teams' rate limits are not hit.
         limit = asyncio.Semaphore(self.schedule.concurrency)
+        if self.policy.any_ended(self._today()):
+            done.update(await self._end_of_protocol(batch, limit))
 
         async def step(handoff: Handoff) -> str | None:
             async with limit:
@@ -315,7 +330,47 @@ class Outbox:
             log.info("sweep", extra={"done": dict(done)})
         return done
 
+    def _today(self) -> date:
+        return self.clock.now().astimezone(BRUSSELS).date()
+
+    async def _end_of_protocol(self, batch: int, limit: asyncio.Semaphore) -> Counter[str]:
+        """Art. 8/12: past the end (of the protocol, or of one agency's part), nothing more is
+        delivered or reminded; every open handoff of that scope is withdrawn, and both parties told."""
+        done: Counter[str] = Counter()
+        seen: set[str] = set()
+        while True:
+            batch_of = [h for h in await self.store.open_handoffs(batch) if _id(h) not in seen]
+            if not batch_of:
+                return done
+            seen.update(_id(h) for h in batch_of)
+
+            async def end(handoff: Handoff) -> bool:
+                async with limit:
+                    return await self._withdraw_if_ended(handoff)
+
+            ended = [h for h in batch_of if isinstance(h, Handoff)]
+            for outcome in await asyncio.gather(*(end(h) for h in ended), return_exceptions=True):
+                if isinstance(outcome, BaseException):
+                    log.error("sweep step failed", extra={"error": type(outcome).__name__})
+                    done["failed"] += 1
+                elif outcome:
+                    done["protocol_ended"] += 1
+
+    async def _withdraw_if_ended(self, handoff: Handoff) -> bool:
+        reason = self.policy.ended(handoff.agency.value, self._today())
+        if reason is None or not handoff.state.is_open:
+            return False
+        now = self.clock.now()
+        closed, applied = await self.handoff(handoff, lambda h: h.withdrawn(
+            reason.value, at=now, lease=self.schedule.lease, event=AuditName.PROTOCOL_ENDED,
+        ) if h.state.is_open else None)
+        if applied and closed is not None:
+            await self.follow_up(closed)
+        return applied
+
     async def _step(self, handoff: Handoff) -> str | None:
+        if handoff.state.is_open and await self._withdraw_if_ended(handoff):
+            return "protocol_ended"
         now = self.clock.now()
         lease = self.schedule.lease
         step = self.schedule.step(handoff, now)

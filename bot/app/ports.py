@@ -91,6 +91,7 @@ class Notice(StrEnum):
     UNCONFIRMED = "unconfirmed"  # the recipient was reminded the maximum number of times
     EXPIRED = "expired"  # the retention cap purged it unconfirmed
     NO_LONGER_ELIGIBLE = "no_longer_eligible"  # withdrawn before delivery: label lost or recipient changed
+    PROTOCOL_ENDED = "protocol_ended"  # withdrawn: the protocol, or the agency's participation, ended
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +211,11 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def due_handoffs(self, now: datetime, limit: int) -> list[Handoff | UnreadableRecord]:
         """Handoffs whose ``due_at`` has passed, earliest first."""
+
+    @abc.abstractmethod
+    async def open_handoffs(self, limit: int) -> list[Handoff | UnreadableRecord]:
+        """Handoffs not yet closed (in the outbox or waiting for "Overgezet"), for when the protocol
+        ends; oldest first."""
 
     @abc.abstractmethod
     async def next_due(self) -> datetime | None:

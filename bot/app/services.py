@@ -56,7 +56,7 @@ class Terugkoppeling:
         self.fingerprint_key = fingerprint_key
         self.bounds = bounds or Bounds()
         self.outbox = Outbox(store=store, messenger=messenger, clock=clock, schedule=self.schedule,
-                             directory=directory)
+                             directory=directory, policy=policy)
 
     def today(self) -> date:
         return self.clock.now().astimezone(BRUSSELS).date()

@@ -373,13 +373,15 @@ class Handoff(_Record):
         return self._purged(HandoffState.UNDELIVERABLE, at, lease,
                             self._event(AuditName.DELIVERY_ABANDONED, at, reason))
 
-    def withdrawn(self, reason: str, *, at: datetime, lease: timedelta, actor: str = "") -> Change[Handoff]:
+    def withdrawn(
+        self, reason: str, *, at: datetime, lease: timedelta, actor: str = "", event: AuditName = AuditName.WITHDRAWN
+    ) -> Change[Handoff]:
         """Taken back before it was confirmed: e.g. at delivery the directory no longer backs it (the
-        client lost the label, or another trajectbegeleider is named). Not an incident: nobody wrong
-        saw it."""
+        client lost the label, or another trajectbegeleider is named), or the protocol ended for its
+        agency (``event`` ``protocol_ended``). Not an incident: nobody wrong saw it."""
         self._require("withdrawn", HandoffState.DELIVERING, HandoffState.DELIVERED)
         change = self._with(closed_because=reason)._purged(
-            HandoffState.WITHDRAWN, at, lease, self._event(AuditName.WITHDRAWN, at, reason, actor=actor))
+            HandoffState.WITHDRAWN, at, lease, self._event(event, at, reason, actor=actor))
         return change
 
     def followed_up(self) -> Change[Handoff]:

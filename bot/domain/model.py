@@ -119,6 +119,7 @@ class Reason(StrEnum):
     RECIPIENT_UNRESOLVED = "recipient_unresolved"  # the trajectbegeleider is not found in their tenant
     RECIPIENT_CHANGED = "recipient_changed"  # the directory names another trajectbegeleider now
     RATE_LIMITED = "rate_limited"  # too many attempts by one person in a short time (abuse bound)
+    AGENCY_ENDED = "agency_participation_ended"  # art. 8: the agency's participation ended (not an incident)
 
 
 class AuditName(StrEnum):
@@ -147,6 +148,7 @@ class AuditName(StrEnum):
     CARD_OVERWRITTEN = "card_overwritten"
     CARD_DELETED = "card_deleted"
     CARD_DELETE_FAILED = "card_delete_failed"
+    PROTOCOL_ENDED = "protocol_ended"
 
 
 class AuditEvent(BaseModel):

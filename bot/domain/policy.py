@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -17,6 +18,9 @@ class Policy:
     protocol_start: date = date(2025, 4, 1)
     protocol_end: date | None = None
     draft_ttl: timedelta = field(default=timedelta(hours=24))
+    # Art. 8: an agency's participation may end before the protocol does (agency value → last day).
+    agency_end: Mapping[str, date] = field(default_factory=dict)
+    end_notice: timedelta = field(default=timedelta(days=30))  # counsellors see the end coming
 
     def may_start(self, counsellor: Actor, today: date) -> Reason | None:
         if self.counsellor_tenants is not None and counsellor.tenant_id not in self.counsellor_tenants:
@@ -28,6 +32,27 @@ class Policy:
         if today < self.protocol_start or (self.protocol_end and today > self.protocol_end):
             return Reason.OUTSIDE_PROTOCOL
         return None
+
+    def ended(self, agency: str | None, today: date) -> Reason | None:
+        """Art. 8 and 12: past the protocol's end, or past this agency's participation (``agency``
+        an ``Agency`` value; ``None``: the protocol only). Not an incident: nobody did anything wrong."""
+        if self.protocol_end and today > self.protocol_end:
+            return Reason.OUTSIDE_PROTOCOL
+        end = self.agency_end.get(str(agency)) if agency is not None else None
+        if end is not None and today > end:
+            return Reason.AGENCY_ENDED
+        return None
+
+    def any_ended(self, today: date) -> bool:
+        """Has the protocol, or any agency's participation, ended by ``today``?"""
+        ends = [self.protocol_end, *self.agency_end.values()]
+        return any(end is not None and today > end for end in ends)
+
+    def end_ahead(self, today: date, agency: str | None = None) -> date | None:
+        """The last day of the protocol (or of ``agency``'s participation), when it is near."""
+        ends = [e for e in (self.protocol_end, self.agency_end.get(str(agency)) if agency else None) if e]
+        soonest = min(ends, default=None)
+        return soonest if soonest is not None and today <= soonest <= today + self.end_notice else None
 
     def may_receive(self, recipient: Recipient) -> Reason | None:
         """The recipient's tenant must be a configured tenant of their own agency."""

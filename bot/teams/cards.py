@@ -190,6 +190,7 @@ class Cards:
             Notice.UNCONFIRMED: texts.UNCONFIRMED_COUNSELLOR,
             Notice.EXPIRED: texts.EXPIRED_COUNSELLOR,
             Notice.NO_LONGER_ELIGIBLE: texts.NO_LONGER_ELIGIBLE_COUNSELLOR,
+            Notice.PROTOCOL_ENDED: texts.PROTOCOL_ENDED_COUNSELLOR,
         }[notice]
         recipient = handoff.recipient
         return template.format(

@@ -19,7 +19,7 @@ from bot import logs
 from bot.app import counsellor, recipient
 from bot.app import results as r
 from bot.app.services import Terugkoppeling
-from bot.domain.handoff import HandoffState
+from bot.domain.handoff import HandoffState, Stage
 from bot.domain.model import Actor, Reason
 from bot.teams import texts
 from bot.teams.activity import ExecuteAction, actor_of, address_of, command_text, is_personal, parse_invoke
@@ -119,7 +119,10 @@ class TerugkoppelingBot(TeamsActivityHandler):
         today = self.service.today()
         match result:
             case r.Shown(draft):
-                return self.cards.for_draft(draft, today)
+                card = self.cards.for_draft(draft, today)
+                if draft.stage is Stage.IDENTIFY and (end := self.service.policy.end_ahead(today)):
+                    card["body"].insert(0, _warning(texts.PROTOCOL_ENDS.format(day=end.strftime("%d/%m/%Y"))))
+                return card
             case r.FormErrors(draft, values, errors):
                 return self.cards.for_draft(draft, today, values, errors)
             case r.Unidentified(draft, values, reason):

@@ -139,6 +139,11 @@ REFUSALS: dict[Reason, tuple[str, str]] = {
         "Het klantvolgsysteem noemt een trajectbegeleider die de bot niet in Teams van het agentschap vindt. "
         "Er werd niets verstuurd. Meld dit aan de functioneel beheerder.",
     ),
+    Reason.AGENCY_ENDED: (
+        "Agentschap neemt niet meer deel",
+        "Het agentschap van deze trajectbegeleider neemt niet meer deel aan het protocol. Er werd niets "
+        "verstuurd. Bezorg de informatie via de gewone weg als dat nog mag.",
+    ),
     Reason.RATE_LIMITED: (
         "Even geduld",
         "Je hebt op korte tijd veel pogingen gedaan. Wacht tien minuten en probeer het dan opnieuw. "
@@ -215,6 +220,11 @@ EXPIRED_RECIPIENT = (
 )
 UNDELIVERABLE_RECIPIENT = "{reference} kon niet bezorgd worden en is gewist."
 WITHDRAWN_RECIPIENT = "{reference} werd ingetrokken. De terugkoppeling is uit deze chat en uit het systeem verwijderd."
+PROTOCOL_ENDED_COUNSELLOR = (
+    "{reference} werd ingetrokken: het protocol, of de deelname van het agentschap van {recipient}, is "
+    "afgelopen. De inhoud is gewist."
+)
+PROTOCOL_ENDS = "Let op: terugkoppelingen via Teams kunnen nog tot en met {day}."
 NO_LONGER_ELIGIBLE_COUNSELLOR = (
     "{reference} werd niet bezorgd: het klantvolgsysteem noemt intussen een andere trajectbegeleider, of de "
     "klant volgt geen actief inburgeringstraject meer. De inhoud is gewist. Zoek de klant opnieuw op met "
