@@ -175,8 +175,9 @@ def _read_text(path: Path) -> str:
 def _dismantle(index: _Index) -> None:
     """Free an old index entry by entry (in a worker thread): dropped at once, its 100k entries
     would be freed in one step that holds the interpreter for tens of milliseconds."""
-    while index.by_key:
-        index.by_key.popitem()
+    for table in (index.by_key, index.by_id):
+        while table:
+            table.popitem()
 
 
 def _load(path: Path) -> _Index:
