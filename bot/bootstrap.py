@@ -405,8 +405,15 @@ def _assemble(settings: Settings, clock: Clock | None, installer: GraphInstaller
               directory: ClientDirectory, store: Store) -> Runtime:
     registrations = registrations_of(settings)
     adapter = create_adapter(registrations, cloud_of(settings))
-    cards = Cards(retention_days=settings.retention_days)
-    messenger = TeamsMessenger(
+    cards = Cards(retention_days=settings.retention_days, admin_contact=settings.admin_contact,
+                  protocol_url=settings.protocol_url, protocol_start=settings.protocol_start,
+                  protocol_end=settings.protocol_end)
+    agents = None
+    if settings.bot_host == "agents":  # the Microsoft 365 Agents SDK host; only it imports that SDK
+        from bot.agents.host import AgentsHost
+
+        agents = AgentsHost(settings, cards, installer)
+    messenger = agents.messenger if agents else TeamsMessenger(
         adapter, cards, service_url=settings.teams_service_url, app_id_for=registrations.app_id_for,
         timeout=settings.delivery_timeout_seconds, installer=installer,
     )
@@ -428,6 +435,9 @@ def _assemble(settings: Settings, clock: Clock | None, installer: GraphInstaller
         header_timeout=settings.server_header_timeout_seconds, body_timeout=settings.server_body_timeout_seconds,
         idle_timeout=settings.server_idle_timeout_seconds, max_connections=settings.server_max_connections,
     )
-    app = create_app(TeamsEndpoint(adapter, bot), health={"mode": mode}, ready=ready, limits=limits,
+    endpoint = agents.endpoint(service) if agents else TeamsEndpoint(adapter, bot)
+    app = create_app(endpoint, health={"mode": mode}, ready=ready, limits=limits,
                      middlewares=[telemetry.middleware()])
+    if agents:
+        app.on_cleanup.append(agents.close)
     return Runtime(settings, store, service, app, installer)

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     # SIGTERM/SIGINT: in-flight requests and the running sweep get this long before the process exits.
     shutdown_timeout_seconds: float = Field(8, gt=0, le=300, alias="BOT_SHUTDOWN_TIMEOUT_SECONDS")
 
+    # Which SDK hosts the Teams side (README, Two hosts): botbuilder (bot/teams/, the default) or
+    # the Microsoft 365 Agents SDK (bot/agents/). Cards, texts and the use cases are the same.
+    bot_host: Literal["botbuilder", "agents"] = Field("botbuilder", alias="BOT_HOST")
     app_id: str = Field("", alias="MicrosoftAppId")
     app_password: str = Field("", alias="MicrosoftAppPassword")
     app_type: Literal["MultiTenant", "SingleTenant", "UserAssignedMSI"] = Field(
@@ -105,6 +108,11 @@ class Settings(BaseSettings):
     agency_tenants: Annotated[AgencyTenants | None, NoDecode] = Field(None, alias="BOT_AGENCY_TENANTS")
     protocol_start: date = Field(date(2025, 4, 1), alias="BOT_PROTOCOL_START")
     protocol_end: date | None = Field(None, alias="BOT_PROTOCOL_END")
+    # Where the protocol is published (the help card's "Protocol lezen"); empty: ask the administrator.
+    protocol_url: str = Field("", pattern=r"^(https://[^\s]+)?$", max_length=2000, alias="BOT_PROTOCOL_URL")
+    # How users reach the functioneel beheerder, e.g. an e-mail address or a team's name; shown after
+    # "de functioneel beheerder" wherever a message sends someone to them.
+    admin_contact: str = Field("", max_length=200, alias="BOT_ADMIN_CONTACT")
     # Art. 8: one agency's participation ends (its last day): "atlas=2027-03-31,amal=2027-06-30".
     agency_end: Annotated[dict[str, date], NoDecode] = Field(default_factory=dict, alias="BOT_AGENCY_END")
     protocol_end_notice_days: int = Field(30, ge=0, alias="BOT_PROTOCOL_END_NOTICE_DAYS")

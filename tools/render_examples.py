@@ -1,4 +1,4 @@
-"""Render the bot's main cards, with demo data, to PNG: ``python -m tools.render_examples OUT_DIR``.
+"""Render every kind of card the bot shows, with demo data, to PNG: ``python -m tools.render_examples OUT_DIR``.
 
 The cards come from the same code the bot runs (``bot.teams.cards``); the pictures come from
 the ``adaptivecards`` renderer with the Teams host config in headless Chromium
@@ -33,8 +33,8 @@ TODAY = date(2026, 11, 30)
 
 
 def example_cards() -> dict[str, dict]:
-    """The main cards, as the bot builds them, for a fictitious client."""
-    cards = Cards()
+    """Every kind of card the bot shows, as the bot builds it, for a fictitious client."""
+    cards = Cards(admin_contact="functioneelbeheer@vdab.example", protocol_url="https://www.vdab.example/protocol")
     address = Address(service_url="https://smba.example/", conversation_id="a:1", tenant_id="t", user_id="29:u")
     counsellor = Actor(aad_object_id="aad-bram", tenant_id="t-vdab", name="Bram Verstraete")
     recipient = Recipient(naam="Els Peeters", email="els@atlas.example", aad_object_id="aad-els",
@@ -50,40 +50,67 @@ def example_cards() -> dict[str, dict]:
                   client=ClientData(identity=identity))
     previewed = draft.model_copy(update={"stage": Stage.PREVIEW,
                                          "client": ClientData(identity=identity, content=content)})
+    repeat = draft.model_copy(update={"stage": Stage.CONFIRM_REPEAT, "previously_sent_at": NOW - timedelta(days=40)})
     handoff = Handoff(id="h" * 22, reference="TK-7F3A9C", draft_id=draft.id, counsellor=counsellor,
                       counsellor_address=address, recipient=recipient, created_at=NOW, sent_at=NOW,
                       state=HandoffState.DELIVERED, delivery=Delivery(address=address, activity_id="1"),
                       client=previewed.client)
-    typo = {"naam": "Amina El Idrissi", "geboortedatum": "2020-04-12"}
+    typo = {"naam": "Amina El Idrissi", "geboortedatum": "12/04/2020"}
+    mistakes = {"jobdoelwit": "x", "eerstvolgende_contact": "2026-11-02", "eerstvolgende_contact_tijd": "",
+                "stappen": "", "partner": "", "toelichting": "Rijksregisternummer 85.07.30-033.28, tel. 0470 12 34 56"}
+    wrong = [FieldError("jobdoelwit", ErrorCode.TOO_SHORT, 2), FieldError("stappen", ErrorCode.NO_CHOICE),
+             FieldError("eerstvolgende_contact", ErrorCode.NOT_FUTURE),
+             FieldError("toelichting", ErrorCode.INSZ), FieldError("toelichting", ErrorCode.PHONE)]
     return {
         "identificatie": cards.identification(draft.id),
         "identificatie-fout": cards.identification(draft.id, typo, [FieldError("geboortedatum", ErrorCode.AGE)]),
+        "niet-gevonden": cards.unidentified(draft.id, {"naam": "Amina El Idrisi", "geboortedatum": "12/04/1990"},
+                                            Reason.UNKNOWN_CLIENT),
         "geweigerd": cards.refusal(Reason.NOT_ACTIVE, draft.id),
+        "herhaling": cards.for_draft(repeat, TODAY),
         "inhoud": cards.for_draft(draft, TODAY),
+        "inhoud-fouten": cards.for_draft(draft, TODAY, mistakes, wrong),
         "voorbeeld": cards.for_draft(previewed, TODAY),
         "ontvanger": cards.recipient(handoff),
+        "niet-mijn-klant": cards.return_confirmation(handoff),
         "ontvangstbewijs": cards.receipt(handoff),
         "wordt-verstuurd": cards.receipt(handoff.model_copy(update={"state": HandoffState.DELIVERING}), queued=True),
         "afgehandeld": cards.closed(handoff.model_copy(update={"state": HandoffState.TRANSFERRED, "client": None})),
         "vervallen": cards.closed(handoff.model_copy(update={"state": HandoffState.EXPIRED, "client": None})),
         "vervangen": cards.superseded(handoff),
+        "hulp": cards.help(counsellor=True, recipient=False, unknown=True),
+        "welkom-bemiddelaar": cards.help(counsellor=True, recipient=False, welcome=True),
+        "welkom-trajectbegeleider": cards.help(counsellor=False, recipient=True, welcome=True),
     }
 
 
-def render(out_dir: Path, cards: dict[str, dict], *, theme: str = "light") -> list[Path]:
-    """Write each card as JSON and PNG into ``out_dir``; raise if the renderer rejects one."""
+THEMES = ("light", "dark")
+WIDTHS = (320, 500)  # a phone and a narrow desktop chat column: what must fit
+
+
+def render(out_dir: Path, cards: dict[str, dict], *, theme: str = "light", width: int = 460,
+           png_dir: Path | None = None) -> list[Path]:
+    """Write each card as JSON into ``out_dir`` and as PNG into ``png_dir`` (default ``out_dir``);
+    raise if the renderer rejects one."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    png_dir = png_dir or out_dir
     sources = []
     for name, card in cards.items():
         source = out_dir / f"{name}.json"
-        source.write_text(json.dumps(card, ensure_ascii=False, indent=1), encoding="utf-8")
+        source.write_text(json.dumps(card, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         sources.append(source)
-    subprocess.run(["node", str(RENDERER), "--theme", theme, str(out_dir), *map(str, sources)],
+    subprocess.run(["node", str(RENDERER), "--theme", theme, "--width", str(width), str(png_dir), *map(str, sources)],
                    check=True, capture_output=True, text=True)
-    return [s.with_suffix(".png") for s in sources]
+    return [png_dir / f"{s.stem}.png" for s in sources]
+
+
+def render_all(target: Path, cards: dict[str, dict]) -> list[Path]:
+    """The JSON in ``target``, the pictures in ``target/<theme>-<width>/``: light and dark, 320 and 500 px."""
+    return [png for theme in THEMES for width in WIDTHS
+            for png in render(target, cards, theme=theme, width=width, png_dir=target / f"{theme}-{width}")]
 
 
 if __name__ == "__main__":
     target = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/cards")
-    for png in render(target, example_cards()):
+    for png in render_all(target, example_cards()):
         print(png)

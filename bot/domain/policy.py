@@ -27,6 +27,14 @@ class Policy:
             return Reason.COUNSELLOR_TENANT
         return self.in_force(today)
 
+    def counsellor_tenant(self, tenant_id: str | None) -> bool:
+        """Someone of this tenant may send a terugkoppeling (anyone, in local mode)."""
+        return self.counsellor_tenants is None or tenant_id in self.counsellor_tenants
+
+    def agency_tenant(self, tenant_id: str | None) -> bool:
+        """Someone of this tenant may receive one: a tenant of an agency (anyone, in local mode)."""
+        return self.agency_tenants is None or any(tenant_id in tenants for tenants in self.agency_tenants.values())
+
     def in_force(self, today: date) -> Reason | None:
         """Art. 5 and 12: the protocol applies from its start date, and only until it ends."""
         if today < self.protocol_start or (self.protocol_end and today > self.protocol_end):

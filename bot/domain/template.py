@@ -114,6 +114,10 @@ CONTENT_FIELDS = (
     "toelichting",
 )
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# As people in Flanders type a date: dd/mm/jjjj (also d/m/jjjj, and with - or . between). The
+# identification card's birth-date field is a text input with this pattern (``DMY_PATTERN``).
+_DMY_DATE = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
+DMY_PATTERN = r"^\s*(\d{1,2}[/.\-]\d{1,2}[/.\-]\d{4}|\d{4}-\d{2}-\d{2})\s*$"
 _HH_MM = re.compile(r"\d{2}:\d{2}")
 T = TypeVar("T")
 
@@ -145,14 +149,16 @@ def _check_text(field: str, raw: str, errors: list[FieldError]) -> str | None:
         if rule.required:
             errors.append(FieldError(field, ErrorCode.REQUIRED))
         return None
+    # Every problem is named at once (the length, what does not belong, each special category), so
+    # one correction does not reveal the next. Inputs are bounded (bot.teams.activity.MAX_INPUT_CHARS).
     if len(value) < rule.min_len:
         errors.append(FieldError(field, ErrorCode.TOO_SHORT, rule.min_len))
     elif len(value) > rule.max_len:
         errors.append(FieldError(field, ErrorCode.TOO_LONG, rule.max_len))
-    elif found := text.problem(value, multiline=rule.multiline):
+    if found := text.problem(value, multiline=rule.multiline):
         errors.append(FieldError(field, ErrorCode(found.value)))
-    elif field in SCREENED_FIELDS and (category := screening.find(value)):
-        errors.append(FieldError(field, ErrorCode(category.value)))
+    if field in SCREENED_FIELDS:
+        errors.extend(FieldError(field, ErrorCode(category.value)) for category in screening.SCREEN.findall(value))
     return value
 
 
@@ -162,6 +168,9 @@ def _parse_date(field: str, raw: str, errors: list[FieldError]) -> date | None:
         errors.append(FieldError(field, ErrorCode.REQUIRED))
         return None
     try:
+        if dmy := _DMY_DATE.fullmatch(raw):
+            day, month, year = (int(part) for part in dmy.groups())
+            return date(year, month, day)
         if not _ISO_DATE.fullmatch(raw):
             raise ValueError(raw)
         return date.fromisoformat(raw)

@@ -6,7 +6,7 @@ Dates read dd/mm/jjjj and times are Europe/Brussels, as users in Flanders expect
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,10 +14,19 @@ from zoneinfo import ZoneInfo
 from bot.app.ports import Notice
 from bot.domain.handoff import Draft, Handoff, HandoffState, Stage
 from bot.domain.model import Reason, Recipient
-from bot.domain.template import CONTENT_FIELDS, IDENTITY_FIELDS, Content, FieldError, Identity, content_values
+from bot.domain.template import (
+    CONTENT_FIELDS,
+    DMY_PATTERN,
+    IDENTITY_FIELDS,
+    Content,
+    FieldError,
+    Identity,
+    content_values,
+)
 from bot.resources import cards_dir
 from bot.teams import texts
 from bot.teams.templating import CardTemplates
+from bot.teams.verbs import Verb
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 CARDS_DIR = Path(cards_dir())  # a checkout or an installed copy
@@ -37,11 +46,29 @@ def _recipient(recipient: Recipient) -> dict[str, str]:
     return {"naam": recipient.naam, "agentschap": texts.AGENCY_NAMES[recipient.agentschap]}
 
 
-def _errors(fields: Sequence[str], errors: Sequence[FieldError]) -> dict[str, str]:
-    shown = dict.fromkeys(fields, "")
+def _errors(fields: Sequence[str], errors: Sequence[FieldError]) -> dict[str, list[dict[str, str]]]:
+    """Every problem of every field, each once, in the order found (the card lists them under the field)."""
+    shown: dict[str, list[dict[str, str]]] = {f: [] for f in fields}
     for error in errors:
-        shown[error.field] = shown[error.field] or texts.field_error(error)
+        line = {"tekst": texts.field_error(error)}
+        if error.field in shown and line not in shown[error.field]:
+            shown[error.field].append(line)
     return shown
+
+
+def _summary(errors: Sequence[FieldError]) -> str:
+    """Above the buttons: how many fields need attention ("" when none)."""
+    fields = {error.field for error in errors}
+    return texts.errors_summary(len(fields)) if fields else ""
+
+
+# Coloured titles sit on a band of the host's container style, in the default text colour: the
+# "Good" and "Warning" text colours fail WCAG AA on the Teams backgrounds (tests/unit/test_contrast.py).
+_STYLES = {"default": "default", "accent": "accent", "good": "good", "warning": "warning", "attention": "attention"}
+
+
+def _style(colour: str) -> str:
+    return _STYLES.get(colour.lower(), "default")
 
 
 def _fields(identity: Identity, content: Content) -> list[dict[str, str]]:
@@ -63,9 +90,32 @@ def _fields(identity: Identity, content: Content) -> list[dict[str, str]]:
 class Cards:
     """Builds every card the bot sends, from the templates in ``cards/``."""
 
-    def __init__(self, templates: CardTemplates | None = None, *, retention_days: int = 30) -> None:
+    def __init__(
+        self,
+        templates: CardTemplates | None = None,
+        *,
+        retention_days: int = 30,
+        admin_contact: str = "",
+        protocol_url: str = "",
+        protocol_start: date = date(2025, 4, 1),
+        protocol_end: date | None = None,
+    ) -> None:
         self.templates = templates or CardTemplates(CARDS_DIR)
         self.retention_days = retention_days
+        self.protocol_url = protocol_url
+        # "de functioneel beheerder", with how to reach them when configured (BOT_ADMIN_CONTACT)
+        self.admin = texts.ADMIN_WITH_CONTACT.format(contact=admin_contact) if admin_contact else texts.ADMIN
+        start = dmy(protocol_start)
+        self.period = (texts.PERIOD_BETWEEN.format(start=start, end=dmy(protocol_end)) if protocol_end
+                       else texts.PERIOD_FROM.format(start=start))
+
+    def say(self, template: str, **values: object) -> str:
+        """A sentence of ``texts`` with the administrator and the protocol period filled in."""
+        return template.format(beheerder=self.admin, periode=self.period, **values)
+
+    def purge_day(self, handoff: Handoff) -> str:
+        """The day the retention cap purges an unconfirmed handoff (``Schedule.purge_at``)."""
+        return dmy((handoff.created_at + timedelta(days=self.retention_days)).astimezone(BRUSSELS).date())
 
     def identification(
         self, draft_id: str, values: Mapping[str, str] | None = None, errors: Sequence[FieldError] = ()
@@ -76,8 +126,25 @@ class Cards:
                 "draft": draft_id,
                 "values": {f: (values or {}).get(f, "") for f in IDENTITY_FIELDS},
                 "errors": _errors(IDENTITY_FIELDS, errors),
+                "samenvatting": _summary(errors),
+                "datumpatroon": DMY_PATTERN,
             },
         )
+
+    def unidentified(self, draft_id: str, values: Mapping[str, str], reason: Reason) -> Card:
+        """The identification card again, as typed, with why above it: a typo is fixed in place."""
+        card = self.identification(draft_id, values)
+        title, text = self.refusal_text(reason)
+        card["body"][0:0] = [self.warning(title), {"type": "TextBlock", "text": text, "wrap": True}]
+        # secondary: in the "…" menu, so three buttons never crowd a phone's 320 px
+        card["actions"].insert(1, {"type": "Action.Execute", "verb": Verb.HERBEGIN.value, "title": texts.OTHER_CLIENT,
+                                   "mode": "secondary", "associatedInputs": "none", "data": {"draft": draft_id}})
+        return card
+
+    def warning(self, text: str) -> Card:
+        """A bold line on an attention band (the Attention text colour fails AA in dark mode)."""
+        return {"type": "Container", "style": "attention", "bleed": True,
+                "items": [{"type": "TextBlock", "text": text, "weight": "Bolder", "wrap": True}]}
 
     def for_draft(
         self,
@@ -105,7 +172,7 @@ class Cards:
                 "voorbeeld",
                 {
                     **common,
-                    "kop": texts.PREVIEW_HEADING.format(counsellor=draft.counsellor.name or texts.YOU),
+                    "kop": texts.PREVIEW_HEADING,
                     "velden": _fields(identity, draft.client.content),
                 },
             )
@@ -119,6 +186,7 @@ class Cards:
                 "vandaag": today.isoformat(),
                 "values": {f: values.get(f, "") for f in CONTENT_FIELDS},
                 "errors": _errors(CONTENT_FIELDS, errors),
+                "samenvatting": _summary(errors),
                 "stappen": [{"code": s.value, "label": label} for s, label in texts.STAP_LABELS.items()],
             },
         )
@@ -148,7 +216,7 @@ class Cards:
                 "verstuurd": moment(handoff.sent_at or handoff.created_at),
                 "wachtrij": queued,
                 "titel": texts.QUEUED_TITLE if queued else texts.SENT_TITLE,
-                "kleur": "Accent" if queued else "Good",
+                "stijl": "accent" if queued else "good",
                 "tijdlabel": texts.OFFERED_AT if queued else texts.SENT_AT,
                 "wachttekst": texts.QUEUED_TEXT,
             },
@@ -171,13 +239,15 @@ class Cards:
             HandoffState.EXPIRED: texts.EXPIRED_RECIPIENT,
             HandoffState.WITHDRAWN: texts.WITHDRAWN_RECIPIENT,
         }.get(handoff.state, texts.UNDELIVERABLE_RECIPIENT)
-        return template.format(reference=handoff.reference, retention=self.retention_days)
+        return self.say(template, reference=handoff.reference, retention=self.retention_days)
 
     def reminder_text(self, handoff: Handoff) -> str:
-        return texts.REMINDER.format(
+        return self.say(
+            texts.REMINDER,
             reference=handoff.reference,
             sent=moment(handoff.sent_at or handoff.created_at),
             retention=self.retention_days,
+            purge=self.purge_day(handoff),
         )
 
     def notice_text(self, handoff: Handoff, notice: Notice) -> str:
@@ -193,12 +263,14 @@ class Cards:
             Notice.PROTOCOL_ENDED: texts.PROTOCOL_ENDED_COUNSELLOR,
         }[notice]
         recipient = handoff.recipient
-        return template.format(
+        return self.say(
+            template,
             reference=handoff.reference,
             recipient=texts.PERSON_AT.format(name=recipient.naam, agency=texts.AGENCY_NAMES[recipient.agentschap]),
             attempts=handoff.attempts,
             reminders=handoff.reminders_sent,
             retention=self.retention_days,
+            purge=self.purge_day(handoff),
         )
 
     def closed(self, handoff: Handoff) -> Card:
@@ -219,15 +291,61 @@ class Cards:
             {
                 "titel": title,
                 "tekst": text,
-                "kleur": colour,
+                "stijl": _style(colour),
                 "opnieuw": retry_draft is not None,
                 "draft": retry_draft or "",
                 "nieuw": offer_new,
             },
         )
 
-    def refusal(self, reason: Reason, draft_id: str | None = None) -> Card:
+    def refusal_text(self, reason: Reason) -> tuple[str, str]:
         title, text = texts.REFUSALS[reason]
+        return title, self.say(text)
+
+    def refusal(self, reason: Reason, draft_id: str | None = None) -> Card:
+        title, text = self.refusal_text(reason)
         retry = draft_id if reason in (Reason.UNKNOWN_CLIENT, Reason.AMBIGUOUS_CLIENT, Reason.NOT_ACTIVE,
                                        Reason.RECIPIENT_CHANGED) else None
         return self.message(title, text, colour="Attention", retry_draft=retry, offer_new=reason is Reason.STALE)
+
+    def return_confirmation(self, handoff: Handoff) -> Card:
+        """Before "niet mijn klant" purges: what confirming does. No client data (only the reference)."""
+        return self.templates.bind(
+            "terugsturen",
+            {
+                "handoff": handoff.id,
+                "poging": handoff.live_attempt,
+                "titel": texts.RETURN_TITLE.format(reference=handoff.reference),
+                "inleiding": texts.RETURN_INTRO,
+                "gevolgen": [{"tekst": line} for line in texts.RETURN_CONSEQUENCES],
+                "onomkeerbaar": texts.RETURN_IRREVERSIBLE,
+            },
+        )
+
+    def help(self, *, counsellor: bool, recipient: bool, unknown: bool = False, welcome: bool = False) -> Card:
+        """What the bot does and the commands, for ``help``, unknown text and the welcome; the
+        paragraphs and the start button follow the reader's role (both in local mode)."""
+        paragraphs = [texts.HELP_INTRO]
+        if counsellor:
+            paragraphs.append(texts.HELP_COUNSELLOR)
+        if recipient:
+            paragraphs.append(texts.HELP_RECIPIENT)
+        commands = [texts.COMMAND_START] if counsellor else []
+        commands.append(texts.COMMAND_HELP)
+        return self.templates.bind(
+            "hulp",
+            {
+                "onbekend": texts.UNKNOWN_COMMAND if unknown else "",
+                "titel": texts.WELCOME_TITLE if welcome else texts.HELP_TITLE,
+                "stijl": "default",
+                "alineas": [{"tekst": p} for p in paragraphs],
+                "opdrachten_titel": texts.HELP_COMMANDS_TITLE,
+                "opdrachten": [{"opdracht": c, "uitleg": e} for c, e in commands],
+                "protocol": self.say(texts.HELP_PROTOCOL if self.protocol_url else texts.HELP_PROTOCOL_ASK),
+                "contact": self.say(texts.HELP_CONTACT),
+                "nieuw": counsellor,
+                "nieuw_titel": texts.NEW_HANDOFF,
+                "protocol_url": self.protocol_url,
+                "protocol_titel": texts.READ_PROTOCOL,
+            },
+        )

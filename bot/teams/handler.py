@@ -19,7 +19,7 @@ from bot import logs
 from bot.app import counsellor, recipient
 from bot.app import results as r
 from bot.app.services import Terugkoppeling
-from bot.domain.handoff import HandoffState, Stage
+from bot.domain.handoff import Handoff, HandoffState, Stage
 from bot.domain.model import Actor, Reason
 from bot.teams import texts
 from bot.teams.activity import ExecuteAction, actor_of, address_of, command_text, is_personal, parse_invoke
@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
 START_COMMANDS = frozenset({"terugkoppeling"})
+HELP_COMMANDS = frozenset({"help", "hulp", "?"})  # any other text gets the help card too, saying so
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +59,15 @@ class Call:
         return self.context.activity.reply_to_id or None
 
 
-UseCase = Callable[[Terugkoppeling, Call], Awaitable[r.Result]]
+@dataclass(frozen=True, slots=True)
+class ConfirmReturn:
+    """``niet_mijn_klant`` asks first: the confirmation card; nothing has changed yet."""
+
+    handoff: Handoff
+
+
+Answer = r.Result | ConfirmReturn
+UseCase = Callable[[Terugkoppeling, Call], Awaitable[Answer]]
 
 
 class TerugkoppelingBot(TeamsActivityHandler):
@@ -81,13 +90,23 @@ class TerugkoppelingBot(TeamsActivityHandler):
             card = self._card_for(result)
             await turn_context.send_activity(MessageFactory.attachment(_attachment(card)))
             return
-        await turn_context.send_activity(MessageFactory.text(texts.HELP))
+        # 'help', and any text the bot does not know (never echoed: it may hold a client's name)
+        card = self._help(actor, unknown=command not in HELP_COMMANDS)
+        await turn_context.send_activity(MessageFactory.attachment(_attachment(card)))
 
     async def on_members_added_activity(self, members_added, turn_context: TurnContext) -> None:
-        """A welcome when the app is installed in someone's personal scope."""
+        """A welcome, for the reader's role, when the app is installed in someone's personal scope."""
         bot_id = turn_context.activity.recipient.id if turn_context.activity.recipient else None
         if is_personal(turn_context.activity) and any(m.id == bot_id for m in members_added):
-            await turn_context.send_activity(MessageFactory.text(texts.WELCOME))
+            card = self._help(actor_of(turn_context.activity), welcome=True)
+            await turn_context.send_activity(MessageFactory.attachment(_attachment(card)))
+
+    def _help(self, actor: Actor | None, *, unknown: bool = False, welcome: bool = False) -> Card:
+        """The help card for a counsellor's tenant, an agency's, or both (local mode allows anyone)."""
+        tenant = actor.tenant_id if actor else None
+        policy = self.service.policy
+        return self.cards.help(counsellor=policy.counsellor_tenant(tenant), recipient=policy.agency_tenant(tenant),
+                               unknown=unknown, welcome=welcome)
 
     # -- card actions ---------------------------------------------------------------------------
 
@@ -115,23 +134,20 @@ class TerugkoppelingBot(TeamsActivityHandler):
 
     # -- results to cards -----------------------------------------------------------------------
 
-    def _card_for(self, result: r.Result) -> Card:
+    def _card_for(self, result: Answer) -> Card:
         today = self.service.today()
         match result:
             case r.Shown(draft):
                 card = self.cards.for_draft(draft, today)
                 if draft.stage is Stage.IDENTIFY and (end := self.service.policy.end_ahead(today)):
-                    card["body"].insert(0, _warning(texts.PROTOCOL_ENDS.format(day=end.strftime("%d/%m/%Y"))))
+                    ends = texts.PROTOCOL_ENDS.format(day=end.strftime("%d/%m/%Y"))
+                    card["body"].insert(0, self.cards.warning(ends))
                 return card
             case r.FormErrors(draft, values, errors):
                 return self.cards.for_draft(draft, today, values, errors)
             case r.Unidentified(draft, values, reason):
                 # The identification card again, as typed, with why above it: a typo is fixed in place.
-                card = self.cards.identification(draft.id, values)
-                title, text = texts.REFUSALS[reason]
-                card["body"][0:0] = [_warning(title), {"type": "TextBlock", "text": text, "wrap": True}]
-                card["actions"].insert(1, _action(Verb.HERBEGIN, texts.OTHER_CLIENT, draft.id))
-                return card
+                return self.cards.unidentified(draft.id, values, reason)
             case r.Refused(reason, draft_id):
                 return self.cards.refusal(reason, draft_id)
             case r.Stale():
@@ -150,7 +166,7 @@ class TerugkoppelingBot(TeamsActivityHandler):
                 card = self.cards.for_draft(draft, today)
                 warning = {"not_installed": texts.NOT_INSTALLED, Reason.DIRECTORY_UNAVAILABLE.value: texts.DIRECTORY_DOWN
                            }.get(reason or "", texts.NOT_DELIVERED)
-                card["body"].insert(0, _warning(warning))
+                card["body"].insert(0, self.cards.warning(self.cards.say(warning)))
                 return card
             case r.Closed(handoff):
                 return self.cards.closed(handoff)
@@ -158,6 +174,8 @@ class TerugkoppelingBot(TeamsActivityHandler):
                 return self.cards.message(
                     texts.REFUSALS[Reason.STALE][0], texts.ALREADY_CLOSED.format(reference=handoff.reference)
                 )
+            case ConfirmReturn(handoff):
+                return self.cards.return_confirmation(handoff)
             case _:
                 assert_never(result)
 
@@ -171,6 +189,13 @@ def _refresh(app: Terugkoppeling, call: Call) -> Awaitable[r.Result]:
     return counsellor.current(app, call.actor, call.draft)
 
 
+async def _ask_return(app: Terugkoppeling, call: Call) -> Answer:
+    """``niet_mijn_klant`` purges and records an art. 9 incident: only the recipient, on the live copy,
+    gets the confirmation card; anyone else gets what ``view`` says (refused, closed, superseded)."""
+    seen = await recipient.view(app, call.actor, call.handoff, call.action.data.poging)
+    return ConfirmReturn(seen.handoff) if isinstance(seen, r.Current) else seen
+
+
 # Each Action.Execute verb is one use case; its result becomes the card that replaces the clicked one.
 VERBS: dict[Verb, UseCase] = {
     Verb.NIEUW: lambda app, call: counsellor.start(app, call.actor, address_of(call.context.activity)),
@@ -182,7 +207,9 @@ VERBS: dict[Verb, UseCase] = {
     Verb.ANNULEER: lambda app, call: counsellor.cancel(app, call.actor, call.draft, call.card),
     Verb.VERSTUUR: lambda app, call: counsellor.send(app, call.actor, call.draft),
     Verb.OVERGEZET: lambda app, call: recipient.close(app, call.actor, call.handoff, HandoffState.TRANSFERRED),
-    Verb.NIET_MIJN_KLANT: lambda app, call: recipient.close(app, call.actor, call.handoff, HandoffState.RETURNED),
+    Verb.NIET_MIJN_KLANT: _ask_return,
+    Verb.BEVESTIG_NIET_MIJN_KLANT: lambda app, call: recipient.close(app, call.actor, call.handoff,
+                                                                     HandoffState.RETURNED),
     Verb.VERVERS: _refresh,
 }
 
@@ -199,12 +226,3 @@ def _error(status: int, code: str, message: str) -> AdaptiveCardInvokeResponse:
     return AdaptiveCardInvokeResponse(
         status_code=status, type="application/vnd.microsoft.error", value={"code": code, "message": message}
     )
-
-
-def _action(verb: Verb, title: str, draft_id: str) -> dict:
-    return {"type": "Action.Execute", "verb": verb.value, "title": title, "associatedInputs": "none",
-            "data": {"draft": draft_id}}
-
-
-def _warning(text: str) -> dict:
-    return {"type": "TextBlock", "text": text, "color": "Attention", "weight": "Bolder", "wrap": True}

@@ -17,25 +17,31 @@ LIST_SEPARATOR = ", "
 EMPTY_FIELD = "—"
 UNKNOWN = "?"
 PERSON_AT = "{name} ({agency})"
-YOU = "je bemiddelaar"
 A_COUNSELLOR = "een bemiddelaar"
-PREVIEW_HEADING = "Van {counsellor} · nog niet verstuurd"
+# The counsellor's own preview: they are the sender (the recipient's card names them).
+PREVIEW_HEADING = "Van jou · nog niet verstuurd"
 RECIPIENT_HEADING = "{reference} · van {counsellor} · {sent}"
 SENT_TITLE = "Terugkoppeling verstuurd"
 SENT_AT = "Verstuurd"
 OFFERED_AT = "Aangeboden"
 UNSUPPORTED_INVOKE = "Deze actie wordt niet ondersteund."
-BAD_ACTION = "Ongeldige kaartactie."
-OTHER_CLIENT = "Andere klant zoeken"
+BAD_ACTION = "Deze knop werkt niet. Open het bericht opnieuw of typ 'help'."
+# The functioneel beheerder runs the bot for VDAB; BOT_ADMIN_CONTACT says how to reach them.
+ADMIN = "de functioneel beheerder"
+ADMIN_WITH_CONTACT = "de functioneel beheerder ({contact})"
+# The protocol's period (art. 5, 12), in the refusal outside it.
+PERIOD_FROM = "vanaf {start}"
+PERIOD_BETWEEN = "van {start} tot en met {end}"
+OTHER_CLIENT = "Andere klant"  # short: three buttons fit side by side at 320 px
 
 FIELD_LABELS: dict[str, str] = {
     "naam": "Naam van de klant",
     "geboortedatum": "Geboortedatum",
     "jobdoelwit": "Jobdoelwit of sector",
-    "eerstvolgende_contact": "Eerstvolgende contact",
+    "eerstvolgende_contact": "Volgende afspraak",
     "eerstvolgende_contact_tijd": "Uur",
     "stappen": "Geplande stappen naar werk",
-    "partner": "Betrokken partner",
+    "partner": "Betrokken partnerorganisatie",
     "toelichting": "Toelichting bij de stappen",
 }
 
@@ -48,25 +54,25 @@ STAP_LABELS: dict[Stap, str] = {
     Stap.BEGELEIDING: "Begeleiding",
 }
 
-_ART3 = "het protocol laat alleen het jobdoelwit, het eerstvolgende contact en de stappen naar werk toe."
+_ART3 = "het protocol laat alleen het jobdoelwit, de volgende afspraak en de stappen naar werk toe."
 _ERRORS: dict[ErrorCode, str] = {
     ErrorCode.REQUIRED: "Vul dit veld in.",
     ErrorCode.TOO_SHORT: "Gebruik minstens {limit} tekens.",
-    ErrorCode.TOO_LONG: "Gebruik hoogstens {limit} tekens.",
-    ErrorCode.BAD_DATE: "Geef een geldige datum (dd/mm/jjjj).",
-    ErrorCode.BAD_TIME: "Geef een geldig uur (uu:mm).",
-    ErrorCode.NOT_PAST: "De geboortedatum moet in het verleden liggen.",
-    ErrorCode.AGE: "De klant moet tussen 16 en 100 jaar oud zijn. Kijk de geboortedatum na.",
-    ErrorCode.NOT_FUTURE: "Het eerstvolgende contact ligt vandaag of later.",
-    ErrorCode.BAD_CHOICE: "Kies alleen uit de stappen in de lijst.",
+    ErrorCode.TOO_LONG: "Kort de tekst in tot hoogstens {limit} tekens.",
+    ErrorCode.BAD_DATE: "Typ een bestaande datum als dd/mm/jjjj, bijvoorbeeld 12/04/1990.",
+    ErrorCode.BAD_TIME: "Kies een geldig uur (uu:mm).",
+    ErrorCode.NOT_PAST: "Kies een geboortedatum in het verleden.",
+    ErrorCode.AGE: "Kijk de geboortedatum na: de klant moet tussen 16 en 100 jaar oud zijn.",
+    ErrorCode.NOT_FUTURE: "Kies vandaag of een latere datum.",
+    ErrorCode.BAD_CHOICE: "Kies alleen stappen uit de lijst.",
     ErrorCode.NO_CHOICE: "Kies minstens één stap.",
-    ErrorCode.CONTROL: "Dit veld bevat onzichtbare of niet-toegelaten tekens.",
+    ErrorCode.CONTROL: "Verwijder de onzichtbare of niet-toegelaten tekens uit dit veld.",
     ErrorCode.INSZ: (
-        "Dit lijkt een rijksregisternummer (INSZ). Het protocol verbiedt dat: naam en geboortedatum volstaan."
+        "Verwijder het rijksregisternummer (INSZ): het protocol staat het niet toe. Naam en geboortedatum volstaan."
     ),
-    ErrorCode.EMAIL: "Een e-mailadres hoort niet in de terugkoppeling.",
-    ErrorCode.PHONE: "Een telefoonnummer hoort niet in de terugkoppeling.",
-    ErrorCode.IBAN: "Een rekeningnummer hoort niet in de terugkoppeling.",
+    ErrorCode.EMAIL: "Verwijder het e-mailadres: dat hoort niet in de terugkoppeling.",
+    ErrorCode.PHONE: "Verwijder het telefoonnummer: dat hoort niet in de terugkoppeling.",
+    ErrorCode.IBAN: "Verwijder het rekeningnummer: dat hoort niet in de terugkoppeling.",
     # special-category and judicial data: name the kind, never the words that were found
     ErrorCode.HEALTH: f"Verwijder de gezondheidsgegevens (ziekte, behandeling, beperking): {_ART3}",
     ErrorCode.PREGNANCY: f"Verwijder wat over zwangerschap of bevalling gaat: {_ART3}",
@@ -83,10 +89,20 @@ def field_error(error: FieldError) -> str:
     return _ERRORS[error.code].format(limit=error.limit)
 
 
+# Above the buttons of a form that came back with mistakes.
+ERRORS_SUMMARY_ONE = "1 veld vraagt je aandacht. Pas het aan en probeer opnieuw."
+ERRORS_SUMMARY_MANY = "{count} velden vragen je aandacht. Pas ze aan en probeer opnieuw."
+
+
+def errors_summary(fields: int) -> str:
+    return ERRORS_SUMMARY_ONE if fields == 1 else ERRORS_SUMMARY_MANY.format(count=fields)
+
+
 REFUSALS: dict[Reason, tuple[str, str]] = {
     Reason.NOT_PERSONAL: (
         "Alleen in een persoonlijke chat",
-        "Een terugkoppeling bevat persoonsgegevens. Open een persoonlijke chat met de bot om ze te versturen.",
+        "Een terugkoppeling bevat persoonsgegevens. Open een persoonlijke chat met de bot om een terugkoppeling "
+        "te versturen.",
     ),
     Reason.COUNSELLOR_TENANT: (
         "Geen toegang",
@@ -94,7 +110,8 @@ REFUSALS: dict[Reason, tuple[str, str]] = {
     ),
     Reason.OUTSIDE_PROTOCOL: (
         "Protocol niet van kracht",
-        "Terugkoppelingen via Teams kunnen alleen binnen de looptijd van het protocol.",
+        "Terugkoppelingen via Teams kunnen alleen tijdens de looptijd van het protocol: {periode}. "
+        "Er werd niets verstuurd.",
     ),
     Reason.UNKNOWN_CLIENT: (
         "Klant niet gevonden",
@@ -108,13 +125,13 @@ REFUSALS: dict[Reason, tuple[str, str]] = {
     ),
     Reason.NOT_ACTIVE: (
         "Geen actief inburgeringstraject",
-        "Deze klant heeft geen actief inburgeringstraject. Het protocol laat een "
-        "terugkoppeling alleen toe voor klanten met dat label. Er werd niets verstuurd.",
+        "Deze klant heeft geen actief inburgeringstraject. Het protocol laat een terugkoppeling alleen "
+        "toe voor klanten die een actief inburgeringstraject volgen. Er werd niets verstuurd.",
     ),
     Reason.RECIPIENT_NOT_ALLOWED: (
         "Trajectbegeleider niet bereikbaar",
         "De trajectbegeleider van deze klant hoort niet bij een toegelaten agentschap. "
-        "Er werd niets verstuurd. Meld dit aan de beheerder van de bot.",
+        "Er werd niets verstuurd. Meld dit aan {beheerder}.",
     ),
     Reason.NOT_OWNER: (
         "Niet jouw terugkoppeling",
@@ -126,7 +143,7 @@ REFUSALS: dict[Reason, tuple[str, str]] = {
     ),
     Reason.STALE: (
         "Deze terugkoppeling is niet meer open",
-        "Ze werd al verstuurd, afgehandeld, geannuleerd of is verlopen. "
+        "Ze is al verstuurd, afgehandeld of geannuleerd, of ze is verlopen. "
         "Typ 'terugkoppeling' om een nieuwe te beginnen.",
     ),
     Reason.DIRECTORY_UNAVAILABLE: (
@@ -137,7 +154,7 @@ REFUSALS: dict[Reason, tuple[str, str]] = {
     Reason.RECIPIENT_UNRESOLVED: (
         "Trajectbegeleider niet gevonden in Teams",
         "Het klantvolgsysteem noemt een trajectbegeleider die de bot niet in Teams van het agentschap vindt. "
-        "Er werd niets verstuurd. Meld dit aan de functioneel beheerder.",
+        "Er werd niets verstuurd. Meld dit aan {beheerder}.",
     ),
     Reason.AGENCY_ENDED: (
         "Agentschap neemt niet meer deel",
@@ -157,34 +174,51 @@ REFUSALS: dict[Reason, tuple[str, str]] = {
 }
 
 GROUP_CHAT = (
-    "Een terugkoppeling bevat persoonsgegevens en kan alleen in een persoonlijke chat met mij. "
-    "Open een chat met de bot en typ 'terugkoppeling'."
+    "Een terugkoppeling bevat persoonsgegevens en kan alleen in een persoonlijke chat met de bot. "
+    "Open een persoonlijke chat met de bot en typ 'terugkoppeling'."
 )
-HELP = (
-    "Typ **terugkoppeling** om een terugkoppeling aan de trajectbegeleider van een klant "
-    "met een actief inburgeringstraject te versturen."
+
+# The help card (for 'help' and for any text the bot does not know) and the welcome, by role.
+HELP_TITLE = "Wat doet deze bot?"
+WELCOME_TITLE = "Welkom bij de terugkoppeling-bot"
+UNKNOWN_COMMAND = "De bot begrijpt dat bericht niet. Hieronder lees je wat hij doet en wat je kan typen."
+HELP_INTRO = (
+    "Met deze bot stuurt een VDAB-bemiddelaar een terugkoppeling naar de trajectbegeleider van een klant "
+    "die een actief inburgeringstraject volgt, volgens het protocol tussen VDAB en de agentschappen. "
+    "De trajectbegeleider neemt ze over in KBI/Allis; daarna verdwijnt ze uit de chat en uit het systeem."
 )
-WELCOME = (
-    "Hallo! Met deze bot stuurt een VDAB-bemiddelaar een terugkoppeling naar de trajectbegeleider van "
-    "een klant met een actief inburgeringstraject, volgens het protocol tussen VDAB en de agentschappen. "
-    "Bemiddelaars typen **terugkoppeling** om te beginnen. Trajectbegeleiders hoeven niets te doen: "
-    "terugkoppelingen verschijnen vanzelf in deze chat."
+HELP_COUNSELLOR = (
+    "Als bemiddelaar typ je 'terugkoppeling' of klik je op 'Nieuwe terugkoppeling'. De bot zoekt de klant "
+    "op in het klantvolgsysteem en stuurt je terugkoppeling naar de trajectbegeleider die daar staat."
 )
+HELP_RECIPIENT = (
+    "Als trajectbegeleider krijg je de terugkoppelingen over je klanten in deze chat. Neem elke "
+    "terugkoppeling over in KBI/Allis en klik dan op 'Overgezet'. Is het niet jouw klant? Klik dan op "
+    "'Niet mijn klant'. Blijft een terugkoppeling liggen, dan krijg je een herinnering."
+)
+HELP_COMMANDS_TITLE = "Opdrachten"
+COMMAND_START = ("terugkoppeling", "een nieuwe terugkoppeling beginnen")
+COMMAND_HELP = ("help", "deze uitleg")
+HELP_PROTOCOL = "Het protocol tussen VDAB en de agentschappen:"
+HELP_PROTOCOL_ASK = "Het protocol tussen VDAB en de agentschappen vraag je op bij {beheerder}."
+HELP_CONTACT = "Vragen of problemen? Neem contact op met {beheerder}."
+NEW_HANDOFF = "Nieuwe terugkoppeling"
+READ_PROTOCOL = "Protocol lezen"
 DRAFT_ENDED_TITLE = "Deze terugkoppeling is niet meer open"
 DRAFT_ENDED_TEXT = (
-    "Ze werd verstuurd, geannuleerd of is verlopen, en de gegevens zijn hier verwijderd. "
+    "Ze is verstuurd of geannuleerd, of ze is verlopen. De gegevens zijn hier verwijderd. "
     "Typ 'terugkoppeling' om een nieuwe te beginnen."
 )
 CANCELLED_TITLE = "Geannuleerd"
 CANCELLED_TEXT = "De terugkoppeling werd geannuleerd. Er werd niets verstuurd en niets bewaard."
 NOT_DELIVERED = (
     "Versturen is niet gelukt: Teams weigerde het bericht aan de trajectbegeleider. Er werd niets "
-    "verstuurd. Probeer het later opnieuw of neem contact op met de functioneel beheerder."
+    "verstuurd. Probeer het later opnieuw of neem contact op met {beheerder}."
 )
 NOT_INSTALLED = (
     "Versturen is niet gelukt: de bot kon niet voor de trajectbegeleider geïnstalleerd worden in Teams, "
-    "en zonder de app kan Teams hen geen bericht sturen. Er werd niets verstuurd. Vraag de functioneel "
-    "beheerder om de Teams-beheerder van het agentschap de app te laten toestaan, en probeer het daarna opnieuw."
+    "en zonder de app kan Teams hen geen bericht sturen. Er werd niets verstuurd. Vraag {beheerder} om "
+    "de Teams-beheerder van het agentschap de app te laten toestaan, en probeer het daarna opnieuw."
 )
 QUEUED_TITLE = "Terugkoppeling wordt verstuurd"
 QUEUED_TEXT = (
@@ -193,9 +227,20 @@ QUEUED_TEXT = (
 )
 ALREADY_CLOSED = "Deze terugkoppeling ({reference}) werd al afgehandeld. De inhoud is verwijderd."
 
+# "Niet mijn klant" asks first: what confirming does cannot be undone.
+RETURN_TITLE = "Is {reference} niet jouw klant?"
+RETURN_INTRO = "Als je bevestigt, gebeurt dit meteen:"
+RETURN_CONSEQUENCES = (
+    "de terugkoppeling wordt uit de chat en uit het systeem gewist;",
+    "de bemiddelaar krijgt bericht dat ze niet bij jou hoort;",
+    "de bot registreert een incident: een terugkoppeling bij de verkeerde persoon is een datalek "
+    "(art. 9 van het protocol).",
+)
+RETURN_IRREVERSIBLE = "Dit kan je niet ongedaan maken. Klik op 'Terug' als het wel jouw klant is."
+
 NOTIFICATION_SUMMARY = "Nieuwe terugkoppeling {reference} van VDAB"
 TRANSFERRED_RECIPIENT = (
-    "{reference} is overgezet naar KBI/Allis. De terugkoppeling is uit deze chat en uit de bot verwijderd."
+    "{reference} is overgezet naar KBI/Allis. De terugkoppeling is uit de chat en uit het systeem verwijderd."
 )
 RETURNED_RECIPIENT = (
     "{reference} is teruggestuurd als 'niet mijn klant'. De terugkoppeling is verwijderd en de "
@@ -211,12 +256,12 @@ RETURNED_COUNSELLOR = (
 )
 
 REMINDER = (
-    "Herinnering: terugkoppeling {reference} van {sent} wacht nog. Zet ze over naar KBI/Allis en klik "
-    "op 'Overgezet' (of 'Niet mijn klant'). Na {retention} dagen wordt ze automatisch gewist."
+    "Herinnering: terugkoppeling {reference} van {sent} wacht nog. Neem ze over in KBI/Allis en klik "
+    "op 'Overgezet' (of op 'Niet mijn klant'). Op {purge} wordt ze automatisch gewist."
 )
 EXPIRED_RECIPIENT = (
-    "{reference} werd niet binnen {retention} dagen als overgezet bevestigd en is automatisch uit deze "
-    "chat en uit de bot gewist. De bemiddelaar is verwittigd."
+    "{reference} werd niet binnen {retention} dagen als overgezet bevestigd en is automatisch uit de "
+    "chat en uit het systeem gewist. De bemiddelaar is verwittigd."
 )
 UNDELIVERABLE_RECIPIENT = "{reference} kon niet bezorgd worden en is gewist."
 WITHDRAWN_RECIPIENT = "{reference} werd ingetrokken. De terugkoppeling is uit deze chat en uit het systeem verwijderd."
@@ -234,23 +279,63 @@ DIRECTORY_DOWN = (
     "Het klantvolgsysteem van VDAB is nu niet bereikbaar. Probeer het over enkele minuten opnieuw. "
     "Er werd niets verstuurd."
 )
-SUPERSEDED = "Deze kaart werd vervangen door een nieuwere kaart voor {reference} in deze chat."
+SUPERSEDED = "Dit bericht is vervangen door een nieuwer bericht voor {reference} in deze chat."
 DELIVERED_LATE_COUNSELLOR = "{reference} is alsnog aangekomen bij {recipient}. Je kopie is verwijderd."
 UNDELIVERABLE_COUNSELLOR = (
     "{reference} kon na {attempts} pogingen niet bezorgd worden bij {recipient}: Teams bleef "
     "onbereikbaar. De inhoud is gewist. Verstuur de terugkoppeling opnieuw met 'terugkoppeling' of "
-    "neem contact op met de functioneel beheerder."
+    "neem contact op met {beheerder}."
 )
 NOT_INSTALLED_COUNSELLOR = (
     "{reference} kon niet bezorgd worden bij {recipient}: de bot kon niet voor hen geïnstalleerd worden in "
-    "Teams. De inhoud is gewist. Vraag de functioneel beheerder om de Teams-beheerder van het agentschap de "
+    "Teams. De inhoud is gewist. Vraag {beheerder} om de Teams-beheerder van het agentschap de "
     "app te laten toestaan, en verstuur de terugkoppeling daarna opnieuw met 'terugkoppeling'."
 )
 UNCONFIRMED_COUNSELLOR = (
     "{reference} is na {reminders} herinneringen nog niet als overgezet bevestigd door {recipient}. "
-    "Neem eventueel contact op met de trajectbegeleider. Na {retention} dagen wordt ze automatisch gewist."
+    "Neem eventueel contact op met de trajectbegeleider. Op {purge} wordt ze automatisch gewist."
 )
 EXPIRED_COUNSELLOR = (
     "{reference} werd niet binnen {retention} dagen als overgezet bevestigd door {recipient} en is "
     "automatisch gewist (bewaartermijn). Verstuur ze opnieuw als de informatie nog nodig is."
 )
+
+# -- Art. 9: incidents to the data protection officers (bot.app.incidents) -------------------------
+DPO_TITLE = "Incident {reference}: melding aan de DPO"
+DPO_INTRO = (
+    "De Terugkoppeling-bot meldt een incident onder het protocol voor gegevensdeling (art. 9). Deze "
+    "melding bevat geen klantgegevens."
+)
+DPO_LABELS = {
+    "reference": "Referentie",
+    "category": "Soort",
+    "agency": "Agentschap",
+    "detected": "Vastgesteld",
+    "notified": "Gemeld",
+    "fields": "Ingevulde velden",
+    "actions": "Wat de bot deed",
+}
+DPO_CATEGORIES = {
+    "misdelivery": "Verkeerd bezorgd: de ontvanger meldde 'Niet mijn klant'",
+    "recipient_not_allowed": "Ontvanger buiten de afgesproken agentschappen (geweigerd)",
+    "content_left_in_teams": "Inhoud bleef in Teams staan: de bot kon de kaart niet verwijderen",
+}
+DPO_AGENCIES = {"agii": "Agentschap Integratie en Inburgering", "atlas": "Atlas Antwerpen", "amal": "Amal Gent",
+                "": "onbekend"}
+DPO_ACTIONS = {
+    "purged": "de gegevens gewist in de bot",
+    "card_removed": "de kaart bij de ontvanger overschreven en verwijderd (zie de audit)",
+    "card_not_removed": "de kaart bij de ontvanger kon niet verwijderd worden: laat ze in Teams verwijderen",
+    "refused": "de terugkoppeling geweigerd",
+    "nothing_sent": "niets verstuurd",
+}
+DPO_FIELDS_REQUIRED = "{fields} (de verplichte velden; welke optionele velden ingevuld waren, is na het wissen niet meer gekend)"
+DPO_NO_FIELDS = "geen: er werd niets verstuurd"
+DPO_ACKNOWLEDGE = "Kennis genomen"
+DPO_ACK_HINT = "Druk op 'Kennis genomen' zodra je de melding gelezen hebt; dat wordt vastgelegd in de audit."
+DPO_MAIL_ACK = "Bevestig de kennisname via de melding in Teams, of laat het de functioneel beheerder weten."
+DPO_SUMMARY = "Incident {reference}: melding aan de DPO"
+DPO_ACK_TITLE = "Kennis genomen"
+DPO_ACK_TEXT = "Je kennisname van incident {reference} is vastgelegd op {at}. Dank je."
+DPO_ACK_REFUSED_TITLE = "Niet voor jou"
+DPO_ACK_REFUSED_TEXT = "Alleen de DPO aan wie deze melding gericht is, kan ze als gelezen bevestigen."

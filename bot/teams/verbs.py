@@ -20,5 +20,6 @@ class Verb(StrEnum):
     ANNULEER = "annuleer"
     VERSTUUR = "verstuur"
     OVERGEZET = "overgezet"
-    NIET_MIJN_KLANT = "niet_mijn_klant"
+    NIET_MIJN_KLANT = "niet_mijn_klant"  # asks for confirmation first; changes nothing
+    BEVESTIG_NIET_MIJN_KLANT = "bevestig_niet_mijn_klant"  # yes: purge, tell the counsellor, record the incident
     VERVERS = "ververs"  # Teams refreshing a card (Universal Actions ``refresh``): draft or handoff

@@ -26,7 +26,8 @@ def export(harness, *args: str) -> str:
 async def test_audit_export_of_a_flow(harness, counsellor, els):
     await send(counsellor)
     receive(els)
-    await els.click("niet_mijn_klant")
+    await els.click("niet_mijn_klant")  # asks first
+    await els.click("bevestig_niet_mijn_klant")
 
     exported = json.loads(export(harness, "--format", "json"))
     rows = exported["events"]

@@ -49,7 +49,8 @@ async def test_a_scripted_day_in_the_export_line_by_line(harness, counsellor, el
     await send(counsellor, "Yonas Tesfaye", "1987-11-03")  # → Pieter (Amal)
     receive(pieter)
     harness.clock.set(at(2026, 11, 30, 11, 30))
-    await pieter.click("niet_mijn_klant")
+    await pieter.click("niet_mijn_klant")  # asks first
+    await pieter.click("bevestig_niet_mijn_klant")
     harness.clock.set(at(2026, 11, 30, 13))
     await identify(counsellor, "Jan Janssens", "1980-01-01")  # unknown
     harness.clock.set(at(2026, 11, 30, 14))

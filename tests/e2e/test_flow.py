@@ -160,7 +160,8 @@ async def test_group_chat_gets_a_refusal_and_no_form(harness):
 
 async def test_other_text_gets_help(harness, counsellor):
     await counsellor.say("hallo")
-    assert counsellor.card is None and "terugkoppeling" in counsellor.last_text()
+    assert texts(counsellor.card)[0].startswith("De bot begrijpt dat bericht niet.")
+    assert "terugkoppeling" in texts(counsellor.card) and "nieuw" in verbs(counsellor.card)
 
 
 async def test_welcome_when_installed_in_personal_scope(harness, counsellor):
@@ -168,7 +169,8 @@ async def test_welcome_when_installed_in_personal_scope(harness, counsellor):
         type="conversationUpdate", membersAdded=[{"id": "28:terugkoppeling-bot"}],
     ))
     assert status in (200, 201)
-    assert "typen **terugkoppeling**" in counsellor.last_text()
+    welcome = harness.card_seen(harness.connector.last_card(counsellor.conversation_id)[1])
+    assert texts(welcome)[0] == "Welkom bij de terugkoppeling-bot"  # for each role: test_presentation.py
 
 
 async def test_a_repeated_or_concurrent_click_shows_the_draft_where_it_stands(harness, counsellor):

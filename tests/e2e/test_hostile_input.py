@@ -47,12 +47,13 @@ def message(field: str, code: ErrorCode, limit: int | None = None) -> str:
 
 
 def error_under(card: dict, field: str) -> str:
-    """The text right under the input ``field``, where the card shows that field's error."""
+    """The text right under the input ``field``, where the card shows that field's errors (each on
+    its own line, on an attention band), joined by a space."""
     body = card["body"]
     position = next(i for i, e in enumerate(body) if e.get("id") == field)
     below = body[position + 1]
-    assert below.get("color") == "Attention", below
-    return below["text"]
+    assert below.get("style") == "attention", below
+    return " ".join(line["text"] for line in below["items"])
 
 
 async def assert_nothing_kept_or_sent(harness, counsellor, stage: str) -> None:

@@ -145,7 +145,9 @@ async def test_niet_mijn_klant_purges_and_records_an_incident(harness, counsello
     handoff = await harness.runtime.store.get_handoff(card["actions"][0]["data"]["handoff"])
     assert handoff.state is HandoffState.RETURNED and handoff.client is None
     events = [(e.event, e.reason) for e in await harness.runtime.store.audit_events()]
-    assert events[-3:] == [("returned", None), ("purged", None), ("incident", "misdelivery")]
+    closing = [e for e in events if e[0] in ("returned", "purged", "incident")]
+    assert closing[-3:] == [("returned", None), ("purged", None), ("incident", "misdelivery")]
+    assert events[-1] == ("card_deleted", None)  # art. 6: the deletion in Teams is audited too
     assert "niet hun klant" in counsellor.last_text()
     assert b"Amina" not in harness.db_bytes()
 

@@ -90,11 +90,11 @@ async def test_two_replicas_one_card_one_reminder_no_lost_update(replicas, azuri
         try:
             user = other.user(ELS, ATLAS, "Els Peeters")
             user.conversation_id = conversation
-            return await user.click(verb, card=card)
+            return await user.click(verb, card=card, data={"handoff": card["actions"][0]["data"]["handoff"]})
         finally:
             await other.http.close()
 
-    await asyncio.gather(click(a.url, "overgezet"), click(b.url, "niet_mijn_klant"))
+    await asyncio.gather(click(a.url, "overgezet"), click(b.url, "bevestig_niet_mijn_klant"))
     told = [t for t in counsellor.texts() if "overgezet naar KBI/Allis" in t or "niet hun klant" in t]
     assert len(told) == 1
     assert not await table_holds(azurite.connection_string, table_name, NAME)

@@ -75,7 +75,8 @@ async def test_the_report_is_one_signed_page_in_dutch(harness, counsellor, els, 
     await els.click("overgezet")
     await send(counsellor, "Yonas Tesfaye", "1987-11-03")  # → Pieter (Amal): niet mijn klant
     receive(pieter)
-    await pieter.click("niet_mijn_klant")
+    await pieter.click("niet_mijn_klant")  # asks first
+    await pieter.click("bevestig_niet_mijn_klant")
     await identify(counsellor, "Olena Kovalenko", "1995-02-28")  # AgII: not an allowed tenant
     await identify(counsellor, "Jan Janssens", "1980-01-01")  # unknown
 

@@ -80,7 +80,8 @@ async def test_the_sentinel_is_nowhere(harness, counsellor, els, pieter, caplog)
     await to_preview(counsellor, {**CONTENT, "eerstvolgende_contact": later})
     await counsellor.click("verstuur")
     receive(els)
-    await els.click("niet_mijn_klant")
+    await els.click("niet_mijn_klant")  # asks first
+    await els.click("bevestig_niet_mijn_klant")
     # an abandoned draft, expired by the sweep
     await to_preview(counsellor)
     await h.sweep(h.clock.now() + timedelta(days=2))

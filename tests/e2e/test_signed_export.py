@@ -46,7 +46,8 @@ async def traffic(harness, counsellor, els, pieter):
     await els.click("overgezet")
     await send(counsellor, "Yonas Tesfaye", "1987-11-03")  # → Pieter (Amal): not his, an incident
     receive(pieter)
-    await pieter.click("niet_mijn_klant")
+    await pieter.click("niet_mijn_klant")  # asks first
+    await pieter.click("bevestig_niet_mijn_klant")
     await identify(counsellor, "Jan Janssens", "1980-01-01")  # unknown client: names no agency
     return harness
 

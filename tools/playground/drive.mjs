@@ -69,12 +69,12 @@ try {
   await say("terugkoppeling");
   const card = await newCard(before, "terugkoppeling");
   await card.locator("input[aria-label^=Voornaam]").fill("Samira Haddad");
-  await pickDate(card.locator("input[aria-label^=Select]").first(), "1996-05-05");
+  await card.locator("input[aria-label^='dd/mm/jjjj']").fill("05/05/1996");  // typed, as people write it
   await shot("1-identificatie");
   await card.getByRole("button", { name: "Zoek klant" }).click();
-  await card.getByText("Stap 2 van 3").or(card.getByText("Toch een nieuwe versturen")).first().waitFor();
-  if (await card.getByRole("button", { name: "Toch een nieuwe versturen" }).count()) {
-    await card.getByRole("button", { name: "Toch een nieuwe versturen" }).click();  // art. 5, a rerun
+  await card.getByText("Stap 2 van 3").or(card.getByText("Al eerder een terugkoppeling")).first().waitFor();
+  if (await card.getByRole("button", { name: "Toch versturen" }).count()) {
+    await card.getByRole("button", { name: "Toch versturen" }).click();  // art. 5, a rerun
     await card.getByText("Stap 2 van 3").waitFor();
   }
   const texts = card.locator("input[type=text]:not([aria-label]), textarea");
@@ -82,10 +82,10 @@ try {
   await pickDate(card.locator("input[aria-label^='Select a date']").first(), contact);
   await card.locator("input[aria-label='Opleiding']").check();
   await card.locator("input[aria-label='Stage']").check();
-  await texts.nth(1).fill("Groep Intro");
-  await texts.nth(2).fill("Start opleiding heftruck in januari, daarna stage.");
+  await card.locator("input[aria-label^='bv. Groep Intro']").fill("Groep Intro");
+  await texts.nth(1).fill("Start opleiding heftruck in januari, daarna stage.");
   await shot("2-inhoud");
-  await card.getByRole("button", { name: "Voorbeeld bekijken" }).click();
+  await card.getByRole("button", { name: "Voorbeeld", exact: true }).click();
   await card.getByRole("button", { name: "Versturen" }).waitFor();
   await shot("3-voorbeeld");
   before = await cards().count();
@@ -93,10 +93,10 @@ try {
   await card.getByText("Terugkoppeling verstuurd").waitFor();
   seen.receipt = await card.innerText();
   const delivered = await newCard(before, "versturen");
-  await delivered.getByRole("button", { name: "Overgezet naar KBI/Allis" }).waitFor();
+  await delivered.getByRole("button", { name: "Overgezet", exact: true }).waitFor();
   seen.delivered = await delivered.innerText();
   await shot("4-ontvangen");
-  await delivered.getByRole("button", { name: "Overgezet naar KBI/Allis" }).click();
+  await delivered.getByRole("button", { name: "Overgezet", exact: true }).click();
   await page.getByText(/is overgezet naar KBI\/Allis/).first().waitFor();
   await page.waitForTimeout(1500);
   seen.after = await page.locator("body").innerText();
