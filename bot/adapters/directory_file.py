@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import ctypes
 import json
 import logging
 import os
@@ -68,70 +69,121 @@ def _signature(path: Path) -> _Signature:
     return st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino
 
 
-def _skip(text: str, position: int) -> int:
-    return _SPACE.match(text, position).end()  # type: ignore[union-attr] # always matches
+_CHUNK = 1 << 20  # bytes read, and characters kept ahead of the parser, at a time
 
 
 class _Malformed(Exception):
-    def __init__(self, text: str, position: int, what: str, *, json_ok: bool = False) -> None:
-        line = text.count("\n", 0, position) + 1
-        column = position - (text.rfind("\n", 0, position) + 1) + 1
+    def __init__(self, line: int, column: int, what: str, *, json_ok: bool = False) -> None:
         kind = "is not a valid client directory" if json_ok else "is not valid JSON"
         super().__init__(f"{kind} ({what} at line {line}, column {column})")
 
 
-def _expect(text: str, position: int, allowed: str) -> tuple[str, int]:
-    position = _skip(text, position)
-    found = text[position : position + 1]
-    if not found or found not in allowed:
-        raise _Malformed(text, position, "expected " + " or ".join(repr(c) for c in allowed))
-    return found, position + 1
+class _Source:
+    """The file's text, a window at a time: what the parser has passed is dropped, so the whole
+    file is never one string in memory, and no single step decodes all of it (in a worker thread,
+    such a step would hold the interpreter, and so the event loop)."""
+
+    def __init__(self, chunks: Iterator[str]) -> None:
+        self._chunks = chunks
+        self.text = ""
+        self.pos = 0  # in ``text``
+        self.eof = False
+        self._base = 0  # the file offset of ``text[0]``, in characters
+        self._line = 1  # the line ``text[0]`` is on
+        self._line_start = 0  # the file offset where that line starts
+
+    def ensure(self, ahead: int = _CHUNK) -> None:
+        """At least ``ahead`` characters after ``pos`` (or all that is left of the file)."""
+        if len(self.text) - self.pos >= ahead or self.eof:
+            return
+        passed = self.text[: self.pos]
+        newline = passed.rfind("\n")
+        if newline != -1:
+            self._line += passed.count("\n")
+            self._line_start = self._base + newline + 1
+        self._base += self.pos
+        kept, self.pos = [self.text[self.pos :]], 0
+        size = len(kept[0])
+        while size < ahead and not self.eof:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                self.eof = True
+            else:
+                kept.append(chunk)
+                size += len(chunk)
+        self.text = "".join(kept)
+
+    def malformed(self, position: int, what: str, *, json_ok: bool = False) -> _Malformed:
+        line = self._line + self.text.count("\n", 0, position)
+        newline = self.text.rfind("\n", 0, position)
+        column = position - newline if newline != -1 else self._base + position - self._line_start + 1
+        return _Malformed(line, column, what, json_ok=json_ok)
+
+    def peek(self) -> str:
+        """The next character that is not white space ("" at the end), without taking it."""
+        while True:
+            self.ensure()
+            self.pos = _SPACE.match(self.text, self.pos).end()  # type: ignore[union-attr] # always matches
+            if self.pos < len(self.text) or self.eof:
+                return self.text[self.pos : self.pos + 1]
+
+    def expect(self, allowed: str) -> str:
+        found = self.peek()
+        if not found or found not in allowed:
+            raise self.malformed(self.pos, "expected " + " or ".join(repr(c) for c in allowed))
+        self.pos += 1
+        return found
+
+    def value(self) -> object:
+        """One JSON value. One longer than the window grows the window until it fits."""
+        self.peek()
+        while True:
+            try:
+                value, end = _DECODER.raw_decode(self.text, self.pos)
+            except json.JSONDecodeError as error:  # its message names a position, never the text
+                if self.eof:
+                    raise self.malformed(error.pos, error.msg.lower()) from None
+            except RecursionError:
+                raise self.malformed(self.pos, "nested too deeply") from None
+            else:
+                if end < len(self.text) or self.eof:  # a number could go on in the next chunk
+                    self.pos = end
+                    return value
+            self.ensure(2 * (len(self.text) - self.pos) + _CHUNK)
 
 
-def _decode(text: str, position: int) -> tuple[object, int]:
-    try:
-        return _DECODER.raw_decode(text, _skip(text, position))
-    except json.JSONDecodeError as error:  # its message names a position, never the text
-        raise _Malformed(text, error.pos, error.msg.lower()) from None
-    except RecursionError:
-        raise _Malformed(text, position, "nested too deeply") from None
-
-
-def _clients(text: str) -> Iterator[object]:
+def _clients(source: _Source) -> Iterator[object]:
     """Each element of the top-level ``clients`` array, decoded one at a time (the whole file is
     never a tree of dicts in memory at once)."""
-    _, position = _expect(text, 0, "{")
+    source.expect("{")
     seen = False
-    if _expect(text, position, '}"')[0] == "}":
-        raise _Malformed(text, position, 'no "clients" list', json_ok=True)
+    if source.peek() == "}":
+        raise source.malformed(source.pos, 'no "clients" list', json_ok=True)
     while True:
-        key, position = _decode(text, position)
-        if not isinstance(key, str):
-            raise _Malformed(text, position, "expected a key")
-        _, position = _expect(text, position, ":")
+        if source.peek() != '"':
+            raise source.malformed(source.pos, "expected '\"'")
+        key = source.value()
+        source.expect(":")
         if key == "clients":
             if seen:
-                raise _Malformed(text, position, 'a second "clients" list', json_ok=True)
+                raise source.malformed(source.pos, 'a second "clients" list', json_ok=True)
             seen = True
-            _, position = _expect(text, position, "[")
-            if text[_skip(text, position) : _skip(text, position) + 1] == "]":
-                position = _skip(text, position) + 1
+            source.expect("[")
+            if source.peek() == "]":
+                source.pos += 1
             else:
                 while True:
-                    entry, position = _decode(text, position)
-                    yield entry
-                    found, position = _expect(text, position, ",]")
-                    if found == "]":
+                    yield source.value()
+                    if source.expect(",]") == "]":
                         break
         else:
-            _, position = _decode(text, position)
-        found, position = _expect(text, position, ",}")
-        if found == "}":
+            source.value()
+        if source.expect(",}") == "}":
             break
-    if _skip(text, position) != len(text):
-        raise _Malformed(text, _skip(text, position), "data after the end")
+    if source.peek():
+        raise source.malformed(source.pos, "data after the end")
     if not seen:
-        raise _Malformed(text, position, 'no "clients" list', json_ok=True)
+        raise source.malformed(source.pos, 'no "clients" list', json_ok=True)
 
 
 def _where(error: ValidationError) -> str:
@@ -155,21 +207,28 @@ def _utf8(value: str) -> bool:
     return True
 
 
-def _read_text(path: Path) -> str:
-    """The file as text, decoded a megabyte at a time: in a worker thread, no single step holds
-    the interpreter (and so the event loop) for the whole file."""
+def _read_text(path: Path) -> Iterator[str]:
+    """The file as text, a megabyte at a time."""
     decoder = codecs.getincrementaldecoder("utf-8-sig")()
-    parts: list[str] = []
     offset = 0
     with path.open("rb") as file:
         try:
-            while chunk := file.read(1 << 20):
-                parts.append(decoder.decode(chunk))
+            while chunk := file.read(_CHUNK):
+                yield decoder.decode(chunk)
                 offset += len(chunk)
-            parts.append(decoder.decode(b"", final=True))
+            yield decoder.decode(b"", final=True)
         except UnicodeDecodeError as error:
             raise DirectoryFileError(f"cannot be read (not UTF-8 text, at byte {offset + error.start})") from None
-    return "".join(parts)
+
+
+def _release_freed_memory() -> None:
+    """Hand the C heap's free pages back to the system after a load. The read window's megabyte
+    strings and the index's growing tables come and go on that heap, and glibc keeps what they
+    leave between the index's own blocks (at 100k clients: 120 MB resident instead of 85)."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to ask
+        pass
 
 
 def _dismantle(index: _Index) -> None:
@@ -184,7 +243,7 @@ def _load(path: Path) -> _Index:
     """Read and index the file; ``DirectoryFileError`` if it is not a valid directory.
     ``OSError`` when it cannot be read at all."""
     signature = _signature(path)  # before reading: a change while we read shows at the next look-up
-    text = _read_text(path)
+    source = _Source(_read_text(path))
     by_key: dict[_Key, tuple[_Entry, ...]] = {}
     by_id: dict[str, _Entry] = {}
     recipients: dict[tuple[object, ...], int] = {}  # one entry per trajectbegeleider, however many clients
@@ -192,7 +251,7 @@ def _load(path: Path) -> _Index:
     dates: dict[date, date] = {}
     count = 0
     try:
-        for count, raw in enumerate(_clients(text), start=1):  # noqa: B007 - used after the loop
+        for count, raw in enumerate(_clients(source), start=1):  # noqa: B007 - used after the loop
             try:
                 client = DirectoryClient.model_validate(raw)
             except ValidationError as error:
@@ -214,6 +273,9 @@ def _load(path: Path) -> _Index:
             by_id[client.klant_id] = entry
     except _Malformed as error:
         raise DirectoryFileError(str(error)) from None
+    finally:
+        del source
+        _release_freed_memory()
     return _Index(by_key, by_id, tuple(shared), count, signature)
 
 

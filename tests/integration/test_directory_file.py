@@ -220,3 +220,30 @@ def test_a_byte_order_mark_and_extra_keys_are_fine(tmp_path):
     path.write_text("\ufeff" + json.dumps({"_comment": "x", "versie": 2, "clients": [entry("A B", "1990-01-01")]}),
                     encoding="utf-8")
     assert len(FileDirectory(path)) == 1
+
+
+def test_a_file_larger_than_the_read_window_is_read_whole(tmp_path):
+    # entries straddle the 1 MB windows; a number is cut in two by a window's edge; a value is
+    # longer than a window; the error at the end still names its line and column
+    path = tmp_path / "c.json"
+    lines = [json.dumps(entry(f"Klant Nummer{i}", "1990-01-01", i % 7, klant_id=f"K-{i}")) for i in range(6000)]
+    head = '{"_comment": "' + "x" * 3_000_000 + '",\n "pad": ' + " " * (2**20 * 4 - 3_000_030) + "1234567,\n"
+    body = '"clients": [\n' + ",\n".join(lines) + "\n]}"
+    path.write_text(head + body, encoding="utf-8")
+    assert len(FileDirectory(path)) == 6000
+    broken = head + body.replace(lines[-1], lines[-1][:-1] + " x}")
+    path.write_text(broken, encoding="utf-8")
+    line = broken.count("\n", 0, broken.index(" x}")) + 1
+    column = broken.index(" x}") - broken.rfind("\n", 0, broken.index(" x}")) + 1
+    with pytest.raises(DirectoryFileError, match=rf"at line {line}, column {column}\)$"):
+        FileDirectory(path)
+
+
+async def test_every_entry_of_a_large_file_is_found(tmp_path):
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"clients": [entry(f"Klant Nummer{i} Ünïcode", "1990-01-01", klant_id=f"K-{i}")
+                                            for i in range(8000)]}, ensure_ascii=False), encoding="utf-8")
+    directory = FileDirectory(path)
+    for i in (0, 2999, 3000, 5001, 7999):
+        found = await verdict(directory, f"unicode klant nummer{i}", "1990-01-01")
+        assert isinstance(found, Eligible) and found.client.klant_id == f"K-{i}"
