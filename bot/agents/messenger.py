@@ -1,0 +1,158 @@
+"""The ``Messenger`` port on the Agents host: proactive 1:1 messages as Bot Connector REST calls
+(``bot.agents.connector``), with the same outcomes as ``bot.teams.messenger``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from bot.agents.connector import Connector, ConnectorError, card_activity, text_activity
+from bot.app.ports import CardRemoval, DeliveryError, Notice
+from bot.domain.handoff import Draft, Handoff
+from bot.domain.model import Address, Delivery
+from bot.teams import texts
+from bot.teams.cards import Cards
+from bot.teams.graph import GraphError, GraphInstaller
+
+log = logging.getLogger(__name__)
+
+RETRYABLE = frozenset({408, 412, 429, 500, 502, 503, 504})
+NOT_INSTALLED_CODE = "ForbiddenOperationException"
+NOT_INSTALLED_PHRASE = "installed in user's personal scope"
+
+
+def _delivery_error(error: ConnectorError) -> DeliveryError:
+    status = error.status
+    return DeliveryError(status, retryable=status is None or status in RETRYABLE, retry_after=error.retry_after)
+
+
+def is_not_installed(error: ConnectorError) -> bool:
+    return error.status == 403 and (
+        error.code == NOT_INSTALLED_CODE or (error.code == "BadArgument" and NOT_INSTALLED_PHRASE in error.message)
+    )
+
+
+class NotInstalled(DeliveryError):
+    """The app is not installed for the recipient and Graph could not install it (as on botbuilder)."""
+
+    reason = "not_installed"
+
+
+class AgentsMessenger:
+    def __init__(
+        self, connector: Connector, cards: Cards, *, service_url: str, app_id_for: Callable[[str], str],
+        timeout: float = 4.0, installer: GraphInstaller | None = None,
+    ) -> None:
+        self._connector = connector
+        self._cards = cards
+        self._service_url = service_url
+        self._app_id_for = app_id_for
+        self._timeout = timeout
+        self._installer = installer
+
+    async def deliver(self, handoff: Handoff) -> Delivery:
+        recipient = handoff.recipient
+        tenant = recipient.tenant_id
+        app_id = self._app_id_for(tenant)
+        member = recipient.teams_user_id or recipient.aad_object_id
+        activity = card_activity(self._cards.recipient(handoff),
+                                 summary=texts.NOTIFICATION_SUMMARY.format(reference=handoff.reference))
+
+        async def open_chat() -> str | None:
+            try:
+                return await self._connector.create_conversation(self._service_url, tenant, member,
+                                                                 f"28:{app_id}" if app_id else "")
+            except ConnectorError as error:
+                if self._installer is None or not is_not_installed(error):
+                    raise
+                return None
+
+        try:
+            async with asyncio.timeout(self._timeout):
+                conversation = await open_chat()
+                if conversation is None:
+                    assert self._installer is not None
+                    await self._install(handoff, self._installer)
+                    conversation = await open_chat()
+                    if conversation is None:
+                        log.warning("installed, not yet known to teams", extra={"ref": handoff.reference})
+                        raise DeliveryError(403, retryable=True)
+                activity_id = await self._connector.send(self._service_url, tenant, conversation, activity)
+        except ConnectorError as error:
+            raise _delivery_error(error) from None
+        except TimeoutError:
+            raise DeliveryError(None, retryable=True) from None
+        address = Address(service_url=self._service_url, conversation_id=conversation, tenant_id=tenant,
+                          user_id=member, bot_id=f"28:{app_id}" if app_id else "")
+        return Delivery(address=address, activity_id=activity_id, attempt=handoff.attempts)
+
+    @staticmethod
+    async def _install(handoff: Handoff, installer: GraphInstaller) -> None:
+        recipient = handoff.recipient
+        log.info("installing the app for the recipient", extra={"ref": handoff.reference, "step": "install"})
+        try:
+            await installer.install_for_user(recipient.tenant_id, recipient.aad_object_id)
+        except GraphError as error:
+            log.warning("app not installed for the recipient",
+                        extra={"ref": handoff.reference, "status": error.status, "error": error.code or None})
+            raise NotInstalled(error.status, retryable=error.retryable, retry_after=error.retry_after) from None
+
+    async def remind(self, handoff: Handoff) -> None:
+        assert handoff.delivery is not None
+        address = handoff.delivery.address
+        try:
+            await self._connector.send(address.service_url, handoff.recipient.tenant_id, address.conversation_id,
+                                       text_activity(self._cards.reminder_text(handoff)))
+        except ConnectorError as error:
+            raise _delivery_error(error) from None
+
+    async def withdraw(self, handoff: Handoff) -> CardRemoval:
+        delivery = handoff.delivery
+        if delivery is None:
+            return CardRemoval(overwritten=True, deleted=True)
+        address, tenant = delivery.address, handoff.recipient.tenant_id
+        url, conversation, activity_id = address.service_url, address.conversation_id, delivery.activity_id
+        failed: list[int | None] = []
+        # Overwrite first: a client that misses the delete still shows no client data.
+        replacement = card_activity(self._cards.closed(handoff))
+        overwritten = await self._attempt("update", handoff, failed,
+                                          self._connector.update(url, tenant, conversation, activity_id, replacement))
+        deleted = await self._attempt("delete", handoff, failed,
+                                      self._connector.delete(url, tenant, conversation, activity_id))
+        if overwritten and handoff.removal_attempts == 0:  # say "verwijderd" only once it is true
+            confirmation = text_activity(self._cards.closed_text(handoff))
+            await self._attempt("confirm", handoff, [], self._connector.send(url, tenant, conversation, confirmation))
+        status = failed[-1] if failed else None
+        return CardRemoval(overwritten=overwritten, deleted=deleted, status=status,
+                           retryable=status is None or status in RETRYABLE)
+
+    async def retract_draft_card(self, draft: Draft) -> None:
+        activity_id = draft.card_activity_id
+        if activity_id is None:
+            return
+        address = draft.counsellor_address
+        try:
+            await self._connector.update(address.service_url, draft.counsellor.tenant_id, address.conversation_id,
+                                         activity_id, card_activity(self._cards.draft_ended()))
+        except Exception as error:  # noqa: BLE001 - reported, never fatal: the draft is purged already
+            log.warning("counsellor card not overwritten", extra={"draft": draft.id, "error": type(error).__name__})
+
+    async def notify_counsellor(self, handoff: Handoff, notice: Notice) -> None:
+        address = handoff.counsellor_address
+        text = text_activity(self._cards.notice_text(handoff, notice))
+        await self._attempt("notify", handoff, [], self._connector.send(
+            address.service_url, handoff.counsellor.tenant_id, address.conversation_id, text))
+
+    @staticmethod
+    async def _attempt(step: str, handoff: Handoff, failed: list[int | None], call: Awaitable[object]) -> bool:
+        """One connector call: ``True`` if it took effect; a failure is logged and its status kept."""
+        try:
+            await call
+            return True
+        except Exception as error:  # noqa: BLE001 - any failure is reported, never raised
+            status = error.status if isinstance(error, ConnectorError) else None
+            failed.append(status)
+            log.warning("connector call failed", extra={"ref": handoff.reference, "step": step, "status": status,
+                                                        "error": type(error).__name__})
+            return False
