@@ -83,8 +83,9 @@ class _Source:
     file is never one string in memory, and no single step decodes all of it (in a worker thread,
     such a step would hold the interpreter, and so the event loop)."""
 
-    def __init__(self, chunks: Iterator[str]) -> None:
+    def __init__(self, chunks: Iterator[str], window: int = _CHUNK) -> None:
         self._chunks = chunks
+        self._window = window
         self.text = ""
         self.pos = 0  # in ``text``
         self.eof = False
@@ -92,8 +93,9 @@ class _Source:
         self._line = 1  # the line ``text[0]`` is on
         self._line_start = 0  # the file offset where that line starts
 
-    def ensure(self, ahead: int = _CHUNK) -> None:
-        """At least ``ahead`` characters after ``pos`` (or all that is left of the file)."""
+    def ensure(self, ahead: int = 0) -> None:
+        """At least ``ahead`` characters after ``pos`` (default: the window), or all that is left."""
+        ahead = ahead or self._window
         if len(self.text) - self.pos >= ahead or self.eof:
             return
         passed = self.text[: self.pos]
@@ -149,7 +151,7 @@ class _Source:
                 if end < len(self.text) or self.eof:  # a number could go on in the next chunk
                     self.pos = end
                     return value
-            self.ensure(2 * (len(self.text) - self.pos) + _CHUNK)
+            self.ensure(2 * (len(self.text) - self.pos) + self._window)
 
 
 def _clients(source: _Source) -> Iterator[object]:
