@@ -211,7 +211,9 @@ def monthly_statistics(events: Sequence[AuditEvent]) -> list[MonthRow]:
         row.expired += h.expired
         if h.transferred is not None:
             row.transferred += 1
-            row._hours.append((h.transferred - h.sent) / timedelta(hours=1))
+            # A clock set back between the two events must not make a negative duration: the trail's
+            # order (seq) says the transfer came after the sending, so at least no time passed.
+            row._hours.append(max(0.0, (h.transferred - h.sent) / timedelta(hours=1)))
     for row in rows.values():
         if row._hours:
             row.median_hours_to_transfer = round(statistics.median(row._hours), 1)

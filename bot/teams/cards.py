@@ -164,9 +164,8 @@ class Cards:
         }
         if draft.stage is Stage.CONFIRM_REPEAT:
             previously = draft.previously_sent_at
-            return self.templates.bind(
-                "herhaling", {**common, "vorige": dmy(previously.astimezone(BRUSSELS).date()) if previously else texts.UNKNOWN}
-            )
+            before = dmy(previously.astimezone(BRUSSELS).date()) if previously else texts.UNKNOWN
+            return self.templates.bind("herhaling", {**common, "vorige": before})
         if draft.stage is Stage.PREVIEW and draft.client.content is not None:
             return self.templates.bind(
                 "voorbeeld",

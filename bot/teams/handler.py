@@ -164,8 +164,9 @@ class TerugkoppelingBot(TeamsActivityHandler):
                 return self.cards.superseded(handoff)
             case r.NotDelivered(draft, reason):
                 card = self.cards.for_draft(draft, today)
-                warning = {"not_installed": texts.NOT_INSTALLED, Reason.DIRECTORY_UNAVAILABLE.value: texts.DIRECTORY_DOWN
-                           }.get(reason or "", texts.NOT_DELIVERED)
+                warnings = {"not_installed": texts.NOT_INSTALLED,
+                            Reason.DIRECTORY_UNAVAILABLE.value: texts.DIRECTORY_DOWN}
+                warning = warnings.get(reason or "", texts.NOT_DELIVERED)
                 card["body"].insert(0, self.cards.warning(self.cards.say(warning)))
                 return card
             case r.Closed(handoff):

@@ -46,3 +46,14 @@ def test_when_data_and_whole_values(templates):
 def test_missing_data_is_a_bug(templates):
     with pytest.raises(KeyError):
         templates.bind("card", {"naam": "A"})
+
+
+def test_a_list_under_when_repeats_inside_and_an_empty_one_drops_the_container(tmp_path):
+    """How a field's errors show: one line each inside a band, no band when there are none."""
+    (tmp_path / "form.json").write_text(json.dumps({"type": "AdaptiveCard", "body": [
+        {"$when": "${errors.naam}", "type": "Container", "style": "attention", "items": [
+            {"$data": "${errors.naam}", "type": "TextBlock", "text": "${tekst}"}]}]}))
+    templates = CardTemplates(tmp_path)
+    two = templates.bind("form", {"errors": {"naam": [{"tekst": "Eén ${x}"}, {"tekst": "Twee"}]}})
+    assert [line["text"] for line in two["body"][0]["items"]] == ["Eén ${x}", "Twee"]  # literal, never re-parsed
+    assert templates.bind("form", {"errors": {"naam": []}})["body"] == []
