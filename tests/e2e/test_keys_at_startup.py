@@ -114,7 +114,7 @@ async def test_both_stores_count_records_by_key_id_and_build_refuses(backend, tm
         await bram.click("annuleer")
         assert await h.runtime.store.sealed_key_ids() == {}
         await identify(bram, "Yonas Tesfaye", "1987-11-03")
-        await identify(bram, "Amina El Idrissi", "1990-04-12")
+        await identify(h.user("aad-sofie", VDAB, "Sofie Bemiddelaar"), "Amina El Idrissi", "1990-04-12")
         assert await h.runtime.store.sealed_key_ids() == {KEY_A: 2}
     finally:
         await h.close()

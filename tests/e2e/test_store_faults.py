@@ -140,7 +140,7 @@ async def test_a_locked_store_is_a_503_in_bounded_time_then_the_same_click_succe
     with write_lock(disk / "terugkoppeling.db"):
         status, headers, body, seconds = await press(counsellor, "verstuur", form)
         assert_retryable(status, headers, body, seconds)
-        # Many at once: each waits its turn on the connection or SQLite's lock, never both in full.
+        # Many at once: each waits its turn on the connection (at most 2 s), then SQLite's lock (0.5 s).
         answers = await asyncio.gather(*(press(counsellor, "verstuur", form) for _ in range(6)))
         for answer in answers:
             assert_retryable(*answer)
