@@ -112,3 +112,26 @@ def test_the_check_catches_what_the_issue_measured():
     assert round(contrast(over(colour_of(light, "default", "Good", False), white), white), 2) == 2.07
     assert round(contrast(over(colour_of(light, "default", "Warning", False), white), white), 2) == 1.47
     assert contrast(over(colour_of(dark, "default", "Attention", False), dark_bg), dark_bg) < AA
+
+
+def test_no_card_template_names_a_text_colour_that_fails_on_a_plain_card():
+    """Cards added later are covered too: a template may colour text only with a colour that has AA
+    contrast on the plain and the emphasis background in both themes, and never from data."""
+    from bot.teams.cards import CARDS_DIR
+    from tests.support.cards import nodes
+
+    def passes(colour: str, subtle: bool) -> bool:
+        for theme in ("light", "dark"):
+            config = host_config(theme)
+            for style in ("default", "emphasis"):
+                background = rgba(config["containerStyles"][style]["backgroundColor"])[:3]
+                if contrast(over(colour_of(config, style, colour, subtle), background), background) < AA:
+                    return False
+        return True
+
+    for path in sorted(Path(CARDS_DIR).glob("*.json")):
+        for node in nodes(json.loads(path.read_text(encoding="utf-8"))):
+            if node.get("type") in ("TextBlock", "TextRun") and "color" in node:
+                colour = node["color"]
+                assert not colour.startswith("$"), (path.name, colour)
+                assert passes(colour, bool(node.get("isSubtle"))), (path.name, node.get("text"), colour)
