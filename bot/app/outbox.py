@@ -316,7 +316,10 @@ class Outbox:
                 break
             seen.update(_id(h) for h in due)
             for bad in (h for h in due if isinstance(h, UnreadableRecord)):
+                # Reported (log and audit, ids only) and skipped: it never stops the others' work.
                 log.error("unreadable record", extra={"record": bad.record_id, "error": bad.why})
+                await self.store.append_audit(AuditEvent(at=self.clock.now(), event=AuditName.RECORD_UNREADABLE,
+                                                         subject=bad.record_id, reason=bad.why))
                 done["unreadable"] += 1
             handoffs = [h for h in due if isinstance(h, Handoff)]
             for outcome in await asyncio.gather(*(step(h) for h in handoffs), return_exceptions=True):

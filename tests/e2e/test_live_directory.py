@@ -59,7 +59,8 @@ async def draft_of(harness):
     return await harness.runtime.store.get_draft(next(e.subject for e in events if e.event == "started"))
 
 
-@pytest.mark.parametrize("fault", [401, 403, 429, 500, 503, "slow", "malformed", "wrong_shape", "drop"])
+@pytest.mark.parametrize("fault", [401, 403, 404, 429, 500, 503, "slow", "malformed", "html", "wrong_shape",
+                                   "unknown_agency", "drop"])
 async def test_the_directory_failing_is_a_clear_card_that_keeps_what_was_typed(live, fault):
     harness, connector, directory = live
     counsellor = harness.user("aad-bram", VDAB, "Bram")
