@@ -368,6 +368,7 @@ async def build(
     store = await open_store(settings, sealer)
     try:
         await check_keys(settings, store, sealer, strict=strict_keys)
+        refuse_demo_directory(settings)  # art. 4: outside local mode, VDAB's own system names the recipient
     except BaseException:
         await store.close()  # its worker thread would keep a refused start-up alive
         raise

@@ -181,3 +181,17 @@ async def test_a_queued_card_waits_while_the_directory_is_down(live):
     await harness.sweep(harness.clock.now() + timedelta(hours=3))
     assert len(connector.cards_to(ELS)) == 1
     assert "alsnog aangekomen" in counsellor.texts()[-1]
+
+
+async def test_outside_local_mode_the_demo_directory_is_refused(tmp_path):
+    from bot.bootstrap import ConfigurationError, build
+    from bot.config import Settings
+    from tests.support.teams import DATA_KEY
+
+    settings = Settings(_env_file=None, MicrosoftAppId="11111111-1111-4111-8111-111111111111",
+                        MicrosoftAppPassword="x", BOT_COUNSELLOR_TENANTS=VDAB, BOT_AGENCY_TENANTS=f"atlas={ATLAS}",
+                        BOT_DATA_KEY=DATA_KEY, BOT_HMAC_KEY=DATA_KEY, BOT_DIRECTORY_FILE=str(DEMO),
+                        BOT_STORE=f"sqlite:///{tmp_path / 'db.sqlite'}",
+                        BOT_EVIDENCE_SIGNING_KEY="ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=")
+    with pytest.raises(ConfigurationError, match="BOT_DIRECTORY_URL is required outside local mode"):
+        await build(settings)

@@ -51,12 +51,22 @@ class Harness:
     def db_path(self) -> Path:
         return self.tmp / "data" / "terugkoppeling.db"
 
+    def directory_file(self) -> Path:
+        """The demo directory; outside local mode (the bot refuses the demo file there) a copy of it."""
+        demo = Path(__file__).resolve().parents[2] / "examples" / "clients.json"
+        if not self.env.get("MicrosoftAppId"):
+            return demo
+        copy = self.tmp / "clients.json"
+        if not copy.exists():
+            copy.write_bytes(demo.read_bytes())
+        return copy
+
     def settings(self) -> Settings:
         values = {
             "BOT_STORE": f"sqlite:///{self.db_path}",
             "BOT_TEAMS_SERVICE_URL": self.connector.url,
             "BOT_DATA_KEY": DATA_KEY,
-            "BOT_DIRECTORY_FILE": str(Path(__file__).resolve().parents[2] / "examples" / "clients.json"),
+            "BOT_DIRECTORY_FILE": str(self.directory_file()),
             **self.env,
         }
         return Settings(_env_file=None, **values)
