@@ -28,7 +28,7 @@ Middleware = Callable[[web.Request, Callable[[web.Request], Awaitable[web.Stream
 
 
 class Endpoint(Protocol):
-    async def handle(self, body: dict, auth_header: str) -> tuple[int, object | None]:
+    async def handle(self, body: dict[str, Any], auth_header: str) -> tuple[int, object | None]:
         """Process one activity; return the HTTP status and the JSON body (or None)."""
         ...
 
@@ -134,7 +134,8 @@ def create_app(
         finally:
             guard.finished(request.protocol)
 
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[track, *middlewares])
+    stack: list[Any] = [track, *middlewares]  # the guard's bookkeeping first, then e.g. telemetry
+    app = web.Application(client_max_size=MAX_BODY, middlewares=stack)
     app[GUARD] = guard
 
     def reject(status: int, reason: str) -> web.Response:
