@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from bot import logs, telemetry
 from bot import manifest as teams_manifest
 from bot.adapters.clock import FixedClock
+from bot.app import incidents
 from bot.app.evidence import monthly_statistics, verify
 from bot.bootstrap import ConfigurationError, Runtime, build, open_store, sealer_of
 from bot.config import Settings
@@ -267,7 +268,7 @@ async def _stats(settings: Settings, args: argparse.Namespace) -> int:
     events, *_ = await _evidence(settings)
     rows = monthly_statistics(events)
     fields = ["month", "agency", "sent", "transferred", "median_hours_to_transfer", "p90_hours_to_transfer",
-              "reminders", "needed_a_reminder", "expired"]
+              "reminders", "needed_a_reminder", "expired", "incidents"]
     table = [{f: getattr(row, f) for f in fields} for row in rows]
     if args.format == "json":
         json.dump(table, sys.stdout, indent=1)
@@ -281,6 +282,39 @@ async def _stats(settings: Settings, args: argparse.Namespace) -> int:
         print("|" + " --- |" * len(fields))
         for row in table:
             print("| " + " | ".join("—" if row[f] is None else str(row[f]) for f in fields) + " |")
+    return 0
+
+
+async def _incidents(settings: Settings, args: argparse.Namespace) -> int:
+    """Art. 9: every incident with when it was detected, notified to each organisation's DPO, and
+    acknowledged (``bot.app.incidents``); content-free."""
+    sealer = await sealer_of(settings)
+    store = await open_store(settings, sealer)
+    try:
+        rows = await incidents.listing(store, only_open=args.open)
+    finally:
+        await store.close()
+
+    def when(at: datetime | None) -> str:
+        return at.astimezone(BRUSSELS).strftime("%d/%m/%Y %H:%M") if at else "—"
+
+    def per_org(moments: dict[str, datetime]) -> str:
+        return "; ".join(f"{org} {when(at)}" for org, at in sorted(moments.items())) or "—"
+
+    table = [{"incident": r.seq, "reference": r.reference, "category": r.category, "agency": r.agency or "—",
+              "detected": when(r.detected_at), "notified": per_org(r.notified),
+              "acknowledged": per_org(r.acknowledged), "pending": r.pending, "failed": r.failed,
+              "open": "yes" if r.open else "no"} for r in rows]
+    if args.format == "json":
+        json.dump(table, sys.stdout, indent=1, ensure_ascii=False)
+        print()
+        return 0
+    fields = list(table[0]) if table else ["incident", "reference", "category", "agency", "detected", "notified",
+                                           "acknowledged", "pending", "failed", "open"]
+    print("| " + " | ".join(fields) + " |")
+    print("|" + " --- |" * len(fields))
+    for row in table:
+        print("| " + " | ".join(str(row[f]) for f in fields) + " |")
     return 0
 
 
@@ -305,6 +339,9 @@ def main(argv: list[str] | None = None) -> int:
     teams_manifest.add_arguments(commands.add_parser("manifest", help="build the Teams app package (zip), validated"))
     stats = commands.add_parser("stats", help="policy statistics per agency and month, without personal data")
     stats.add_argument("--format", choices=("markdown", "csv", "json"), default="markdown")
+    listed = commands.add_parser("incidents", help="art. 9 incidents: detected, notified to the DPOs, acknowledged")
+    listed.add_argument("--open", action="store_true", help="only those not yet notified to or acknowledged by all")
+    listed.add_argument("--format", choices=("markdown", "json"), default="markdown")
     args = parser.parse_args(argv)
     if args.command == "audit" and args.action == "verify-export":
         return _verify_export(args)
@@ -324,6 +361,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_audit(settings, args))
         if args.command == "stats":
             return asyncio.run(_stats(settings, args))
+        if args.command == "incidents":
+            return asyncio.run(_incidents(settings, args))
         _telemetry_on(settings)
         if args.command == "sweep":
             asyncio.run(_sweep(settings, args))

@@ -427,6 +427,7 @@ def _assemble(settings: Settings, clock: Clock | None, installer: GraphInstaller
         fingerprint_key=sealer.fingerprint_key,
         schedule=schedule_of(settings),
         bounds=bounds_of(settings),
+        dpo=settings.dpo,  # art. 9: who hears of incidents (bot.app.incidents)
     )
     bot = TerugkoppelingBot(service, cards)
     mode = "production" if not settings.local_mode else "local" if is_loopback(settings.host) else "insecure"

@@ -11,10 +11,11 @@ from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.domain.calendar import ClosingDays
+from bot.domain.model import DpoContact, DpoSettings
 
 EMEA_SERVICE_URL = "https://smba.trafficmanager.net/emea/"
 TenantSet = frozenset[str]
@@ -153,6 +154,13 @@ class Settings(BaseSettings):
     # tenant=catalog app id,…: skips the catalog lookup (and with it AppCatalog.Read.All)
     graph_catalog_ids: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict, alias="BOT_GRAPH_CATALOG_IDS")
 
+    # Art. 9: the DPOs told of every incident (README, Data protection officers), as JSON per
+    # organisation: {"vdab": {"teams": [{"aad_object_id": "…", "tenant_id": "…"}], "mail": ["dpo@…"]}, …}.
+    # Mail goes through Graph sendMail from BOT_DPO_SENDER_MAILBOX (Mail.Send), with an app-only token of
+    # BOT_DPO_SENDER_TENANT (default MicrosoftAppTenantId, else the one counsellor tenant).
+    dpo_contacts: Annotated[tuple[DpoContact, ...], NoDecode] = Field((), alias="BOT_DPO_CONTACTS")
+    dpo_sender_mailbox: str = Field("", max_length=320, alias="BOT_DPO_SENDER_MAILBOX")
+    dpo_sender_tenant: str = Field("", alias="BOT_DPO_SENDER_TENANT")
     @field_validator("registrations", mode="before")
     @classmethod
     def _registrations(cls, value: object) -> object:
@@ -162,6 +170,53 @@ class Settings(BaseSettings):
             return json.loads(value) if value.strip() else []
         except json.JSONDecodeError:
             raise ValueError("BOT_REGISTRATIONS: expected a JSON list of {app_id, password, type, tenant}") from None
+
+    @field_validator("dpo_contacts", mode="before")
+    @classmethod
+    def _dpo_contacts(cls, value: object) -> object:
+        """``{"vdab": {"teams": [{"aad_object_id", "tenant_id"}], "mail": ["…"]}, "atlas": {…}}``"""
+        if not isinstance(value, str):
+            return value
+        shape = 'expected JSON {"vdab": {"teams": [{"aad_object_id": …, "tenant_id": …}], "mail": ["…"]}, …}'
+        try:
+            parsed = json.loads(value) if value.strip() else {}
+        except json.JSONDecodeError:
+            raise ValueError(f"BOT_DPO_CONTACTS: {shape}") from None
+        if not isinstance(parsed, dict):
+            raise ValueError(f"BOT_DPO_CONTACTS: {shape}")
+        contacts: list[dict[str, str]] = []
+        for organisation, channels in parsed.items():
+            if organisation not in ("vdab", "agii", "atlas", "amal") or not isinstance(channels, dict) or \
+                    set(channels) - {"teams", "mail"}:
+                raise ValueError(f"BOT_DPO_CONTACTS: {organisation!r}: {shape}")
+            for person in channels.get("teams") or []:
+                if not isinstance(person, dict) or not person.get("aad_object_id") or not person.get("tenant_id"):
+                    raise ValueError(f"BOT_DPO_CONTACTS: {organisation}.teams: each needs aad_object_id and tenant_id")
+                contacts.append({"organisation": organisation, "aad_object_id": str(person["aad_object_id"]),
+                                 "tenant_id": str(person["tenant_id"])})
+            for mailbox in channels.get("mail") or []:
+                if not isinstance(mailbox, str) or "@" not in mailbox:
+                    raise ValueError(f"BOT_DPO_CONTACTS: {organisation}.mail: expected e-mail addresses")
+                contacts.append({"organisation": organisation, "mailbox": mailbox.strip()})
+        return tuple(contacts)
+
+    @model_validator(mode="after")
+    def _dpo_mail(self) -> Settings:
+        if any(c.mailbox for c in self.dpo_contacts):
+            if not self.dpo_sender_mailbox:
+                raise ValueError("BOT_DPO_CONTACTS has mailboxes: BOT_DPO_SENDER_MAILBOX is required (Graph sendMail)")
+            if not self.graph_credential:
+                raise ValueError("BOT_DPO_CONTACTS has mailboxes: BOT_GRAPH_CREDENTIAL is required (Graph sendMail)")
+            if not self.dpo.sender_tenant:
+                raise ValueError("BOT_DPO_CONTACTS has mailboxes: BOT_DPO_SENDER_TENANT is required (its tenant)")
+        return self
+
+    @property
+    def dpo(self) -> DpoSettings:
+        """Art. 9: the DPO contacts and the mailbox incidents are mailed from."""
+        tenants = sorted(self.counsellor_tenants or ())
+        tenant = self.dpo_sender_tenant or self.app_tenant_id or (tenants[0] if len(tenants) == 1 else "")
+        return DpoSettings(contacts=self.dpo_contacts, sender_mailbox=self.dpo_sender_mailbox, sender_tenant=tenant)
 
     @field_validator("graph_catalog_ids", mode="before")
     @classmethod

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
@@ -24,7 +24,7 @@ from bot.adapters.sealing import envelope, restore, seal_client
 from bot.app.ports import Conflict, Events, Store, StoreUnavailable, Unreadable, UnreadableRecord
 from bot.domain.audit import GENESIS, link
 from bot.domain.handoff import Draft, FingerprintMark, Handoff
-from bot.domain.model import AuditEvent
+from bot.domain.model import AuditEvent, Notification
 
 MIGRATIONS: list[str] = [
     # 1: drafts, handoffs, sealed client data with one key per record, sent fingerprints, audit.
@@ -56,6 +56,13 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE drafts ADD COLUMN owner TEXT;
     CREATE UNIQUE INDEX drafts_owner ON drafts (owner) WHERE owner IS NOT NULL;
+    """,
+    # 5: DPO notifications of incidents (art. 9), content-free, found by their due time; and the
+    # audit seq up to which incidents have them.
+    """
+    CREATE TABLE notifications (id TEXT PRIMARY KEY, version INTEGER NOT NULL, due_at TEXT, doc TEXT NOT NULL);
+    CREATE INDEX notifications_due ON notifications (due_at) WHERE due_at IS NOT NULL;
+    CREATE TABLE incident_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
     """,
 ]
 
@@ -451,3 +458,59 @@ class SqliteStore(Store):
             )
             for r in rows
         ]
+
+    # -- DPO notifications (art. 9) -------------------------------------------------------------
+
+    async def incident_events(self, after: int, limit: int) -> list[AuditEvent]:
+        rows = await self._query(  # a range of the primary key: never the whole trail
+            "SELECT seq, at, event, subject, actor, agency, reason, mac FROM audit"
+            " WHERE seq > ? AND event = 'incident' ORDER BY seq LIMIT ?", (after, limit),
+        )
+        return [AuditEvent(seq=r[0], at=datetime.fromisoformat(r[1]), event=r[2], subject=r[3], actor=r[4],
+                           agency=r[5], reason=r[6], mac=r[7]) for r in rows]
+
+    async def incident_cursor(self) -> int:
+        rows = await self._query("SELECT seq FROM incident_cursor WHERE id = 1")
+        return int(rows[0][0]) if rows else 0
+
+    async def add_notifications(self, notifications: Sequence[Notification], cursor: int) -> int:
+        async with self._write() as db:
+            created = 0
+            for n in notifications:
+                result = await db.execute(
+                    "INSERT INTO notifications (id, version, due_at, doc) VALUES (?, 1, ?, ?)"
+                    " ON CONFLICT (id) DO NOTHING",
+                    (n.id, _utc(n.due_at), n.model_copy(update={"version": 1}).model_dump_json()),
+                )
+                created += result.rowcount
+            await db.execute(
+                "INSERT INTO incident_cursor (id, seq) VALUES (1, ?)"
+                " ON CONFLICT (id) DO UPDATE SET seq = max(seq, excluded.seq)", (cursor,),
+            )
+        return created
+
+    async def get_notification(self, notification_id: str) -> Notification | None:
+        rows = await self._query("SELECT doc FROM notifications WHERE id = ?", (notification_id,))
+        return Notification.model_validate_json(rows[0][0]) if rows else None
+
+    async def save_notification(self, notification: Notification, events: Events = ()) -> Notification:
+        saved = notification.model_copy(update={"version": notification.version + 1})
+        async with self._write() as db:
+            cursor = await db.execute(
+                "UPDATE notifications SET version = ?, due_at = ?, doc = ? WHERE id = ? AND version = ?",
+                (saved.version, _utc(saved.due_at), saved.model_dump_json(), notification.id, notification.version),
+            )
+            if cursor.rowcount != 1:
+                raise Conflict(notification.id)
+            await self._append(events)
+        return saved
+
+    async def due_notifications(self, now: datetime, limit: int) -> list[Notification]:
+        rows = await self._query(
+            "SELECT doc FROM notifications WHERE due_at <= ? ORDER BY due_at LIMIT ?", (_utc(now), limit)
+        )
+        return [Notification.model_validate_json(r[0]) for r in rows]
+
+    async def notifications(self) -> list[Notification]:
+        rows = await self._query("SELECT doc FROM notifications ORDER BY id")
+        return [Notification.model_validate_json(r[0]) for r in rows]

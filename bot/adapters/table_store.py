@@ -14,6 +14,9 @@ row key                     holds
 ``p|<draft id>``            one handoff per draft, and ``handoff_for_draft``
 ``s|<fingerprint>``         when a client was last sent (keyed hash only)
 ``a|<seq, 12 digits>``      audit events in order; ``a|head`` holds the last number and link
+``n|<notification id>``     a DPO notification of an incident (art. 9): envelope, version
+``v|<due>|<notification>``  due index of notifications
+``c|incidents``             the audit seq up to which incidents have notifications
 ==========================  ===========================================================
 
 Times in row keys are UTC, fixed width, so they sort as time. A state change is one transaction:
@@ -51,7 +54,7 @@ from bot.adapters.sealing import envelope, restore, seal_client
 from bot.app.ports import Conflict, Events, Store, StoreUnavailable, Unreadable, UnreadableRecord
 from bot.domain.audit import GENESIS, link
 from bot.domain.handoff import Draft, FingerprintMark, Handoff
-from bot.domain.model import AuditEvent
+from bot.domain.model import AuditEvent, Notification
 
 PARTITION = "tk"
 DRAFT = HANDOFF = SENT = AUDIT = PARTITION  # one partition: see the module docstring
@@ -412,6 +415,80 @@ class TableStore(Store):
                     if key_id := entity.get("KeyId"):
                         counts[key_id] = counts.get(key_id, 0) + 1
         return counts
+
+    # -- DPO notifications (art. 9): ``n|<id>`` records, ``v|<due>|<id>`` due index, ``c|incidents``
+
+    async def incident_events(self, after: int, limit: int) -> list[AuditEvent]:
+        query = "PartitionKey eq @pk and RowKey ge @low and RowKey le @high and Event eq 'incident'"
+        found: list[AuditEvent] = []
+        async with _unavailable_on_errors():
+            pages = self._table.query_entities(
+                query, parameters={"pk": AUDIT, "low": f"a|{after + 1:012d}", "high": "a|9"}, results_per_page=limit)
+            async for entity in pages:
+                found.append(AuditEvent(
+                    seq=int(entity["RowKey"][2:]), at=datetime.fromisoformat(entity["At"]), event=entity["Event"],
+                    subject=entity["Subject"], actor=entity["Actor"], agency=entity["Agency"] or None,
+                    reason=entity["Reason"] or None, mac=entity.get("Mac"),
+                ))
+                if len(found) >= limit:
+                    break
+        return found
+
+    async def incident_cursor(self) -> int:
+        entity = await self._get(PARTITION, "c|incidents")
+        return int(entity["Seq"]) if entity else 0
+
+    @staticmethod
+    def _notification_due(notification: Notification) -> str:
+        return f"v|{key_time(notification.due_at)}|{notification.id}" if notification.due_at else ""
+
+    def _notification_entity(self, notification: Notification) -> Entity:
+        return {"PartitionKey": PARTITION, "RowKey": f"n|{notification.id}", "Doc": notification.model_dump_json(),
+                "Version": notification.version, "Due": self._notification_due(notification)}
+
+    async def add_notifications(self, notifications: Sequence[Notification], cursor: int) -> int:
+        created = 0
+        for n in notifications:  # each with its due entry in one transaction; one already there is skipped
+            entity = self._notification_entity(n.model_copy(update={"version": 1}))
+            operations: list[Operation] = [("create", entity)]
+            if entity["Due"]:
+                operations.append(("create", {"PartitionKey": PARTITION, "RowKey": entity["Due"], "Id": n.id}))
+            try:
+                await self._submit(operations)
+                created += 1
+            except Conflict:
+                continue
+        # Only once every notification exists: a crash before this line makes the next sweep redo them (skipped).
+        current = await self._get(PARTITION, "c|incidents")
+        if current is None or int(current["Seq"]) < cursor:
+            entity = {"PartitionKey": PARTITION, "RowKey": "c|incidents", "Seq": cursor}
+            with contextlib.suppress(Conflict):  # another sweeper moved it meanwhile: its value is as good
+                await self._submit([("create", entity)] if current is None else
+                                   [("update", entity, {"mode": UpdateMode.REPLACE, **_conditional(current)})])
+        return created
+
+    async def get_notification(self, notification_id: str) -> Notification | None:
+        entity = await self._get(PARTITION, f"n|{notification_id}")
+        return Notification.model_validate_json(entity["Doc"]) if entity else None
+
+    async def save_notification(self, notification: Notification, events: Events = ()) -> Notification:
+        current = await self._get(PARTITION, f"n|{notification.id}")
+        if current is None or current["Version"] != notification.version:
+            raise Conflict(notification.id)
+        saved = notification.model_copy(update={"version": notification.version + 1})
+        await self._transact(_replacing(current, self._notification_entity(saved), "Due"), events)
+        return saved
+
+    async def due_notifications(self, now: datetime, limit: int) -> list[Notification]:
+        due = []
+        for pointer in await self._range(PARTITION, "v|", f"v|{key_time(now)}|~", limit):
+            entity = await self._get(PARTITION, f"n|{pointer['Id']}")
+            if entity is not None and entity["Due"] == pointer["RowKey"]:
+                due.append(Notification.model_validate_json(entity["Doc"]))
+        return due
+
+    async def notifications(self) -> list[Notification]:
+        return [Notification.model_validate_json(e["Doc"]) for e in await self._range(PARTITION, "n|", "n|~")]
 
     async def raw_entities(self) -> AsyncIterator[Entity]:
         """Everything in the table, for tests that search what the service holds."""

@@ -176,6 +176,7 @@ class MonthRow:
     reminders: int = 0
     needed_a_reminder: int = 0
     expired: int = 0
+    incidents: int = 0  # art. 9 incidents detected that month (misdelivery, recipient not allowed, content left)
     _hours: list[float] = field(default_factory=list, repr=False)
 
 
@@ -201,6 +202,12 @@ def monthly_statistics(events: Sequence[AuditEvent]) -> list[MonthRow]:
             elif e.event == "expired":
                 h.expired = True
     rows: dict[tuple[str, str], MonthRow] = defaultdict(lambda: MonthRow("", ""))
+    for e in events:  # counted in the month it was detected
+        if e.event == "incident":
+            month, agency = e.at.astimezone(BRUSSELS).strftime("%Y-%m"), e.agency.value if e.agency else "unknown"
+            row = rows[(month, agency)]
+            row.month, row.agency = month, agency
+            row.incidents += 1
     for h in handoffs.values():
         month = h.sent.astimezone(BRUSSELS).strftime("%Y-%m")
         row = rows[(month, h.agency)]

@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from bot.domain.handoff import Change, Draft, FingerprintMark, Handoff
-from bot.domain.model import AuditEvent, Delivery, DirectoryClient
+from bot.domain.model import AuditEvent, Delivery, DirectoryClient, DpoContact, Notification
 from bot.domain.template import Identity
 
 Events = Sequence[AuditEvent]
@@ -131,6 +131,29 @@ class Messenger(Protocol):
         """Tell the counsellor what became of their handoff (reference only)."""
         ...
 
+    async def notify_dpo(self, contact: DpoContact, incident: IncidentNotice) -> None:
+        """Tell one DPO of an incident: a card in their 1:1 chat or an e-mail (Graph ``sendMail``);
+        raise ``DeliveryError`` if not."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentNotice:
+    """What a DPO is told of an incident (art. 9), content-free: ``fields`` are template field
+    names, never values; ``actions`` say what the bot did (codes, worded by the Teams layer)."""
+
+    notification_id: str  # carried by the card's "Kennis genomen"
+    incident: int
+    reference: str
+    category: str
+    agency: str
+    detected_at: datetime
+    notified_at: datetime
+    fields: tuple[str, ...]
+    actions: tuple[str, ...]
+    sender_mailbox: str = ""
+    sender_tenant: str = ""
+
 
 class DeliveryError(Exception):
     """The recipient's chat could not be reached (after the messenger's own bounded retries)."""
@@ -247,6 +270,36 @@ class Store(abc.ABC):
     async def sealed_key_ids(self) -> dict[str, int]:
         """How many stored records hold client data sealed under each master key id
         (``Sealer.key_id``): what start-up checks against the configured keys. Ids only."""
+
+    # -- DPO notifications (art. 9, ``bot.app.incidents``) ---------------------------------------
+
+    @abc.abstractmethod
+    async def incident_events(self, after: int, limit: int) -> list[AuditEvent]:
+        """Incident events with ``seq > after``, in order (an index range, never the whole trail)."""
+
+    @abc.abstractmethod
+    async def incident_cursor(self) -> int:
+        """The ``seq`` up to which incidents have notifications (0 at first)."""
+
+    @abc.abstractmethod
+    async def add_notifications(self, notifications: Sequence[Notification], cursor: int) -> int:
+        """Create the notifications not there yet (same id: skipped) and move the cursor up to
+        ``cursor`` (never down); how many were created."""
+
+    @abc.abstractmethod
+    async def get_notification(self, notification_id: str) -> Notification | None: ...
+
+    @abc.abstractmethod
+    async def save_notification(self, notification: Notification, events: Events = ()) -> Notification:
+        """Optimistic like ``save_*`` (``Conflict``), with its audit events in the same write."""
+
+    @abc.abstractmethod
+    async def due_notifications(self, now: datetime, limit: int) -> list[Notification]:
+        """Notifications whose ``due_at`` has passed, earliest first, through an index on it."""
+
+    @abc.abstractmethod
+    async def notifications(self) -> list[Notification]:
+        """Every notification, for ``python -m bot incidents``."""
 
     @abc.abstractmethod
     async def close(self) -> None: ...

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.app.incidents import Incidents
 from bot.app.outbox import Outbox
 from bot.app.ports import ClientDirectory, Clock, Messenger, Store
 from bot.app.results import Refused
-from bot.domain.model import Actor, Agency, AuditEvent, AuditName, Reason
+from bot.domain.model import Actor, Agency, AuditEvent, AuditName, DpoSettings, Reason
 from bot.domain.limits import SlidingWindow
 from bot.domain.policy import Policy
 from bot.domain.schedule import Schedule
@@ -46,6 +47,7 @@ class Terugkoppeling:
         fingerprint_key: bytes,
         schedule: Schedule | None = None,
         bounds: Bounds | None = None,
+        dpo: DpoSettings | None = None,
     ) -> None:
         self.store = store
         self.directory = directory
@@ -57,6 +59,7 @@ class Terugkoppeling:
         self.bounds = bounds or Bounds()
         self.outbox = Outbox(store=store, messenger=messenger, clock=clock, schedule=self.schedule,
                              directory=directory, policy=policy)
+        self.incidents = Incidents(store=store, messenger=messenger, clock=clock, schedule=self.schedule, dpo=dpo)
 
     def today(self) -> date:
         return self.clock.now().astimezone(BRUSSELS).date()
@@ -78,4 +81,6 @@ class Terugkoppeling:
 
     async def sweep(self, batch: int = 100) -> Counter[str]:
         """All time-driven work that is due now (``bot.app.outbox.Outbox.sweep``)."""
-        return await self.outbox.sweep(batch)
+        done = await self.outbox.sweep(batch)
+        done.update(await self.incidents.sweep(batch))  # art. 9: incidents to the DPOs, in the same sweep
+        return done

@@ -12,6 +12,7 @@ import hmac
 import secrets
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -148,6 +149,8 @@ class AuditName(StrEnum):
     CARD_OVERWRITTEN = "card_overwritten"
     CARD_DELETED = "card_deleted"
     CARD_DELETE_FAILED = "card_delete_failed"
+    NOTIFIED = "dpo_notified"  # art. 9: an incident reached a DPO (reason: incident seq, organisation, channel)
+    ACKNOWLEDGED = "acknowledged"  # a DPO pressed "Kennis genomen" on an incident
     PROTOCOL_ENDED = "protocol_ended"
 
 
@@ -164,6 +167,69 @@ class AuditEvent(BaseModel):
     reason: str | None = None
     seq: int | None = Field(default=None, description="assigned by the store")
     mac: str | None = Field(default=None, description="the hash-chain link, assigned by the store")
+
+
+Organisation = Literal["vdab", "agii", "atlas", "amal"]
+
+
+class DpoContact(BaseModel):
+    """A data protection officer to tell of incidents (art. 9): a Teams user (Entra object id and
+    tenant) or a mailbox. Configuration, not client data."""
+
+    model_config = ConfigDict(frozen=True)
+
+    organisation: Organisation
+    aad_object_id: str = ""
+    tenant_id: str = ""
+    mailbox: str = ""
+
+    @property
+    def channel(self) -> Literal["teams", "mail"]:
+        return "mail" if self.mailbox else "teams"
+
+    @property
+    def key(self) -> str:
+        return f"{self.organisation}|{self.channel}|{self.tenant_id}|{self.aad_object_id}|{self.mailbox.casefold()}"
+
+    def is_person(self, actor: Actor) -> bool:
+        return self.channel == "teams" and (self.aad_object_id, self.tenant_id) == (actor.aad_object_id,
+                                                                                     actor.tenant_id)
+
+
+class DpoSettings(BaseModel):
+    """Who hears of incidents, and the mailbox Graph ``sendMail`` sends from (in ``sender_tenant``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    contacts: tuple[DpoContact, ...] = ()
+    sender_mailbox: str = ""
+    sender_tenant: str = ""
+
+    def concerned(self, agency: Agency | None) -> list[DpoContact]:
+        """VDAB's DPOs and those of the agency concerned (art. 9)."""
+        wanted = {"vdab", agency.value if agency else "vdab"}
+        return [c for c in self.contacts if c.organisation in wanted]
+
+
+class Notification(BaseModel):
+    """One incident to one DPO contact: the outbox of art. 9. Content-free by construction: the
+    incident's audit fields only (its ``seq``, reference, category, agency, time)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str  # derived from the incident's seq and the contact: created once, whoever sweeps
+    incident: int  # the ``seq`` of the incident's audit event
+    subject: str
+    category: str
+    agency: Agency | None = None
+    detected_at: datetime
+    contact: DpoContact
+    attempts: int = 0
+    due_at: datetime | None = None  # None once sent or given up
+    sent_at: datetime | None = None
+    failed: str | None = None  # why it was given up (a status), if it was
+    acknowledged_at: datetime | None = None
+    version: int = 0
 
 
 def new_id() -> str:

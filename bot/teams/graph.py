@@ -153,6 +153,20 @@ class GraphInstaller:
             raise GraphError(response.status, retryable=True, code="BadJson")
         return object_id
 
+    async def send_mail(self, tenant_id: str, sender: str, to: str, subject: str, text: str) -> None:
+        """An e-mail from ``sender``'s mailbox in ``tenant_id`` (``POST /users/{sender}/sendMail``,
+        application permission ``Mail.Send``): the DPO notice of ``bot.app.incidents``. Graph
+        answers 202. Raises ``GraphError`` like ``install_for_user`` (retryable for 429, 5xx,
+        timeouts and connection errors)."""
+        url = URL(f"{self._base}/users/{quote(sender, safe='@')}/sendMail", encoded=True)
+        body = {"message": {"subject": subject, "body": {"contentType": "Text", "content": text},
+                            "toRecipients": [{"emailAddress": {"address": to}}]},
+                "saveToSentItems": False}
+        async with self._request("POST", url, tenant_id, json=body) as response:
+            if response.status in (200, 202):
+                return
+            raise await self._failure("mail", response)
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()

@@ -16,14 +16,14 @@ from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.schema import AdaptiveCardInvokeResponse
 
 from bot import logs
-from bot.app import counsellor, recipient
+from bot.app import counsellor, incidents, recipient
 from bot.app import results as r
 from bot.app.services import Terugkoppeling
 from bot.domain.handoff import Handoff, HandoffState, Stage
 from bot.domain.model import Actor, Reason
 from bot.teams import texts
 from bot.teams.activity import ExecuteAction, actor_of, address_of, command_text, is_personal, parse_invoke
-from bot.teams.cards import Card, Cards
+from bot.teams.cards import Card, Cards, moment
 from bot.teams.verbs import Verb
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ class ConfirmReturn:
     handoff: Handoff
 
 
-Answer = r.Result | ConfirmReturn
+Answer = r.Result | ConfirmReturn | incidents.Acknowledgement
 UseCase = Callable[[Terugkoppeling, Call], Awaitable[Answer]]
 
 
@@ -177,6 +177,11 @@ class TerugkoppelingBot(TeamsActivityHandler):
                 )
             case ConfirmReturn(handoff):
                 return self.cards.return_confirmation(handoff)
+            case incidents.Acknowledgement(notification, allowed):
+                if not allowed or notification is None or notification.acknowledged_at is None:
+                    return self.cards.message(texts.DPO_ACK_REFUSED_TITLE, texts.DPO_ACK_REFUSED_TEXT)
+                return self.cards.message(texts.DPO_ACK_TITLE, texts.DPO_ACK_TEXT.format(
+                    reference=notification.subject, at=moment(notification.acknowledged_at)))
             case _:
                 assert_never(result)
 
@@ -211,6 +216,7 @@ VERBS: dict[Verb, UseCase] = {
     Verb.NIET_MIJN_KLANT: _ask_return,
     Verb.BEVESTIG_NIET_MIJN_KLANT: lambda app, call: recipient.close(app, call.actor, call.handoff,
                                                                      HandoffState.RETURNED),
+    Verb.KENNIS_GENOMEN: lambda app, call: incidents.acknowledge(app, call.actor, call.handoff),
     Verb.VERVERS: _refresh,
 }
 

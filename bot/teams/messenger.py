@@ -18,11 +18,11 @@ from botbuilder.schema import (
 from botframework.connector.models import ErrorResponseException
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
-from bot.app.ports import CardRemoval, DeliveryError, Notice
+from bot.app.ports import CardRemoval, DeliveryError, IncidentNotice, Notice
 from bot.domain.handoff import Draft, Handoff
-from bot.domain.model import Address, Delivery
+from bot.domain.model import Address, Delivery, DpoContact
 from bot.teams import texts
-from bot.teams.cards import Cards
+from bot.teams.cards import Cards, moment
 from bot.teams.graph import GraphError, GraphInstaller
 
 log = logging.getLogger(__name__)
@@ -288,3 +288,65 @@ class TeamsMessenger:
                 "connector call failed",
                 extra={"ref": handoff.reference, "step": step, "status": _status(error), "error": type(error).__name__},
             )
+
+    # -- art. 9: incidents to the data protection officers --------------------------------------
+
+    async def notify_dpo(self, contact: DpoContact, incident: IncidentNotice) -> None:
+        """A content-free card in the DPO's 1:1 chat (with "Kennis genomen"), or an e-mail through
+        Graph ``sendMail``; ``DeliveryError`` if it did not go out."""
+        if contact.channel == "mail":
+            await self._mail_dpo(contact, incident)
+            return
+        card = self._cards.templates.bind("incident", {
+            "titel": texts.DPO_TITLE.format(reference=incident.reference), "stijl": "attention",
+            "intro": texts.DPO_INTRO, "hint": texts.DPO_ACK_HINT, "knop": texts.DPO_ACKNOWLEDGE,
+            "melding": incident.notification_id,
+            "feiten": [{"label": label, "waarde": value} for label, value in _dpo_facts(incident)],
+        })
+        parameters = ConversationParameters(
+            is_group=False, members=[ChannelAccount(id=contact.aad_object_id)], tenant_id=contact.tenant_id,
+            channel_data={"tenant": {"id": contact.tenant_id}},
+        )
+
+        async def send(context: TurnContext) -> None:
+            activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
+            activity.summary = texts.DPO_SUMMARY.format(reference=incident.reference)
+            await _post(context, activity)
+
+        try:
+            async with asyncio.timeout(self._timeout):
+                await self._adapter.create_conversation(self._app_id_for(contact.tenant_id), send, parameters,
+                                                        "msteams", self._service_url, None)
+        except CONNECTOR_ERRORS as error:
+            raise _delivery_error(error) from None
+        except TimeoutError:
+            raise DeliveryError(None, retryable=True) from None
+
+    async def _mail_dpo(self, contact: DpoContact, incident: IncidentNotice) -> None:
+        if self._installer is None or not incident.sender_mailbox or not incident.sender_tenant:
+            log.error("dpo mail not configured", extra={"ref": incident.reference})
+            raise DeliveryError(None, retryable=False)
+        lines = [texts.DPO_INTRO, "", *(f"{label}: {value}" for label, value in _dpo_facts(incident)), "",
+                 texts.DPO_MAIL_ACK]
+        try:
+            await self._installer.send_mail(incident.sender_tenant, incident.sender_mailbox, contact.mailbox,
+                                            texts.DPO_TITLE.format(reference=incident.reference), "\n".join(lines))
+        except GraphError as error:
+            raise DeliveryError(error.status, retryable=error.retryable, retry_after=error.retry_after) from None
+
+
+def _dpo_facts(incident: IncidentNotice) -> list[tuple[str, str]]:
+    """What a DPO reads, card or mail: names and codes worded, never a value of the client's."""
+    labels = texts.DPO_LABELS
+    fields = (texts.DPO_FIELDS_REQUIRED.format(fields=", ".join(incident.fields)) if incident.fields
+              else texts.DPO_NO_FIELDS)
+    agency = next((name for a, name in texts.AGENCY_NAMES.items() if a.value == incident.agency), texts.DPO_NO_AGENCY)
+    return [
+        (labels["reference"], incident.reference),
+        (labels["category"], texts.DPO_CATEGORIES.get(incident.category, incident.category)),
+        (labels["agency"], agency),
+        (labels["detected"], moment(incident.detected_at)),
+        (labels["notified"], moment(incident.notified_at)),
+        (labels["fields"], fields),
+        (labels["actions"], "; ".join(texts.DPO_ACTIONS.get(a, a) for a in incident.actions)),
+    ]

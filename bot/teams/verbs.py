@@ -22,4 +22,5 @@ class Verb(StrEnum):
     OVERGEZET = "overgezet"
     NIET_MIJN_KLANT = "niet_mijn_klant"  # asks for confirmation first; changes nothing
     BEVESTIG_NIET_MIJN_KLANT = "bevestig_niet_mijn_klant"  # yes: purge, tell the counsellor, record the incident
+    KENNIS_GENOMEN = "kennis_genomen"  # a DPO acknowledges an incident (art. 9); data.handoff = the notification id
     VERVERS = "ververs"  # Teams refreshing a card (Universal Actions ``refresh``): draft or handoff

@@ -19,6 +19,8 @@ Routes (answers shaped like Graph's, errors as ``{"error": {"code", "message"}}`
   409 ``Conflict`` if installed already; 400 for a wrong or missing binding.
   An installation is also an installation in the ``FakeConnector`` (``connector.install``), unless
   ``propagate`` is off (Teams has not caught up yet).
+* ``POST /v1.0/users/{id}/sendMail`` (a ``message`` with ``subject``, ``body`` and ``toRecipients``) → 202,
+  empty body; 400 for anything else. ``mails()`` are the ones that took effect.
 * ``GET  /v1.0/users/{upn}?$select=id`` → 200 ``{"id": …}`` for a user added with ``add_user(tenant, upn,
   id)`` (UPN case-insensitive, per tenant), else 404 ``Request_ResourceNotFound``; 400 without ``$select=id``.
 
@@ -230,6 +232,8 @@ class FakeGraph:
             return self._catalog(call, tenant)
         if call.method == "POST" and call.user is not None and parts[3:] == ["teamwork", "installedApps"]:
             return self._install(call, parts[2], tenant)
+        if call.method == "POST" and len(parts) == 4 and parts[:2] == ["v1.0", "users"] and parts[3] == "sendMail":
+            return self._send_mail(call)
         if call.method == "GET" and len(parts) == 3 and parts[:2] == ["v1.0", "users"]:
             return self._user(call, parts[2], tenant)
         return self._answer(call, 404, graph_error(404, f"no route {call.method} {call.path}", "UnknownError"))
@@ -264,6 +268,14 @@ class FakeGraph:
             return self._answer(call, 404, graph_error(404, "Resource does not exist.", "Request_ResourceNotFound"))
         return self._answer(call, 200, {"@odata.context": f"{self.base_url}/$metadata#users(id)/$entity", "id": found})
 
+    def _send_mail(self, call: GraphCall) -> web.Response:
+        message = (call.body or {}).get("message") if isinstance(call.body, dict) else None
+        to = [r for r in (message or {}).get("toRecipients") or [] if (r.get("emailAddress") or {}).get("address")]
+        content = (message or {}).get("body") or {}
+        if not isinstance(message, dict) or not message.get("subject") or not content.get("content") or not to:
+            return self._answer(call, 400, graph_error(400, "sendMail: message with subject, body and toRecipients"))
+        return self._answer(call, 202, None)
+
     def _reach_teams(self, user: str, tenant: str) -> None:
         if self.connector is not None and self.propagate:
             self.connector.install(user, tenant)
@@ -288,6 +300,10 @@ class FakeGraph:
     def user_lookups(self) -> list[GraphCall]:
         """``GET /users/{upn}`` requests (any answer)."""
         return [c for c in self.calls if c.method == "GET" and c.path.count("/") == 3 and "/users/" in c.path]
+
+    def mails(self) -> list[GraphCall]:
+        """``sendMail`` requests that took effect (202)."""
+        return [c for c in self.calls if c.method == "POST" and c.path.endswith("/sendMail") and c.status == 202]
 
     def installs(self) -> list[GraphCall]:
         """Installations that took effect (201)."""
