@@ -320,46 +320,6 @@ DPO_CATEGORIES = {
     "recipient_not_allowed": "Ontvanger buiten de afgesproken agentschappen (geweigerd)",
     "content_left_in_teams": "Inhoud bleef in Teams staan: de bot kon de kaart niet verwijderen",
 }
-DPO_AGENCIES = {"agii": "Agentschap Integratie en Inburgering", "atlas": "Atlas Antwerpen", "amal": "Amal Gent",
-                "": "onbekend"}
-DPO_ACTIONS = {
-    "purged": "de gegevens gewist in de bot",
-    "card_removed": "de kaart bij de ontvanger overschreven en verwijderd (zie de audit)",
-    "card_not_removed": "de kaart bij de ontvanger kon niet verwijderd worden: laat ze in Teams verwijderen",
-    "refused": "de terugkoppeling geweigerd",
-    "nothing_sent": "niets verstuurd",
-}
-DPO_FIELDS_REQUIRED = "{fields} (de verplichte velden; welke optionele velden ingevuld waren, is na het wissen niet meer gekend)"
-DPO_NO_FIELDS = "geen: er werd niets verstuurd"
-DPO_ACKNOWLEDGE = "Kennis genomen"
-DPO_ACK_HINT = "Druk op 'Kennis genomen' zodra je de melding gelezen hebt; dat wordt vastgelegd in de audit."
-DPO_MAIL_ACK = "Bevestig de kennisname via de melding in Teams, of laat het de functioneel beheerder weten."
-DPO_SUMMARY = "Incident {reference}: melding aan de DPO"
-DPO_ACK_TITLE = "Kennis genomen"
-DPO_ACK_TEXT = "Je kennisname van incident {reference} is vastgelegd op {at}. Dank je."
-DPO_ACK_REFUSED_TITLE = "Niet voor jou"
-DPO_ACK_REFUSED_TEXT = "Alleen de DPO aan wie deze melding gericht is, kan ze als gelezen bevestigen."
-
-# -- Art. 9: incidents to the data protection officers (bot.app.incidents) -------------------------
-DPO_TITLE = "Incident {reference}: melding aan de DPO"
-DPO_INTRO = (
-    "De Terugkoppeling-bot meldt een incident onder het protocol voor gegevensdeling (art. 9). Deze "
-    "melding bevat geen klantgegevens."
-)
-DPO_LABELS = {
-    "reference": "Referentie",
-    "category": "Soort",
-    "agency": "Agentschap",
-    "detected": "Vastgesteld",
-    "notified": "Gemeld",
-    "fields": "Ingevulde velden",
-    "actions": "Wat de bot deed",
-}
-DPO_CATEGORIES = {
-    "misdelivery": "Verkeerd bezorgd: de ontvanger meldde 'Niet mijn klant'",
-    "recipient_not_allowed": "Ontvanger buiten de afgesproken agentschappen (geweigerd)",
-    "content_left_in_teams": "Inhoud bleef in Teams staan: de bot kon de kaart niet verwijderen",
-}
 DPO_NO_AGENCY = "geen (binnen VDAB)"
 DPO_ACTIONS = {
     "purged": "de gegevens gewist in de bot",
