@@ -41,9 +41,12 @@ async def graph(connector):
         yield running
 
 
-@pytest.fixture
-async def dpo(harness, graph):
-    """The bot of the harness, restarted with DPOs configured and Graph for the e-mails."""
+@pytest.fixture(params=["sqlite", "azure-tables"])
+async def dpo(request, harness, graph):
+    """The bot of the harness, restarted with DPOs configured and Graph for the e-mails, on each store."""
+    if request.param == "azure-tables":
+        harness.env.update(BOT_STORE="azure-tables", BOT_STORE_TABLE=request.getfixturevalue("table_name"),
+                           BOT_STORE_CONNECTION_STRING=request.getfixturevalue("azurite").connection_string)
     harness.env.update(
         BOT_GRAPH_CREDENTIAL="secret", BOT_GRAPH_BASE_URL=graph.base_url, BOT_TEAMS_APP_ID=TEAMS_APP_ID,
         BOT_DPO_CONTACTS=json.dumps(CONTACTS), BOT_DPO_SENDER_MAILBOX=SENDER, BOT_DPO_SENDER_TENANT=VDAB,
@@ -77,7 +80,7 @@ async def events(harness) -> list[tuple[str, str | None]]:
 
 def cli(harness, *args: str) -> str:
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), "BOT_STORE": f"sqlite:///{harness.db_path}",
-           "BOT_DATA_KEY": DATA_KEY}
+           "BOT_DATA_KEY": DATA_KEY, **{k: v for k, v in harness.env.items() if k.startswith("BOT_STORE")}}
     done = subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -185,3 +188,18 @@ async def test_mailboxes_without_a_sender_refuse_to_start(tmp_path):
                           text=True, timeout=60)
     assert done.returncode != 0
     assert "BOT_DPO_SENDER_MAILBOX is required" in done.stderr and "Traceback" not in done.stderr
+
+
+async def test_a_mailbox_that_keeps_failing_is_given_up_and_stays_open(dpo, connector, graph, counsellor, els):
+    """Bounded like the outbox (BOT_DELIVERY_MAX_ATTEMPTS): then it is reported, and ``--open`` shows it."""
+    graph.fail(method="POST", path_contains="/sendMail", status=500, times=100)
+    await misdelivery(counsellor, els)
+    outcomes: dict[str, int] = {}
+    for hours in range(0, 30):
+        for outcome, count in (await dpo.sweep(dpo.clock.now() + timedelta(hours=hours))).items():
+            outcomes[outcome] = outcomes.get(outcome, 0) + count
+    assert outcomes == {"dpo_notified": 2, "dpo_deferred": 7, "dpo_failed": 1}  # 8 attempts in all
+    assert graph.mails() == [] and len([c for c in graph.calls if c.path.endswith("/sendMail")]) == 8
+    [row] = json.loads(cli(dpo, "incidents", "--open", "--format", "json"))
+    assert row["failed"] == 1 and row["open"] == "yes"
+    assert row["notified"] == "atlas 30/11/2026 09:00; vdab 30/11/2026 09:00"
