@@ -320,6 +320,7 @@ def schedule_of(settings: Settings) -> Schedule:
         reminder_every=settings.reminder_working_days,
         max_reminders=settings.max_reminders,
         retention=timedelta(days=settings.retention_days),
+        keep_closed=timedelta(days=settings.keep_closed_days) if settings.keep_closed_days else None,
         retry_base=timedelta(seconds=settings.delivery_retry_base_seconds),
         retry_cap=timedelta(seconds=settings.delivery_retry_cap_seconds),
         max_attempts=settings.delivery_max_attempts,

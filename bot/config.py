@@ -128,6 +128,8 @@ class Settings(BaseSettings):
     reminder_working_days: int = Field(2, ge=1, alias="BOT_REMINDER_WORKING_DAYS")
     max_reminders: int = Field(3, ge=0, alias="BOT_MAX_REMINDERS")
     retention_days: int = Field(30, ge=1, le=365, alias="BOT_RETENTION_DAYS")
+    # Storage limitation: days a closed handoff's content-free envelope is kept (0: for ever).
+    keep_closed_days: int = Field(365, ge=0, alias="BOT_KEEP_CLOSED_DAYS")
     office_hours: Annotated[tuple[time, time], NoDecode] = Field((time(9), time(17)), alias="BOT_OFFICE_HOURS")
     closed_days: Annotated[frozenset[date], NoDecode] = Field(frozenset(), alias="BOT_CLOSED_DAYS")
     # Each organisation's extra closing days, replacing its default (README, Closing days): MM-DD every

@@ -229,13 +229,15 @@ class Outbox:
         if not handoff.counsellor_told:
             await self.messenger.notify_counsellor(handoff, closing_notice(handoff))
         if removal is None:
-            done, _ = await self.handoff(handoff, lambda h: h.followed_up() if h.follow_up else None)
+            done, _ = await self.handoff(handoff, lambda h: h.followed_up(self.schedule.forget_at(h))
+                                         if h.follow_up else None)
             return done or handoff
         now = self.clock.now()
         retry_at = now + self.schedule.retry_delay(handoff.removal_attempts + 1, None)
         done, _ = await self.handoff(handoff, lambda h: h.card_removal(
             overwritten=removal.overwritten, deleted=removal.deleted, status=removal.status,
             retryable=removal.retryable, at=now, retry_at=retry_at, max_attempts=self.schedule.max_removals,
+            keep_until=self.schedule.forget_at(h),
         ) if h.follow_up and h.removal_attempts == handoff.removal_attempts else None)
         return done or handoff
 
@@ -394,7 +396,10 @@ class Outbox:
         )
         if not applied or claimed is None:
             return None  # another sweeper took it first
-        if step is Step.DELIVER:
+        if step is Step.FORGET:
+            await self.handoff(claimed, lambda h: h.forgotten(now) if not h.state.is_open and not h.follow_up
+                               else None)
+        elif step is Step.DELIVER:
             if await self._still_backed(claimed):
                 await self.deliver(claimed, first=False)
         elif step is Step.REMIND:

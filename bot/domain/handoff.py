@@ -384,15 +384,23 @@ class Handoff(_Record):
             HandoffState.WITHDRAWN, at, lease, self._event(event, at, reason, actor=actor))
         return change
 
-    def followed_up(self) -> Change[Handoff]:
-        """The recipient's card is removed and the counsellor told: nothing more is due."""
+    def followed_up(self, keep_until: datetime | None = None) -> Change[Handoff]:
+        """The recipient's card is removed and the counsellor told: nothing more is due but, at
+        ``keep_until``, forgetting the content-free envelope itself (the bot's own retention)."""
         if self.state.is_open or not self.follow_up:
             raise IllegalTransition("handoff", self.state.value, "followed_up")
-        return Change(self._with(follow_up=False, due_at=None, counsellor_told=True))
+        return Change(self._with(follow_up=False, due_at=keep_until, counsellor_told=True))
+
+    def forgotten(self, at: datetime) -> Change[Handoff]:
+        """Storage limitation: a closed handoff's envelope (names and e-mail of the counsellor and the
+        trajectbegeleider, times) is deleted once kept long enough; the audit trail keeps the evidence."""
+        if self.state.is_open or self.follow_up:
+            raise IllegalTransition("handoff", self.state.value, "forgotten")
+        return Change(self, (self._event(AuditName.FORGOTTEN, at, "retention"),), delete=True)
 
     def card_removal(
         self, *, overwritten: bool, deleted: bool, status: int | None, retryable: bool, at: datetime,
-        retry_at: datetime, max_attempts: int,
+        retry_at: datetime, max_attempts: int, keep_until: datetime | None = None,
     ) -> Change[Handoff]:
         """Art. 6 / F.3: what happened to the recipient's card is evidence. Done once it is deleted (or
         its content is gone and deleting can never work, e.g. 404/501); a retryable failure is tried
@@ -410,7 +418,8 @@ class Handoff(_Record):
         if finished or attempts >= max_attempts:
             if not overwritten:
                 events.append(self._event(AuditName.INCIDENT, at, "content_left_in_teams"))
-            done: Handoff = self._with(removal_attempts=attempts, follow_up=False, due_at=None, counsellor_told=True)
+            done: Handoff = self._with(removal_attempts=attempts, follow_up=False, due_at=keep_until,
+                                       counsellor_told=True)
             return Change(done, tuple(events))
         later: Handoff = self._with(removal_attempts=attempts, due_at=retry_at, counsellor_told=True)
         return Change(later, tuple(events))

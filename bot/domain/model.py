@@ -152,6 +152,7 @@ class AuditName(StrEnum):
     NOTIFIED = "dpo_notified"  # art. 9: an incident reached a DPO (reason: incident seq, organisation, channel)
     ACKNOWLEDGED = "acknowledged"  # a DPO pressed "Kennis genomen" on an incident
     PROTOCOL_ENDED = "protocol_ended"
+    FORGOTTEN = "record_deleted"  # the bot's own retention: a closed handoff's envelope is deleted
 
 
 class AuditEvent(BaseModel):

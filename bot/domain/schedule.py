@@ -22,6 +22,7 @@ class Step(StrEnum):
     ESCALATE = "escalate"
     EXPIRE = "expire"
     FOLLOW_UP = "follow_up"
+    FORGET = "forget"  # the bot's own retention: a closed handoff's envelope is deleted
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,14 @@ class Schedule:
     retry_cap: timedelta = timedelta(hours=1)
     max_attempts: int = 8
     max_removals: int = 5  # tries to overwrite and delete a recipient's card before giving up (an incident)
+    # Storage limitation: how long a closed handoff's content-free envelope is kept (None: for ever).
+    keep_closed: timedelta | None = timedelta(days=365)
+
+    def forget_at(self, handoff: Handoff) -> datetime | None:
+        """When the envelope of a closed handoff is deleted."""
+        if self.keep_closed is None:
+            return None
+        return (handoff.closed_at or handoff.created_at) + self.keep_closed
     concurrency: int = 8  # due steps a sweep works on at once (well under Teams' per-bot rate limits)
 
     def purge_at(self, handoff: Handoff) -> datetime:
@@ -76,7 +85,7 @@ class Schedule:
         if handoff.state is HandoffState.DELIVERING:
             return Step.DELIVER
         if not handoff.state.is_open:
-            return Step.FOLLOW_UP if handoff.follow_up else None
+            return Step.FOLLOW_UP if handoff.follow_up else Step.FORGET
         if now >= self.purge_at(handoff):
             return Step.EXPIRE
         if handoff.escalated or now < self.next_reminder(handoff):

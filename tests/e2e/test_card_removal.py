@@ -70,3 +70,25 @@ async def test_a_delete_the_client_cannot_do_is_fine_once_the_content_is_gone(ha
     assert ("card_overwritten", None) in events and ("card_delete_failed", "501") in events
     assert "incident" not in [e for e, _ in events]
     assert await harness.sweep(harness.clock.now() + timedelta(hours=2)) == {}
+
+
+async def test_a_closed_handoffs_envelope_is_deleted_after_its_retention(harness, connector, counsellor, els):
+    """Storage limitation (issue 15): the envelope (names and e-mail of both people) is kept a year,
+    then deleted; the audit trail keeps the evidence, and its chain stays whole."""
+    from tests.e2e.test_evidence import bot_cli
+
+    await send(counsellor)
+    receive(els)
+    await els.click("overgezet")
+    store = harness.runtime.store
+    sent = next(e for e in await store.audit_events() if e.event.value == "sent")
+    (draft_id,) = [e.subject for e in await store.audit_events() if e.event.value == "started"]
+    handoff = await store.handoff_for_draft(draft_id)
+    assert handoff is not None and handoff.reference == sent.subject
+    assert await harness.sweep(harness.clock.now() + timedelta(days=364)) == {}
+    assert await harness.sweep(harness.clock.now() + timedelta(days=2)) == {"forget": 1}
+    assert ("record_deleted", "retention") in await names(harness)
+    assert await store.get_handoff(handoff.id) is None and await store.handoff_for_draft(draft_id) is None
+    assert await harness.sweep(harness.clock.now() + timedelta(days=400)) == {}
+    done = bot_cli(harness, "audit", "verify")
+    assert done.returncode == 0 and "intact" in done.stdout

@@ -74,7 +74,8 @@ async def test_reminders_skip_weekends_and_holidays_then_escalate_then_purge(har
     assert els.last_text().startswith(f"{ref} werd niet binnen 30 dagen als overgezet bevestigd")
     assert counsellor.last_text().startswith(f"{ref} werd niet binnen 30 dagen als overgezet bevestigd door Els")
     stored = await harness.runtime.store.get_handoff(handoff.id)
-    assert stored.state is HandoffState.EXPIRED and stored.client is None and stored.due_at is None
+    assert stored.state is HandoffState.EXPIRED and stored.client is None
+    assert stored.due_at == stored.closed_at + timedelta(days=365)  # only its envelope's own retention is left
     for private in (NAME, "Amina", "1990-04-12", CONTENT["jobdoelwit"]):
         assert private.encode() not in harness.db_bytes() and private not in harness.all_logs()
 

@@ -267,3 +267,15 @@ def _events_or_none(transition, handoff):
         return transition(handoff).events
     except IllegalTransition:
         return ()
+
+
+def test_a_closed_envelope_is_kept_then_forgotten():
+    closed = delivered().closed(HandoffState.TRANSFERRED, actor=ELS, at=f.NOW, lease=LEASE).record
+    with pytest.raises(IllegalTransition):
+        closed.forgotten(f.NOW)  # the card's removal and the notices come first
+    done = closed.followed_up(keep_until=f.NOW + timedelta(days=365)).record
+    assert done.due_at == f.NOW + timedelta(days=365)
+    change = done.forgotten(f.NOW + timedelta(days=365))
+    assert change.delete and names(change) == ["record_deleted"] and change.events[0].reason == "retention"
+    with pytest.raises(IllegalTransition):
+        delivered().forgotten(f.NOW)  # an open one is never forgotten
