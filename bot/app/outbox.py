@@ -25,6 +25,7 @@ from datetime import date
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
+from bot import telemetry
 from bot.app.ports import (
     ClientDirectory,
     Clock,
@@ -309,7 +310,8 @@ class Outbox:
 
         async def step(handoff: Handoff) -> str | None:
             async with limit:
-                return await self._step(handoff)
+                with telemetry.sweep_step("handoff", agency=handoff.agency.value):  # a no-op when telemetry is off
+                    return await self._step(handoff)
 
         seen: set[str] = set()
         while True:
