@@ -132,7 +132,7 @@ class Bench:
         others = meter.stop()
         if server.name == "floor":  # its recipient cards are not the bot's to click
             del self.connector.recipient_cards[recipient_cards:]
-        else:
+        elif server.name == "bot":
             pipeline.harvest(scenario, result)
         sent = len(result.answers) + result.errors  # warm-up included, as in the CPU time
         (self.results["load"] if into is None else into).append({

@@ -61,7 +61,10 @@ class Floor:
         self.db.executescript(SCHEMA)
         self.identification = card("identificatie")
         self.recipient_card = card("ontvanger")
-        self.receipt = card("ontvangstbewijs", titel="Terugkoppeling verstuurd")
+        self.receipt = card("ontvangstbewijs")  # its heading as the bot's says it: delivered
+        self.receipt["body"] = [{"type": "TextBlock", "text": "Terugkoppeling verstuurd", "weight": "Bolder",
+                                 "size": "Medium", "wrap": True},
+                                *(part for part in self.receipt["body"] if "$include" not in part)]
         self.session: ClientSession | None = None
 
     def _write(self, records: list[tuple[Any, ...]], audit: str | None) -> None:

@@ -12,6 +12,7 @@ as ``tests/e2e/flows.py`` does.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -61,19 +62,34 @@ CHECKS: dict[str, Check] = {
 
 @dataclass(frozen=True)
 class Card:
-    """A card on a counsellor's screen: the message it lives in, and what it shows now."""
+    """A card on a counsellor's screen: the message it lives in, what it shows now, and whose it is."""
 
     activity_id: str
     content: dict[str, Any]
+    owner: Person
 
 
 class Pipeline:
-    """Cards waiting to be clicked, per verb and counsellor; makes more when a row needs them."""
+    """Cards waiting to be clicked, per verb and user; makes more when a row needs them.
+
+    A counsellor has one unfinished draft at a time (a new one replaces it), so every draft is
+    made by a counsellor of its own: each of a row's users sends as a new counsellor for every
+    draft (``aad-user-<n>-<k>``, their own personal chat), and the cards are kept per user.
+    """
 
     def __init__(self, session: ClientSession, url: str, connector: BenchConnector) -> None:
         self.session, self.url, self.connector = session, url, connector
         self.waiting: dict[str, defaultdict[str, list[Card]]] = {v: defaultdict(list) for v in COUNSELLOR_VERBS}
         self.topped_up = 0  # cards made outside the measured rows
+        self._drafts = itertools.count()
+        self._user_of: dict[str, tuple[str, Person]] = {}  # a draft's counsellor → (the row's user, that counsellor)
+
+    def fresh(self, user: Person) -> Person:
+        """A new counsellor, in the same tenant, sending for ``user``."""
+        aad = f"{user.aad}-{next(self._drafts)}"
+        person = Person(aad, user.tenant, user.name, f"a:personal-{aad}")
+        self._user_of[aad] = (user.aad, person)
+        return person
 
     @property
     def service_url(self) -> str:
@@ -84,7 +100,7 @@ class Pipeline:
     async def queues(self, scenario: str, users: list[Person], per_user: int) -> list[list[dict[str, Any]]]:
         """``per_user`` activities for each user to send, one fresh draft or handoff each."""
         if scenario == "message":
-            return [[u.message(self.service_url, "terugkoppeling") for _ in range(per_user)] for u in users]
+            return [[self.fresh(u).message(self.service_url, "terugkoppeling") for _ in range(per_user)] for u in users]
         if scenario == "overgezet":
             return await self._recipient_clicks(users, per_user)
         cards: list[list[Card]] = []
@@ -95,10 +111,10 @@ class Pipeline:
             cards.append(mine)
             jobs += [partial(self._top_up, scenario, user, mine)] * (per_user - len(mine))
         await _concurrently(jobs)
-        return [[self._click(scenario, u, card) for card in mine] for u, mine in zip(users, cards, strict=True)]
+        return [[self._click(scenario, card.owner, card) for card in mine] for mine in cards]
 
     async def _top_up(self, verb: str, user: Person, into: list[Card]) -> None:
-        into.append(await self._ready(verb, user))
+        into.append(await self._ready(verb, self.fresh(user)))
         self.topped_up += 1
 
     async def _recipient_clicks(self, users: list[Person], per_user: int) -> list[list[dict[str, Any]]]:
@@ -106,7 +122,7 @@ class Pipeline:
         handoff goes to her (one chat with the bot, many cards in it)."""
         wanted = per_user * len(users)
         missing = wanted - len(self.connector.recipient_cards)
-        await _concurrently([partial(self._sent, users[n % len(users)]) for n in range(max(0, missing))])
+        await _concurrently([partial(self._sent, self.fresh(users[n % len(users)])) for n in range(max(0, missing))])
         cards, self.connector.recipient_cards[:wanted] = self.connector.recipient_cards[:wanted], []
         clicks = [els(p.conversation_id).click(self.service_url, "overgezet", _data(p.card, "overgezet"), p.activity_id)
                   for p in cards]
@@ -119,18 +135,25 @@ class Pipeline:
     # -- what a row leaves behind ---------------------------------------------------------------
 
     def harvest(self, scenario: str, result: Result) -> None:
-        """Keep the cards a row's answers put on counsellors' screens, for the next scenario."""
+        """Keep the cards a row's answers put on counsellors' screens, for the next scenario. A
+        ``message`` answered 2xx whose reply is not the identification card counts as an error."""
         for activity, body in result.answers:
-            aad = activity["from"]["aadObjectId"]
+            known = self._user_of.get(activity["from"]["aadObjectId"])
+            if known is None:
+                continue
+            user, owner = known
             if scenario == "message":
                 posted = self.connector.replies.pop(activity["id"], None)
-                if posted is not None:
-                    self.waiting["identificeer"][aad].append(Card(posted.activity_id, posted.card))
+                if posted is not None and action_data(posted.card, "identificeer") is not None:
+                    self.waiting["identificeer"][user].append(Card(posted.activity_id, posted.card, owner))
+                else:
+                    result.errors += 1
+                    result.first_error = result.first_error or f"no identification card: {str(posted)[:300]}"
             elif scenario in ("identificeer", "bekijk"):
                 following = COUNSELLOR_VERBS[COUNSELLOR_VERBS.index(scenario) + 1]
                 card = body["value"]
                 if action_data(card, following) is not None:
-                    self.waiting[following][aad].append(Card(activity["replyToId"], card))
+                    self.waiting[following][user].append(Card(activity["replyToId"], card, owner))
         # verstuur's cards land in Els's chat: ``connector.recipient_cards`` holds them.
 
     # -- walking a counsellor up to a card (untimed) ----------------------------------------------
@@ -143,14 +166,14 @@ class Pipeline:
             posted = self.connector.replies.pop(message["id"], None)
             if not 200 <= status < 300 or posted is None:
                 raise RuntimeError(f"preparing: message answered {status} {str(body)[:300]}, card posted: {posted}")
-            return Card(posted.activity_id, posted.card)
+            return Card(posted.activity_id, posted.card, user)
         previous = COUNSELLOR_VERBS[COUNSELLOR_VERBS.index(verb) - 1]
         card = await self._ready(previous, user)
         content = await self._invoke(user, self._click(previous, user, card))
         if (repeat := action_data(content, "bevestig_herhaling")) is not None:  # protocol art. 5
             content = await self._invoke(user, user.click(self.service_url, "bevestig_herhaling", repeat,
                                                           card.activity_id))
-        return Card(card.activity_id, content)
+        return Card(card.activity_id, content, user)
 
     async def _invoke(self, user: Person, activity: dict[str, Any]) -> dict[str, Any]:
         status, body = await post(self.session, self.url, activity)
