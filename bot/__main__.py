@@ -160,7 +160,8 @@ async def _traced_sweep(runtime: Runtime) -> dict[str, int]:
 
 async def _sweep(settings: Settings, args: argparse.Namespace) -> None:
     clock = FixedClock(args.now) if args.now else None
-    runtime = await build(settings, clock=clock, strict_keys=False)  # a record it cannot open is skipped, not fatal
+    # A record it cannot open is skipped, not fatal; nor is a broken directory: only deliveries need it.
+    runtime = await build(settings, clock=clock, strict_keys=False, directory_required=False)
     try:
         done = await _traced_sweep(runtime)
     finally:

@@ -25,13 +25,15 @@ from bot.adapters.directory_http import CircuitBreaker, HttpDirectory, Limits
 from bot.adapters.resolver import RecipientResolver
 from bot.adapters.sqlite_checks import StoreFileRefused, check_sqlite_file
 from bot.adapters.sqlite_store import SqliteStore
-from bot.app.ports import ClientDirectory, Clock, Store, StoreUnavailable
+from bot.app.ports import ClientDirectory, Clock, DirectoryUnavailable, Store, StoreUnavailable
 from bot.app.services import Bounds, Terugkoppeling
 from bot.config import Settings
 from bot.domain.calendar import Calendars
 from bot.domain.limits import SlidingWindow
+from bot.domain.model import DirectoryClient
 from bot.domain.policy import Policy
 from bot.domain.schedule import Schedule
+from bot.domain.template import Identity
 from bot.teams.adapter import BotCloud, BotRegistration, Registrations, create_adapter
 from bot.teams.cards import Cards
 from bot.teams.endpoint import TeamsEndpoint
@@ -349,6 +351,7 @@ async def build(
     settings: Settings, *, clock: Clock | None = None, key_vault_options: dict[str, Any] | None = None,
     graph_credential_for: Callable[[str], AsyncTokenCredential] | None = None,
     directory_credential: AsyncTokenCredential | None = None, strict_keys: bool = True,
+    directory_required: bool = True,
 ) -> Runtime:
     if settings.local_mode and not is_loopback(settings.host):
         # Anonymous mode posts to any serviceUrl a caller names: it must never face a network.
@@ -364,8 +367,15 @@ async def build(
     check_directory(settings)
     installer = installer_of(settings, graph_credential_for)
     sealer = await sealer_of(settings, key_vault_options=key_vault_options)
-    directory = (http_directory_of(settings, installer, directory_credential) if settings.directory_url
-                 else _directory(settings))
+    try:
+        directory: ClientDirectory = (http_directory_of(settings, installer, directory_credential)
+                                      if settings.directory_url else _directory(settings))
+    except ConfigurationError as error:
+        if directory_required:
+            raise
+        # The sweep purges and reminds without the directory; only queued deliveries need it, and wait.
+        log.error("client directory unavailable, the sweep goes on without it", extra={"error": str(error)})
+        directory = UnreachableDirectory("not_configured")
     store = await open_store(settings, sealer)
     try:
         await check_keys(settings, store, sealer, strict=strict_keys)
@@ -380,6 +390,20 @@ async def build(
     except BaseException:
         await store.close()  # its worker thread would keep a failed start-up alive
         raise
+
+
+class UnreachableDirectory:
+    """Stands in for a directory that could not be set up, for the sweep: every look-up is
+    "unavailable", so queued deliveries wait while reminders and retention purges go on."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    async def find(self, identity: Identity) -> list[DirectoryClient]:
+        raise DirectoryUnavailable(self.reason)
+
+    async def lookup(self, klant_id: str) -> DirectoryClient | None:
+        raise DirectoryUnavailable(self.reason)
 
 
 def _directory(settings: Settings) -> FileDirectory:

@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-async def _owned_draft(app: Terugkoppeling, actor: Actor, draft_id: str, *stages: Stage) -> Draft | Refused | Stale | Shown:
+async def _owned_draft(
+    app: Terugkoppeling, actor: Actor, draft_id: str, *stages: Stage
+) -> Draft | Refused | Stale | Shown:
     draft = await app.store.get_draft(draft_id)
     if draft is None:
         return Stale()
@@ -158,7 +160,9 @@ async def cancel(app: Terugkoppeling, actor: Actor, draft_id: str, card: str | N
     return Cancelled()
 
 
-async def send(app: Terugkoppeling, actor: Actor, draft_id: str) -> Sent | Queued | NotDelivered | Shown | Refused | Stale:
+async def send(
+    app: Terugkoppeling, actor: Actor, draft_id: str
+) -> Sent | Queued | NotDelivered | Shown | Refused | Stale:
     """``verstuur``: record the handoff (the outbox), then deliver it; keep no copy for the counsellor.
 
     Idempotent: a retried invoke for a draft that was already sent answers with the same
