@@ -118,12 +118,19 @@ class Incidents:
 
     async def _collect(self, batch: int) -> None:
         cursor = await self.store.incident_cursor()
-        while events := await self.store.incident_events(cursor, batch):
-            made = [n for event in events for n in self._notifications(event)]
-            cursor = max(int(e.seq or 0) for e in events)
-            await self.store.add_notifications(made, cursor)
+        while True:
+            # Every event up to the head read now is committed (numbers are given out in the write
+            # that appends them), so once the incidents up to it are done the cursor may pass it:
+            # the next sweep reads only what is newer, not every event since the last incident.
+            head = await self.store.audit_head()
+            events = await self.store.incident_events(cursor, batch)
+            seqs = [int(e.seq or 0) for e in events]
+            last = max([cursor, *seqs]) if len(events) == batch else max([cursor, head, *seqs])
+            if last > cursor:
+                await self.store.add_notifications([n for e in events for n in self._notifications(e)], last)
+                cursor = last
             if len(events) < batch:
-                break
+                return
 
     def _notifications(self, event: AuditEvent) -> list[Notification]:
         assert event.seq is not None
