@@ -33,7 +33,7 @@ from bench.load import Result, drive
 from bench.scenarios import BOT_SCENARIOS, CHECKS, Pipeline, direct_clicks, is_2xx
 
 USERS = (1, 32)
-HOST = "botbuilder"  # the bot's Teams host measured (the only one so far)
+HOST = "botbuilder"  # the bot's default Teams host ("bot"); "bot-agents" is the same bot with BOT_HOST=agents
 PACKAGES = ("botbuilder-core", "botbuilder-integration-aiohttp", "aiohttp", "pydantic", "azure-data-tables",
             "aiosqlite", "cryptography")
 
@@ -68,13 +68,15 @@ class Bench:
         self.data_key = new_data_key()
         self.results: dict[str, Any] = {"load": [], "sweep": [], "memory": []}
         self.servers: list[procs.Server] = []  # running now, for the CPU accounting
+        self.recipient_cards: dict[str, list[Any]] = {}  # per bot: cards in Els's chat still to click
 
-    def start_bot(self, name: str, db: Path | None = None, *, profile: Path | None = None) -> procs.Server:
-        """``python -m bot`` in local mode, its working directory a new temporary one; under cProfile
-        (written to ``profile`` when it stops) if asked."""
+    def start_bot(self, name: str, db: Path | None = None, *, profile: Path | None = None,
+                  host: str = "botbuilder") -> procs.Server:
+        """``python -m bot`` in local mode on its Teams ``host``, its working directory a new temporary
+        one; under cProfile (written to ``profile`` when it stops) if asked."""
         cwd = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=self.tmp))
         port = free_port()
-        env = bot_env(db or cwd / "b.db", self.connector.url, self.data_key, port)
+        env = {**bot_env(db or cwd / "b.db", self.connector.url, self.data_key, port), "BOT_HOST": host}
         args = ["-m", "cProfile", "-o", str(profile), "-m", "bot"] if profile else ["-m", "bot"]
         return procs.start(name, args, port=port, env=env, cwd=cwd, log=cwd / "output.log")
 
@@ -115,6 +117,8 @@ class Bench:
                   into: list[dict[str, Any]] | None = None) -> Result:
         """Measure one row; its figures go into ``into`` (the results' load rows unless given)."""
         self.connector.forget()
+        # Els's cards from this server only: both bots post into the same chat of hers.
+        self.connector.recipient_cards[:] = self.recipient_cards.pop(server.name, [])
         people = [Person.counsellor(n) for n in range(users)]
         warmup = self.plan.warmup(users)
         per_user = warmup + math.ceil(self.plan.requests / users)
@@ -122,7 +126,7 @@ class Bench:
             queues = direct_clicks(self.connector.url, scenario, people, per_user)
         else:
             queues = await pipeline.queues(scenario, people, per_user)
-        check = CHECKS[scenario] if server.name in ("bot", "floor") else is_2xx
+        check = CHECKS[scenario] if server.name.startswith("bot") or server.name == "floor" else is_2xx
         recipient_cards = len(self.connector.recipient_cards)
         meter = cpu.Meter().start(s.process.pid for s in self.servers)
         server_cpu = cpu.process_cpu(server.process.pid)
@@ -132,8 +136,9 @@ class Bench:
         others = meter.stop()
         if server.name == "floor":  # its recipient cards are not the bot's to click
             del self.connector.recipient_cards[recipient_cards:]
-        elif server.name == "bot":
+        elif server.name.startswith("bot"):
             pipeline.harvest(scenario, result)
+        self.recipient_cards[server.name] = list(self.connector.recipient_cards)
         sent = len(result.answers) + result.errors  # warm-up included, as in the CPU time
         (self.results["load"] if into is None else into).append({
             "target": server.name, "scenario": scenario, "users": users, "n": result.count, "p50": result.p50,
@@ -157,8 +162,15 @@ class Bench:
             servers["floor"] = self.start_floor()
             servers.update(self.start_peers())
             servers["bot"] = self.start_bot("bot", profile=self.profile)
+            try:
+                servers["bot-agents"] = self.start_bot("bot-agents", host="agents")
+            except RuntimeError as error:  # a checkout without the Agents host
+                self.results.setdefault("peers_missing", {})["bot-agents"] = str(error).splitlines()[0]
+                say(f"  (the bot on the Agents host left out: {str(error).splitlines()[0]})")
+            self.results["hosts"] = {"bot": HOST, **({"bot-agents": "agents"} if "bot-agents" in servers else {})}
             self.servers = list(servers.values())
-            order = ["raw", "floor", *(p.name for p in peers.PEERS if p.name in servers), "echo", "bot"]
+            bots = [b for b in ("bot", "bot-agents") if b in servers]
+            order = ["raw", "floor", *(p.name for p in peers.PEERS if p.name in servers), "echo", *bots]
             async with ClientSession(connector=TCPConnector(limit=100)) as session:
                 pipelines = {kind: Pipeline(session, server.url, self.connector) for kind, server in servers.items()}
                 # The message rows back to back, so drift hits them all alike; in rounds, each in a new order.
@@ -175,7 +187,8 @@ class Bench:
                     for users in USERS:
                         if scenario == "verstuur":  # the floor for the same work, right before it
                             await self.row(servers["floor"], pipelines["floor"], scenario, users)
-                        await self.row(servers["bot"], pipelines["bot"], scenario, users)
+                        for bot in bots:
+                            await self.row(servers[bot], pipelines[bot], scenario, users)
             self.results["topped_up"] = pipelines["bot"].topped_up
             rss, hwm = servers["bot"].rss_mb()
             self.results["rss_after_load"] = {"rss_mb": rss, "hwm_mb": hwm}
@@ -184,6 +197,7 @@ class Bench:
                 server.stop()
             self.servers = []
             self.connector.reset()
+            self.recipient_cards.clear()
         if self.profile:
             self.results["profile"] = top_functions(self.profile)
 
