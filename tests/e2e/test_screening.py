@@ -22,7 +22,11 @@ def _error_next_to(card, field):
     body = card["body"]
     position = next(i for i, e in enumerate(body) if e.get("id") == field)
     following = body[position + 1] if position + 1 < len(body) else {}
-    return following["text"] if following.get("color") == "Attention" else None
+    # a field's errors: one line each, on an attention band right under it (the count of fields that
+    # need attention follows the last field on a band of its own, set apart by a large spacing)
+    if following.get("style") != "attention" or following.get("spacing") == "Large":
+        return None
+    return " ".join(line["text"] for line in following["items"])
 
 
 @pytest.mark.parametrize(("field", "phrase", "code"), CASES)
