@@ -203,3 +203,22 @@ async def test_a_mailbox_that_keeps_failing_is_given_up_and_stays_open(dpo, conn
     [row] = json.loads(cli(dpo, "incidents", "--open", "--format", "json"))
     assert row["failed"] == 1 and row["open"] == "yes"
     assert row["notified"] == "atlas 30/11/2026 09:00; vdab 30/11/2026 09:00"
+
+
+async def test_content_left_in_teams_reaches_the_dpos_in_the_sweep_that_gave_up(dpo, connector, graph, counsellor, els):
+    await send(counsellor)
+    receive(els)
+    connector.fail(method="PUT", status=412, times=100)  # the recipient's card cannot be overwritten or deleted
+    connector.fail(method="DELETE", status=412, times=100)
+    await els.click("overgezet")
+    for hours in range(1, 30):
+        done = await dpo.sweep(dpo.clock.now() + timedelta(hours=hours))
+        if ("incident", "content_left_in_teams") in await events(dpo):
+            break
+    assert done.get("dpo_notified") == 3  # the same sweep that gave up told the DPOs
+    _, _, card = dpo_card(connector, DPO_ATLAS)
+    shown = " ".join(card_texts(card))
+    assert "kon de kaart niet verwijderen" in shown and "laat ze in Teams verwijderen" in shown
+    assert not [p for p in PRIVATE if p in json.dumps(card, ensure_ascii=False)]
+    [mail] = graph.mails()
+    assert "Inhoud bleef in Teams staan" in mail.body["message"]["body"]["content"]
