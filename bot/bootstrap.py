@@ -23,7 +23,7 @@ from bot.adapters.crypto import Sealer, decode_key, generate_key
 from bot.adapters.directory_file import DirectoryFileError, FileDirectory
 from bot.adapters.directory_http import CircuitBreaker, HttpDirectory, Limits
 from bot.adapters.resolver import RecipientResolver
-from bot.adapters.sqlite_checks import StoreFileRefused, check_sqlite_file
+from bot.adapters.sqlite_checks import StoreFileRefused, check_key_file, check_sqlite_file
 from bot.adapters.sqlite_store import SqliteStore
 from bot.app.ports import ClientDirectory, Clock, DirectoryUnavailable, Store, StoreUnavailable
 from bot.app.services import Bounds, Terugkoppeling
@@ -153,30 +153,38 @@ async def open_store(settings: Settings, sealer: Sealer) -> Store:
     with the managed identity, or ``azure-tables`` with a connection string (local use and tests)."""
     check_store(settings)
     if settings.sqlite_path is not None:
+        keys = Path(settings.key_store.removeprefix("sqlite:///")) if settings.key_store else None
+        keys = keys or SqliteStore.key_store_of(settings.sqlite_path)
         try:
             check_sqlite_file(settings.sqlite_path)  # a zero-length or foreign file is refused, not replaced
+            check_key_file(keys, settings.sqlite_path)  # and a key store that is not where the keys are
         except StoreFileRefused as error:
             raise ConfigurationError(str(error)) from None
-        return await SqliteStore.open(settings.sqlite_path, sealer)
+        return await SqliteStore.open(settings.sqlite_path, sealer, keys)
     # Only deployments on Azure Table Storage pay for importing its SDK.
     from azure.data.tables.aio import TableClient
 
     from bot.adapters.table_store import CLIENT_OPTIONS, TableStore
 
+    key_table = settings.key_store or f"{settings.store_table}keys"  # the keys apart (README, "Backups")
+    if not (key_table.isascii() and key_table.isalnum() and key_table[0].isalpha() and 3 <= len(key_table) <= 63) \
+            or key_table == settings.store_table:
+        raise ConfigurationError(f"BOT_KEY_STORE: with Azure Table Storage, a table name (3-63 letters and digits, "
+                                 f"not BOT_STORE_TABLE's), got {key_table!r}")
     if settings.store_connection_string:
         if not settings.local_mode:
             raise ConfigurationError("BOT_STORE_CONNECTION_STRING is for local use and tests; in production use "
                                      "BOT_STORE=https://<account>.table.core.windows.net and a managed identity")
-        table = TableClient.from_connection_string(
-            settings.store_connection_string, settings.store_table, **CLIENT_OPTIONS
-        )
+        table, keys = (TableClient.from_connection_string(settings.store_connection_string, name, **CLIENT_OPTIONS)
+                       for name in (settings.store_table, key_table))
     else:
         from azure.identity.aio import DefaultAzureCredential
 
         credential = DefaultAzureCredential()  # managed identity in Azure; role: Storage Table Data Contributor
-        table = TableClient(settings.store, settings.store_table, credential=credential, **CLIENT_OPTIONS)
-        return await TableStore.open(table, sealer, closing=credential)
-    return await TableStore.open(table, sealer)
+        table, keys = (TableClient(settings.store, name, credential=credential, **CLIENT_OPTIONS)
+                       for name in (settings.store_table, key_table))
+        return await TableStore.open(table, sealer, keys=keys, closing=credential)
+    return await TableStore.open(table, sealer, keys=keys)
 
 
 async def check_keys(settings: Settings, store: Store, sealer: Sealer, *, strict: bool = True) -> None:

@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     store: str = Field("sqlite:///./data/terugkoppeling.db", alias="BOT_STORE")
     store_connection_string: str = Field("", alias="BOT_STORE_CONNECTION_STRING")
     store_table: str = Field("terugkoppeling", pattern=r"^[A-Za-z][A-Za-z0-9]{2,62}$", alias="BOT_STORE_TABLE")
+    # The per-record keys, kept apart from the content and never backed up (README, "Backups"): with
+    # SQLite a file path (default: the store's path + ".keys"), with Azure Table Storage a table in
+    # the same account (default: BOT_STORE_TABLE + "keys").
+    key_store: str = Field("", max_length=1000, alias="BOT_KEY_STORE")
     directory_file: Path = Field(Path("examples/clients.json"), alias="BOT_DIRECTORY_FILE")
     # VDAB's client-tracking system over HTTP (docs/client-directory.openapi.yaml); set, it replaces
     # BOT_DIRECTORY_FILE. Token for BOT_DIRECTORY_SCOPE from DefaultAzureCredential (managed identity).

@@ -1,7 +1,14 @@
-"""What every store backend shares: splitting a record into its clear envelope and sealed client data."""
+"""What every store backend shares: splitting a record into its clear envelope and sealed client data.
+
+Both backends keep a record's wrapped key in a key store apart from its ciphertext (another SQLite
+file, another table), so that a copy of the content taken before a purge opens with nothing the bot
+holds after it. The ciphertext names its key by ``key_ref``: each seal has a key of its own, so a
+new key can be written before the content that needs it, and the old one deleted after.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import TypeVar
 
@@ -23,6 +30,11 @@ def seal_client(sealer: Sealer, record_id: str, client: ClientData | None) -> Se
     if client is None:
         return None
     return sealer.seal(record_id, client.model_dump_json().encode())
+
+
+def key_ref(sealed: Sealed) -> str:
+    """Names one sealed version's key in the key store (a digest of the wrapped key: no secret)."""
+    return hashlib.sha256(b"key-ref|" + sealed.wrapped_key).hexdigest()[:16]
 
 
 def restore(model: type[R], sealer: Sealer, doc: str, sealed: Sealed | None) -> R:

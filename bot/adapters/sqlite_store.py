@@ -1,9 +1,32 @@
-"""The embedded store: one SQLite file, WAL, secure_delete, schema versioned by ``user_version``.
+"""The embedded store: a content file (WAL, secure_delete, schema versioned by ``user_version``)
+and beside it a key store, a second SQLite file with a connection of its own.
 
-Client data lives only in ``sealed`` (ciphertext) with its wrapped key in ``record_keys``; the
-other tables hold content-free envelopes as JSON. A purge deletes both rows in one transaction.
-A state change, its audit events (hash-chained), the client's fingerprint and the removal of the
-draft a handoff came from are one ``BEGIN IMMEDIATE`` transaction: a crash keeps all or none.
+Client data lives only in ``sealed`` (ciphertext); each ciphertext's wrapped key lives in the key
+store's ``record_keys``, named by ``key_ref``; the other tables hold content-free envelopes as
+JSON. A state change, its audit events (hash-chained), the client's fingerprint and the removal
+of the draft a handoff came from are one ``BEGIN IMMEDIATE`` transaction on the content file: a
+crash keeps all or none.
+
+Backups: the content file (with its ``-wal``) may be backed up; the key store
+(``BOT_KEY_STORE``, default ``<store>.keys``) never is. A copy of the content taken before a purge
+then opens with nothing the bot holds after it: the purge deleted the keys, and the master key
+alone opens no ciphertext.
+
+Each file is written on its own connection, which attaches the other read-only (as ``keys`` and
+``content``): a read joins a record with its key in one statement, and a write transaction locks
+one file only. (A transaction that wrote both would not be atomic across them with WAL, see
+https://sqlite.org/lang_attach.html, and would cost a super-journal each.) So keys and content are
+written in an order that a crash cannot turn into content without a key:
+
+- a new seal: its key first (a transaction of its own), then the content that names it;
+- after the content is written: the record's other keys, or all of them once its content is gone
+  (a purge), again in a transaction of their own.
+
+A crash between two steps leaves only a key no content names (an orphan; it opens nothing live),
+which ``sweep_keys`` deletes once it is older than ``KEY_GRACE``: at every ``open`` (so after the
+restart that follows a crash) and whenever the sweep asks. The key store keeps a rollback journal
+(not WAL) with secure_delete, so a deleted key is zeroed in the file and no journal keeps it after
+the commit (a truncated journal), and a commit there is synced before the next step starts.
 """
 
 from __future__ import annotations
@@ -11,20 +34,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
 import aiosqlite
 
 from bot.adapters.crypto import Sealed, Sealer
-from bot.adapters.sealing import envelope, restore, seal_client
+from bot.adapters.sealing import envelope, key_ref, restore, seal_client
 from bot.app.ports import Conflict, Events, Store, StoreUnavailable, Unreadable, UnreadableRecord
 from bot.domain.audit import GENESIS, link
 from bot.domain.handoff import Draft, FingerprintMark, Handoff
-from bot.domain.model import AuditEvent, Notification
+from bot.domain.model import AuditEvent, ClientData, Notification
 
 MIGRATIONS: list[str] = [
     # 1: drafts, handoffs, sealed client data with one key per record, sent fingerprints, audit.
@@ -64,12 +88,32 @@ MIGRATIONS: list[str] = [
     CREATE INDEX notifications_due ON notifications (due_at) WHERE due_at IS NOT NULL;
     CREATE TABLE incident_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
     """,
+    KEY_STORE_SCRIPT := (
+        # The keys move to the key store (copied there by ``_move_keys``, committed, before this runs);
+        # each ciphertext names its key. (``main.``: unqualified, a missing table would mean ``keys``'s.)
+        """
+        DROP TABLE IF EXISTS main.record_keys;
+        ALTER TABLE sealed ADD COLUMN key_ref TEXT NOT NULL DEFAULT '';
+        """
+    ),
 ]
+KEY_STORE_VERSION = MIGRATIONS.index(KEY_STORE_SCRIPT) + 1  # stores before it kept keys in the content file
+# The key store's one table. Keys moved from an older store keep ``key_ref`` '' (as does their ciphertext).
+KEY_SCHEMA = """
+    CREATE TABLE IF NOT EXISTS record_keys (
+        record_id TEXT NOT NULL, key_ref TEXT NOT NULL DEFAULT '', key_id TEXT NOT NULL,
+        wrapped_key BLOB NOT NULL, created_at TEXT NOT NULL DEFAULT '', PRIMARY KEY (record_id, key_ref))
+"""
+# A key no content names is deleted once older than this: a write in progress (its key committed,
+# its content not yet) takes milliseconds, so this leaves a frozen process minutes to finish.
+KEY_GRACE = timedelta(minutes=10)
+log = logging.getLogger(__name__)
 
 
-# Each record's sealed client data comes with it, in the same statement (one snapshot).
+# Each record's sealed client data comes with it, in the same statement.
 SEALED_COLUMNS = "k.key_id, k.wrapped_key, s.ciphertext"
-SEALED_JOIN = "LEFT JOIN record_keys k ON k.record_id = d.id LEFT JOIN sealed s ON s.record_id = d.id"
+SEALED_JOIN = ("LEFT JOIN sealed s ON s.record_id = d.id"
+               " LEFT JOIN keys.record_keys k ON k.record_id = s.record_id AND k.key_ref = s.key_ref")
 Record = TypeVar("Record", Draft, Handoff)
 
 
@@ -113,53 +157,137 @@ def _faults() -> Iterator[None]:
 class SqliteStore(Store):
     """A ``Store`` on one SQLite file; safe for several processes (WAL, immediate transactions)."""
 
-    def __init__(self, db: aiosqlite.Connection, sealer: Sealer) -> None:
-        self._db = db
+    def __init__(self, db: aiosqlite.Connection, keys: aiosqlite.Connection, sealer: Sealer) -> None:
+        self._db = db  # the content file, the key store attached read-only as ``keys``
+        self._keys = keys  # the key store, the content file attached read-only as ``content``
         self._sealer = sealer
+        # Keys to delete once the current content transaction has committed: (record id, the key_ref
+        # to keep, or None for all). Only touched inside ``_write`` (under the lock below).
+        self._superseded: list[tuple[str, str | None]] = []
         # One connection serves every request of this process: a transaction must not interleave
         # with another coroutine's statements. Other processes are kept apart by SQLite's own lock.
         self._lock = asyncio.Lock()
 
+    @staticmethod
+    def key_store_of(path: Path) -> Path:
+        """Where the key store lives unless configured (``BOT_KEY_STORE``): beside the content."""
+        return path.with_name(path.name + ".keys")
+
     @classmethod
-    async def open(cls, path: Path, sealer: Sealer) -> SqliteStore:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        db = await aiosqlite.connect(path, isolation_level=None)
-        for pragma in (
-            "journal_mode = WAL",
-            "secure_delete = ON",  # deleted pages are zeroed, not left readable in the file
-            "foreign_keys = ON",
-            f"busy_timeout = {int(BUSY_SECONDS * 1000)}",
-            "synchronous = NORMAL",
-        ):
-            await db.execute(f"PRAGMA {pragma}")
-        store = cls(db, sealer)
+    async def open(cls, path: Path, sealer: Sealer, keys: Path | None = None) -> SqliteStore:
+        keys = keys or cls.key_store_of(path)
+        for folder in {path.parent, keys.parent}:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        db = await aiosqlite.connect(path, isolation_level=None, uri=True)
+        key_db = await aiosqlite.connect(keys, isolation_level=None, uri=True)
+        try:
+            for pragma in (
+                "journal_mode = WAL",
+                "secure_delete = ON",  # deleted pages are zeroed, not left readable in the file
+                "foreign_keys = ON",
+                f"busy_timeout = {int(BUSY_SECONDS * 1000)}",
+                "synchronous = NORMAL",
+            ):
+                await db.execute(f"PRAGMA {pragma}")
+            for pragma in (
+                "journal_mode = TRUNCATE",  # no WAL that keeps a deleted key's old page (docstring)
+                "secure_delete = ON",
+                "synchronous = NORMAL",
+                f"busy_timeout = {int(BUSY_SECONDS * 1000)}",
+            ):
+                await key_db.execute(f"PRAGMA {pragma}")
+            await key_db.execute(KEY_SCHEMA)
+            await db.execute("ATTACH DATABASE ? AS keys", (f"{keys.resolve().as_uri()}?mode=ro",))
+            await key_db.execute("ATTACH DATABASE ? AS content", (f"{path.resolve().as_uri()}?mode=ro",))
+        except sqlite3.Error:
+            await db.close()
+            await key_db.close()
+            raise
+        store = cls(db, key_db, sealer)
         try:
             await store._migrate()
+            await store.sweep_keys()
         except StoreUnavailable as error:  # at start-up the operator reads SQLite's own words
-            await db.close()
+            await store.close()
             raise (error.__cause__ or error) from None
         return store
 
     async def _migrate(self) -> None:
+        async with self._turn():
+            with _faults():
+                (current,) = await (await self._db.execute("PRAGMA user_version")).fetchone()  # type: ignore[misc]
+        if 0 < current < KEY_STORE_VERSION:
+            await self._move_keys()
         async with self._write():
-            (current,) = await (await self._db.execute("PRAGMA user_version")).fetchone()  # type: ignore[misc]
             for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
                 for statement in filter(str.strip, script.split(";")):
                     await self._db.execute(statement)
                 await self._db.execute(f"PRAGMA user_version = {number}")
+        if 0 < current < KEY_STORE_VERSION:  # the moved keys' pages are zeroed in the file: let no WAL frame keep them
+            async with self._turn():
+                with _faults():
+                    await self._db.execute("PRAGMA main.wal_checkpoint(TRUNCATE)")
+
+    async def _move_keys(self) -> None:
+        """Copy the keys of a store from before the key store into it, committed on their own before
+        the key-store migration drops them from the content file (a crash in between: the copy is made again)."""
+        async with self._turn(), self._transaction(self._keys) as keys:
+            await keys.execute(
+                "INSERT OR IGNORE INTO record_keys (record_id, key_ref, key_id, wrapped_key, created_at)"
+                " SELECT record_id, '', key_id, wrapped_key, ? FROM content.record_keys", (_utc(datetime.now(UTC)),)
+            )
 
     @contextlib.asynccontextmanager
-    async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def _write(self, record_id: str = "", sealed: Sealed | None = None) -> AsyncIterator[aiosqlite.Connection]:
+        """One content transaction. With ``sealed``, the key of ``record_id``'s new seal is committed
+        first; after the content commits, the keys it superseded are deleted (module docstring)."""
         async with self._turn():
-            with _faults():
-                await self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._db
-                    await self._db.execute("COMMIT")
-                except BaseException:
-                    if self._db.in_transaction:  # a full disk or an I/O error may have rolled it back already
-                        await self._db.execute("ROLLBACK")
-                    raise
+            self._superseded.clear()
+            if sealed is not None:
+                async with self._transaction(self._keys) as keys:
+                    await keys.execute(
+                        "INSERT INTO record_keys (record_id, key_ref, key_id, wrapped_key, created_at)"
+                        " VALUES (?, ?, ?, ?, ?)",
+                        (record_id, key_ref(sealed), sealed.key_id, sealed.wrapped_key, _utc(datetime.now(UTC))),
+                    )
+            try:
+                async with self._transaction(self._db) as db:
+                    yield db
+            except BaseException:
+                if sealed is not None:  # the content was not written (rolled back): its key opens nothing
+                    await self._forget_keys(record_id, only=key_ref(sealed))
+                raise
+            for superseded, keep in self._superseded:
+                await self._forget_keys(superseded, keep=keep)
+
+    @staticmethod
+    @contextlib.asynccontextmanager
+    async def _transaction(db: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Connection]:
+        """A write transaction on one file (the other is attached read-only: it is only read)."""
+        with _faults():
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+                await db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:  # a full disk or an I/O error may have rolled it back already
+                    await db.execute("ROLLBACK")
+                raise
+
+    async def _forget_keys(self, record_id: str, *, keep: str | None = None, only: str | None = None) -> None:
+        """Delete keys of ``record_id`` (all, all but ``keep``, or ``only`` that one) in a transaction
+        of their own, after the content that no longer needs them. A fault here is not the caller's:
+        its write has landed; the key is an orphan that ``sweep_keys`` deletes later."""
+        sql, params = "DELETE FROM record_keys WHERE record_id = ?", [record_id]
+        if keep is not None:
+            sql, params = sql + " AND key_ref <> ?", [record_id, keep]
+        if only is not None:
+            sql, params = sql + " AND key_ref = ?", [record_id, only]
+        try:
+            async with self._transaction(self._keys) as keys:
+                await keys.execute(sql, params)
+        except (StoreUnavailable, sqlite3.Error) as error:
+            log.warning("a key left for the key sweep", extra={"record": record_id, "error": type(error).__name__})
 
     @contextlib.asynccontextmanager
     async def _turn(self) -> AsyncIterator[None]:
@@ -176,33 +304,66 @@ class SqliteStore(Store):
 
     async def close(self) -> None:
         await self._db.close()
+        await self._keys.close()
 
     # -- sealed client data ---------------------------------------------------------------------
 
     async def _put_sealed(self, record_id: str, sealed: Sealed | None, *, new: bool = False) -> None:
-        """Write (or, for ``None``, drop) a record's sealed data; ``new`` records have none to replace."""
+        """Write (or, for ``None``, drop) a record's ciphertext, inside ``_write(record_id, sealed)``,
+        which committed its key already; ``new`` records have none to replace."""
         if sealed is None:
             if not new:
                 await self._drop_sealed(record_id)
             return
-        # In place: with secure_delete, whatever the old ciphertext and key occupied is zeroed.
+        # In place: with secure_delete, whatever the old ciphertext occupied is zeroed.
         await self._db.execute(
-            "INSERT INTO record_keys (record_id, key_id, wrapped_key) VALUES (?, ?, ?) ON CONFLICT (record_id)"
-            " DO UPDATE SET key_id = excluded.key_id, wrapped_key = excluded.wrapped_key",
-            (record_id, sealed.key_id, sealed.wrapped_key),
+            "INSERT INTO sealed (record_id, ciphertext, key_ref) VALUES (?, ?, ?)"
+            " ON CONFLICT (record_id) DO UPDATE SET ciphertext = excluded.ciphertext, key_ref = excluded.key_ref",
+            (record_id, sealed.ciphertext, key_ref(sealed)),
         )
-        await self._db.execute(
-            "INSERT INTO sealed (record_id, ciphertext) VALUES (?, ?)"
-            " ON CONFLICT (record_id) DO UPDATE SET ciphertext = excluded.ciphertext",
-            (record_id, sealed.ciphertext),
-        )
+        if not new:
+            self._superseded.append((record_id, key_ref(sealed)))
+
+    async def _reseal(self, record_id: str, client: ClientData | None) -> tuple[Sealed | None, bool]:
+        """The sealed data a save writes, and whether it is the stored one, kept as it is: a save
+        whose client data did not change (most do not: a state, a reminder) under the current
+        master key writes neither a key nor a ciphertext. (If the record changed meanwhile, the
+        save's version check fails.)"""
+        if client is not None:
+            rows = await self._sealed_query(
+                "SELECT s.record_id, k.key_id, k.wrapped_key, s.ciphertext FROM sealed s LEFT JOIN keys.record_keys k"
+                " ON k.record_id = s.record_id AND k.key_ref = s.key_ref WHERE s.record_id = ?", (record_id,)
+            )
+            if rows and rows[0][1] == self._sealer.key_id:
+                stored = Sealed(rows[0][1], rows[0][2], rows[0][3])
+                with contextlib.suppress(Exception):  # a damaged one is simply replaced
+                    if self._sealer.open(record_id, stored) == client.model_dump_json().encode():
+                        return stored, True
+        return seal_client(self._sealer, record_id, client), False
 
     async def _drop_sealed(self, record_id: str) -> None:
-        await self._db.execute("DELETE FROM record_keys WHERE record_id = ?", (record_id,))
-        await self._db.execute("DELETE FROM sealed WHERE record_id = ?", (record_id,))
+        cursor = await self._db.execute("DELETE FROM sealed WHERE record_id = ?", (record_id,))
+        if cursor.rowcount:
+            self._superseded.append((record_id, None))  # its keys go once this commits
+
+    async def sweep_keys(self, now: datetime | None = None) -> int:
+        """Delete the keys no ciphertext names (left by a crash between two steps, see the module
+        docstring) once older than ``KEY_GRACE``; how many."""
+        cutoff = _utc((now or datetime.now(UTC)) - KEY_GRACE)
+        async with self._turn(), self._transaction(self._keys) as keys:
+            cursor = await keys.execute(
+                "DELETE FROM record_keys WHERE created_at < ? AND NOT EXISTS (SELECT 1 FROM content.sealed s"
+                " WHERE s.record_id = record_keys.record_id AND s.key_ref = record_keys.key_ref)", (cutoff,)
+            )
+        if cursor.rowcount:
+            log.warning("orphan keys deleted", extra={"count": cursor.rowcount})
+        return int(cursor.rowcount)
 
     async def sealed_key_ids(self) -> dict[str, int]:
-        rows = await self._query("SELECT key_id, count(*) FROM record_keys GROUP BY key_id")
+        rows = await self._query(
+            "SELECT k.key_id, count(*) FROM sealed s JOIN keys.record_keys k"
+            " ON k.record_id = s.record_id AND k.key_ref = s.key_ref GROUP BY k.key_id"
+        )
         return {str(key_id): int(count) for key_id, count in rows}
 
     # -- drafts ---------------------------------------------------------------------------------
@@ -210,7 +371,7 @@ class SqliteStore(Store):
     async def add_draft(self, draft: Draft, events: Events = ()) -> Draft:
         draft = draft.model_copy(update={"version": 1})
         sealed = seal_client(self._sealer, draft.id, draft.client)
-        async with self._write() as db:
+        async with self._write(draft.id, sealed) as db:
             try:
                 await db.execute(
                     "INSERT INTO drafts (id, version, expires_at, owner, doc) VALUES (?, ?, ?, ?, ?)",
@@ -229,9 +390,20 @@ class SqliteStore(Store):
                 cursor = await self._db.execute(sql, params)
                 return list(await cursor.fetchall())
 
+    async def _sealed_query(self, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
+        """Records with their sealed data. A statement reads each file as of its own moment: a
+        ciphertext whose key it did not see may be one another process re-sealed just then, so
+        such a read is made once more; a key still missing after that is missing."""
+        rows = await self._query(sql, params)
+        if any(row[3] is not None and row[1] is None for row in rows):
+            rows = await self._query(sql, params)
+        return rows
+
     def _restore(self, model: type[Record], row: sqlite3.Row) -> Record:
+        if row[3] is not None and row[1] is None:  # content whose key is gone: a restored copy, say
+            raise Unreadable(_id_of(row[0]), "KeyMissing")
         try:
-            return restore(model, self._sealer, row[0], Sealed(row[1], row[2], row[3]) if row[1] is not None else None)
+            return restore(model, self._sealer, row[0], Sealed(row[1], row[2], row[3]) if row[3] is not None else None)
         except Exception as error:  # noqa: BLE001 - a wrong key, a damaged row: content-free either way
             raise Unreadable(_id_of(row[0]), type(error).__name__) from None
 
@@ -239,21 +411,22 @@ class SqliteStore(Store):
         return [self._restore(model, row) for row in rows]
 
     async def get_draft(self, draft_id: str) -> Draft | None:
-        rows = await self._query(f"SELECT d.doc, {SEALED_COLUMNS} FROM drafts d {SEALED_JOIN} WHERE d.id = ?",
+        rows = await self._sealed_query(f"SELECT d.doc, {SEALED_COLUMNS} FROM drafts d {SEALED_JOIN} WHERE d.id = ?",
                                  (draft_id,))
         return next(iter(self._with_sealed(Draft, rows)), None)
 
     async def save_draft(self, draft: Draft, events: Events = ()) -> Draft:
         saved = draft.model_copy(update={"version": draft.version + 1})
-        sealed = seal_client(self._sealer, draft.id, draft.client)
-        async with self._write() as db:
+        sealed, kept = await self._reseal(draft.id, draft.client)
+        async with self._write(draft.id, None if kept else sealed) as db:
             cursor = await db.execute(
                 "UPDATE drafts SET version = ?, expires_at = ?, doc = ? WHERE id = ? AND version = ?",
                 (saved.version, _utc(saved.expires_at), envelope(saved), draft.id, draft.version),
             )
             if cursor.rowcount != 1:
                 raise Conflict(draft.id)
-            await self._put_sealed(draft.id, sealed)
+            if not kept:
+                await self._put_sealed(draft.id, sealed)
             await self._append(events)
         return saved
 
@@ -284,7 +457,7 @@ class SqliteStore(Store):
     async def add_handoff(self, handoff: Handoff, events: Events = ()) -> Handoff:
         handoff = handoff.model_copy(update={"version": 1})
         sealed = seal_client(self._sealer, handoff.id, handoff.client)
-        async with self._write() as db:
+        async with self._write(handoff.id, sealed) as db:
             try:
                 await db.execute(
                     "INSERT INTO handoffs (id, reference, draft_id, version, state, due_at, doc)"
@@ -306,7 +479,8 @@ class SqliteStore(Store):
         return handoff
 
     async def _handoff_where(self, column: str, value: str) -> Handoff | None:
-        rows = await self._query(f"SELECT d.doc, {SEALED_COLUMNS} FROM handoffs d {SEALED_JOIN} WHERE d.{column} = ?",
+        rows = await self._sealed_query(
+            f"SELECT d.doc, {SEALED_COLUMNS} FROM handoffs d {SEALED_JOIN} WHERE d.{column} = ?",
                                  (value,))
         return next(iter(self._with_sealed(Handoff, rows)), None)
 
@@ -321,15 +495,16 @@ class SqliteStore(Store):
         drop_draft: str | None = None,
     ) -> Handoff:
         saved = handoff.model_copy(update={"version": handoff.version + 1})
-        sealed = seal_client(self._sealer, handoff.id, handoff.client)
-        async with self._write() as db:
+        sealed, kept = await self._reseal(handoff.id, handoff.client)
+        async with self._write(handoff.id, None if kept else sealed) as db:
             cursor = await db.execute(
                 "UPDATE handoffs SET version = ?, state = ?, due_at = ?, doc = ? WHERE id = ? AND version = ?",
                 (saved.version, saved.state.value, _utc(saved.due_at), envelope(saved), handoff.id, handoff.version),
             )
             if cursor.rowcount != 1:
                 raise Conflict(handoff.reference)
-            await self._put_sealed(handoff.id, sealed)
+            if not kept:
+                await self._put_sealed(handoff.id, sealed)
             if mark_sent is not None:
                 await self._mark_sent(mark_sent.fingerprint, mark_sent.at)
             if drop_draft is not None:
@@ -344,7 +519,7 @@ class SqliteStore(Store):
             await self._append(events)
 
     async def due_handoffs(self, now: datetime, limit: int) -> list[Handoff | UnreadableRecord]:
-        rows = await self._query(
+        rows = await self._sealed_query(
             f"SELECT d.doc, {SEALED_COLUMNS} FROM handoffs d {SEALED_JOIN}"
             " WHERE d.due_at <= ? ORDER BY d.due_at LIMIT ?",
             (_utc(now), limit),

@@ -19,6 +19,27 @@ row key                     holds
 ``c|incidents``             the audit seq up to which incidents have notifications
 ==========================  ===========================================================
 
+The records' sealed client data is split in two: the ciphertext stays on the record
+(``Ciphertext``, with ``KeyRef`` naming its key), the wrapped key lives in a second table, the key
+table (``BOT_KEY_STORE``, default ``<table>keys``): partition = the record id, row key = ``KeyRef``.
+
+Backups: the content table may be copied (AzCopy, Data Factory, an export); the key table never
+is. A copy of the content taken before a purge then opens with nothing the bot holds after it.
+No transaction spans two tables, so the key table is written in operations of its own, in the
+order that leaves no content without its key and no key of purged content for long:
+
+- a new seal: the key first, then the record's transaction (which names it by ``KeyRef``); when
+  that transaction loses a race (``Conflict``: nothing was written) the new key is deleted again;
+- after the record's transaction: its superseded keys, or all of them once its content is gone
+  (the purge), are deleted.
+
+Deleting the key *before* a purge's transaction would look safer but is not: that transaction is
+conditional, and when it loses a race the record lives on (another writer changed it) with its
+key gone. A crash between two steps, or a key deletion that fails, leaves a key no record names:
+an orphan, which opens nothing live and which ``sweep_keys`` deletes once older than
+``KEY_GRACE`` (at every ``open``, and whenever the sweep asks). Records written before the key
+table (the wrapped key on the record) are read as they are, and moved by ``open``.
+
 Times in row keys are UTC, fixed width, so they sort as time. A state change is one transaction:
 the record (conditioned on the ETag it was read with), its index entries, the audit events it
 implies with the chain's head (conditioned on the head's ETag), the fingerprint and the removal
@@ -34,8 +55,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import UTC, datetime
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from azure.core import MatchConditions
@@ -50,16 +72,21 @@ from azure.data.tables import TableTransactionError, UpdateMode
 from azure.data.tables.aio import TableClient
 
 from bot.adapters.crypto import Sealed, Sealer
-from bot.adapters.sealing import envelope, restore, seal_client
+from bot.adapters.sealing import envelope, key_ref, restore, seal_client
 from bot.app.ports import Conflict, Events, Store, StoreUnavailable, Unreadable, UnreadableRecord
 from bot.domain.audit import GENESIS, link
 from bot.domain.handoff import Draft, FingerprintMark, Handoff
-from bot.domain.model import AuditEvent, Notification
+from bot.domain.model import AuditEvent, ClientData, Notification
 
 PARTITION = "tk"
 DRAFT = HANDOFF = SENT = AUDIT = PARTITION  # one partition: see the module docstring
 HEAD = "a|head"
 Record = TypeVar("Record", Draft, Handoff)
+T = TypeVar("T")
+# A key no record names is deleted once older than this (a write between its key and its record
+# takes seconds at most, with the client's retries).
+KEY_GRACE = timedelta(minutes=10)
+log = logging.getLogger(__name__)
 Entity = Any  # a TableEntity: a dict with the ETag in ``.metadata``
 Operation = tuple[Any, ...]
 # Client options: fail fast enough for a Teams invoke (about 15 s), retry what is worth it.
@@ -74,12 +101,19 @@ def key_time(moment: datetime) -> str:
 
 
 def _sealed_properties(sealed: Sealed | None) -> Entity:
+    """What the record keeps of its sealed data: the ciphertext and which key opens it, not the key."""
     if sealed is None:
         return {}
-    return {"KeyId": sealed.key_id, "WrappedKey": sealed.wrapped_key, "Ciphertext": sealed.ciphertext}
+    return {"KeyId": sealed.key_id, "KeyRef": key_ref(sealed), "Ciphertext": sealed.ciphertext}
+
+
+def _key_entity(record_id: str, sealed: Sealed) -> Entity:
+    return {"PartitionKey": record_id, "RowKey": key_ref(sealed), "KeyId": sealed.key_id,
+            "WrappedKey": sealed.wrapped_key}
 
 
 def _sealed_of(entity: Entity) -> Sealed | None:
+    """The record's sealed data, its key joined in by ``_with_key`` (or, before the key table, on it)."""
     if "Ciphertext" not in entity:
         return None
     return Sealed(entity["KeyId"], bytes(entity["WrappedKey"]), bytes(entity["Ciphertext"]))
@@ -109,33 +143,153 @@ def _replacing(current: Entity, entity: Entity, index: str) -> list[Operation]:
 class TableStore(Store):
     """A ``Store`` on one Azure table; safe for any number of replicas."""
 
-    def __init__(self, table: TableClient, sealer: Sealer, closing: Any = None) -> None:
+    def __init__(self, table: TableClient, keys: TableClient, sealer: Sealer, closing: Any = None) -> None:
         self._table = table
+        self._keys = keys  # the key table (module docstring)
         self._sealer = sealer
         self._closing = closing  # e.g. the credential, which holds its own HTTP session
 
     @classmethod
-    async def open(cls, table: TableClient, sealer: Sealer, *, closing: Any = None) -> TableStore:
+    async def open(cls, table: TableClient, sealer: Sealer, *, keys: TableClient, closing: Any = None) -> TableStore:
         async with _unavailable_on_errors():
-            try:
-                await table.create_table()
-            except ResourceExistsError:
-                pass
-        return cls(table, sealer, closing)
+            for client in (table, keys):
+                try:
+                    await client.create_table()
+                except ResourceExistsError:
+                    pass
+        store = cls(table, keys, sealer, closing)
+        await store._move_keys()
+        await store.sweep_keys()
+        return store
 
     async def close(self) -> None:
         await self._table.close()
+        await self._keys.close()
         if self._closing is not None:
             await self._closing.close()
 
+    # -- the key table --------------------------------------------------------------------------
+
+    async def _with_key(self, entity: Entity) -> Entity:
+        """The record with its key joined in (``WrappedKey``; ``None`` when the key table has none).
+        A record re-sealed by another writer between the two reads is read once more."""
+        for attempt in range(2):
+            if "Ciphertext" not in entity or "WrappedKey" in entity:
+                return entity
+            async with _unavailable_on_errors():
+                try:
+                    key = await self._keys.get_entity(entity["RowKey"][2:], entity["KeyRef"])
+                    entity["WrappedKey"] = bytes(key["WrappedKey"])
+                    return entity
+                except ResourceNotFoundError:
+                    pass
+            again = await self._get(entity["PartitionKey"], entity["RowKey"], sealed=False) if attempt == 0 else None
+            if again is None or again.get("KeyRef") == entity.get("KeyRef"):
+                break
+            entity = again
+        entity["WrappedKey"] = None  # content whose key is gone (a restored copy, say): unreadable
+        return entity
+
+    async def _reseal(self, record_id: str, current: Entity, client: ClientData | None) -> tuple[Sealed | None, bool]:
+        """The sealed data a save writes, and whether it is ``current``'s, kept as it is: a save whose
+        client data did not change (a state, a reminder) under the current master key writes no key.
+        (The save's transaction is conditioned on ``current``'s ETag.)"""
+        if client is not None and "KeyRef" in current and "WrappedKey" not in current \
+                and current.get("KeyId") == self._sealer.key_id:
+            with contextlib.suppress(Exception):  # no key, a damaged one: simply sealed anew
+                async with _unavailable_on_errors():
+                    key = await self._keys.get_entity(record_id, current["KeyRef"])
+                stored = Sealed(current["KeyId"], bytes(key["WrappedKey"]), bytes(current["Ciphertext"]))
+                if self._sealer.open(record_id, stored) == client.model_dump_json().encode():
+                    return stored, True
+        return seal_client(self._sealer, record_id, client), False
+
+    async def _put_key(self, record_id: str, sealed: Sealed) -> None:
+        async with _unavailable_on_errors():
+            await self._keys.upsert_entity(_key_entity(record_id, sealed), mode=UpdateMode.REPLACE)
+
+    async def _forget_keys(self, record_id: str, *, keep: str | None = None, only: str | None = None) -> None:
+        """Delete keys of ``record_id`` (all, all but ``keep``, or ``only`` that one), after the write
+        that no longer needs them. A failure here is not the caller's: its write has landed; the key
+        is an orphan that ``sweep_keys`` deletes later."""
+        try:
+            async with _unavailable_on_errors():
+                if only is not None:
+                    await self._keys.delete_entity(record_id, only)
+                    return
+                pages = self._keys.query_entities("PartitionKey eq @pk", parameters={"pk": record_id},
+                                                  select=["PartitionKey", "RowKey"])
+                async for key in pages:
+                    if key["RowKey"] != keep:
+                        await self._keys.delete_entity(record_id, key["RowKey"])
+        except (StoreUnavailable, HttpResponseError) as error:
+            log.warning("a key left for the key sweep", extra={"record": record_id, "error": type(error).__name__})
+
+    async def _sealed_write(self, record_id: str, sealed: Sealed | None, write: Callable[[], Awaitable[T]], *,
+                            new: bool = False, purged: Sequence[str] = ()) -> T:
+        """``write`` (the record's transaction) with the key table kept in step: ``sealed``'s key
+        before it, the keys it superseded (and all keys of the ``purged`` records) after it."""
+        if sealed is not None:
+            await self._put_key(record_id, sealed)
+        try:
+            result = await write()
+        except Conflict:  # nothing was written: the new key opens nothing
+            if sealed is not None:
+                await self._forget_keys(record_id, only=key_ref(sealed))
+            raise
+        if sealed is not None and not new:
+            await self._forget_keys(record_id, keep=key_ref(sealed))
+        for other in purged:
+            await self._forget_keys(other)
+        return result
+
+    async def sweep_keys(self, now: datetime | None = None) -> int:
+        """Delete the keys no record names (a crash between two steps, a failed deletion) once older
+        than ``KEY_GRACE``; how many."""
+        cutoff = (now or datetime.now(UTC)) - KEY_GRACE
+        named: set[tuple[str, str]] = set()
+        async with _unavailable_on_errors():
+            keys = [key async for key in self._keys.list_entities(select=["PartitionKey", "RowKey", "Timestamp"])]
+            for prefix in ("d|", "h|"):
+                pages = self._table.query_entities(
+                    "PartitionKey eq @pk and RowKey ge @low and RowKey le @high", select=["RowKey", "KeyRef"],
+                    parameters={"pk": PARTITION, "low": prefix, "high": f"{prefix}~"},
+                )
+                named.update({(e["RowKey"][2:], e["KeyRef"]) async for e in pages if e.get("KeyRef")})
+            orphans = [key for key in keys if (key["PartitionKey"], key["RowKey"]) not in named
+                       and key.metadata["timestamp"] < cutoff]
+            for key in orphans:
+                await self._keys.delete_entity(key["PartitionKey"], key["RowKey"])
+        if orphans:
+            log.warning("orphan keys deleted", extra={"count": len(orphans)})
+        return len(orphans)
+
+    async def _move_keys(self) -> None:
+        """Records written before the key table hold their wrapped key: move it there (key first,
+        then the record, conditioned on what was read; a record changed meanwhile waits for the next
+        ``open``, and is read as it is until then)."""
+        for prefix in ("d|", "h|"):
+            for entity in await self._range(PARTITION, prefix, f"{prefix}~", sealed=False):
+                if entity.get("WrappedKey") is None or "Ciphertext" not in entity:
+                    continue
+                sealed = Sealed(entity["KeyId"], bytes(entity["WrappedKey"]), bytes(entity["Ciphertext"]))
+                await self._put_key(entity["RowKey"][2:], sealed)
+                moved = {k: v for k, v in entity.items() if k != "WrappedKey"} | {"KeyRef": key_ref(sealed)}
+                try:
+                    await self._submit([("update", moved, {"mode": UpdateMode.REPLACE, **_conditional(entity)})])
+                except Conflict:
+                    continue
+
     # -- primitives -----------------------------------------------------------------------------
 
-    async def _get(self, partition: str, row: str) -> Entity | None:
+    async def _get(self, partition: str, row: str, *, sealed: bool = True) -> Entity | None:
+        """One entity; a record with its key joined in, unless ``sealed`` is False."""
         async with _unavailable_on_errors():
             try:
-                return await self._table.get_entity(partition, row)
+                entity = await self._table.get_entity(partition, row)
             except ResourceNotFoundError:
                 return None
+        return await self._with_key(entity) if sealed else entity
 
     async def _transact(self, operations: Sequence[Operation], events: Events = ()) -> None:
         """All or nothing, with ``events`` chained onto the audit trail in the same transaction; a
@@ -184,8 +338,10 @@ class TableStore(Store):
             operations.append(("update", counter, {"mode": UpdateMode.REPLACE, **_conditional(head)}))
         return operations
 
-    async def _range(self, partition: str, low: str, high: str, limit: int | None = None) -> list[Entity]:
-        """Entities with ``low <= RowKey <= high``, in row-key order (at most ``limit``)."""
+    async def _range(self, partition: str, low: str, high: str, limit: int | None = None, *,
+                     sealed: bool = True) -> list[Entity]:
+        """Entities with ``low <= RowKey <= high``, in row-key order (at most ``limit``); records
+        with their keys joined in, unless ``sealed`` is False."""
         query = "PartitionKey eq @pk and RowKey ge @low and RowKey le @high"
         found: list[Entity] = []
         async with _unavailable_on_errors():
@@ -196,7 +352,7 @@ class TableStore(Store):
                 found.append(entity)
                 if limit is not None and len(found) >= limit:
                     break
-        return found
+        return [await self._with_key(entity) for entity in found] if sealed else found
 
     # -- drafts ---------------------------------------------------------------------------------
 
@@ -204,18 +360,19 @@ class TableStore(Store):
     def _expiry_key(draft: Draft) -> str:
         return f"x|{key_time(draft.expires_at)}|{draft.id}"
 
-    def _draft_entity(self, draft: Draft) -> Entity:
+    def _draft_entity(self, draft: Draft, sealed: Sealed | None) -> Entity:
         return {
             "PartitionKey": DRAFT, "RowKey": f"d|{draft.id}", "Doc": envelope(draft), "Version": draft.version,
-            "Expiry": self._expiry_key(draft), "Owner": f"o|{draft.owner}",
-            **_sealed_properties(seal_client(self._sealer, draft.id, draft.client)),
+            "Expiry": self._expiry_key(draft), "Owner": f"o|{draft.owner}", **_sealed_properties(sealed),
         }
 
     async def add_draft(self, draft: Draft, events: Events = ()) -> Draft:
         draft = draft.model_copy(update={"version": 1})
+        sealed = seal_client(self._sealer, draft.id, draft.client)
         index = {"PartitionKey": DRAFT, "RowKey": self._expiry_key(draft), "Id": draft.id}
         owner = {"PartitionKey": DRAFT, "RowKey": f"o|{draft.owner}", "Id": draft.id}  # one per counsellor
-        await self._transact([("create", self._draft_entity(draft)), ("create", index), ("create", owner)], events)
+        operations = [("create", self._draft_entity(draft, sealed)), ("create", index), ("create", owner)]
+        await self._sealed_write(draft.id, sealed, lambda: self._transact(operations, events), new=True)
         return draft
 
     async def get_draft(self, draft_id: str) -> Draft | None:
@@ -223,17 +380,22 @@ class TableStore(Store):
         return self._restore(Draft, entity) if entity else None
 
     def _restore(self, model: type[Record], entity: Entity) -> Record:
-        try:
+        if "Ciphertext" in entity and entity.get("WrappedKey") is None:  # its key is gone
+            raise Unreadable(str(entity.get("RowKey", "?"))[2:], "KeyMissing")
+        try:  # (the entity comes from ``_get``/``_range``, its key joined in)
             return restore(model, self._sealer, entity["Doc"], _sealed_of(entity))
         except Exception as error:  # noqa: BLE001 - a wrong key, a damaged entity: content-free either way
             raise Unreadable(str(entity.get("RowKey", "?"))[2:], type(error).__name__) from None
 
     async def save_draft(self, draft: Draft, events: Events = ()) -> Draft:
-        current = await self._get(DRAFT, f"d|{draft.id}")
+        current = await self._get(DRAFT, f"d|{draft.id}", sealed=False)
         if current is None or current["Version"] != draft.version:
             raise Conflict(draft.id)
         saved = draft.model_copy(update={"version": draft.version + 1})
-        await self._transact(_replacing(current, self._draft_entity(saved), "Expiry"), events)
+        sealed, kept = await self._reseal(draft.id, current, saved.client)
+        operations = _replacing(current, self._draft_entity(saved, sealed), "Expiry")
+        await self._sealed_write(draft.id, None if kept else sealed, lambda: self._transact(operations, events),
+                                 purged=[draft.id] if sealed is None and "Ciphertext" in current else [])
         return saved
 
     @staticmethod
@@ -248,14 +410,15 @@ class TableStore(Store):
         """Delete a record and its index entries in one transaction, with ``events``; ``True`` if
         this call deleted it."""
         while True:
-            current = await self._get(partition, row)
+            current = await self._get(partition, row, sealed=False)
             if current is None:
                 return False
             try:
                 await self._transact(self._deleting(current, entries), events)
-                return True
             except Conflict:
                 continue  # changed (or deleted) meanwhile: look again
+            await self._forget_keys(row[2:])  # the content is gone: its keys go after it
+            return True
 
     @staticmethod
     def _draft_entries(draft: Entity) -> list[str]:
@@ -278,17 +441,17 @@ class TableStore(Store):
     def _due_key(handoff: Handoff) -> str:
         return f"u|{key_time(handoff.due_at)}|{handoff.id}" if handoff.due_at else ""
 
-    def _handoff_entity(self, handoff: Handoff) -> Entity:
+    def _handoff_entity(self, handoff: Handoff, sealed: Sealed | None) -> Entity:
         return {
             "PartitionKey": HANDOFF, "RowKey": f"h|{handoff.id}", "Doc": envelope(handoff),
             "Version": handoff.version, "Due": self._due_key(handoff), "Reference": handoff.reference,
-            "DraftId": handoff.draft_id,
-            **_sealed_properties(seal_client(self._sealer, handoff.id, handoff.client)),
+            "DraftId": handoff.draft_id, **_sealed_properties(sealed),
         }
 
     async def add_handoff(self, handoff: Handoff, events: Events = ()) -> Handoff:
         handoff = handoff.model_copy(update={"version": 1})
-        entity = self._handoff_entity(handoff)
+        sealed = seal_client(self._sealer, handoff.id, handoff.client)
+        entity = self._handoff_entity(handoff, sealed)
         operations: list[Operation] = [
             ("create", entity),
             ("create", {"PartitionKey": HANDOFF, "RowKey": f"r|{handoff.reference}", "Id": handoff.id}),
@@ -296,7 +459,7 @@ class TableStore(Store):
         ]
         if entity["Due"]:
             operations.append(("create", {"PartitionKey": HANDOFF, "RowKey": entity["Due"], "Id": handoff.id}))
-        await self._transact(operations, events)
+        await self._sealed_write(handoff.id, sealed, lambda: self._transact(operations, events), new=True)
         return handoff
 
     async def get_handoff(self, handoff_id: str) -> Handoff | None:
@@ -311,17 +474,21 @@ class TableStore(Store):
         self, handoff: Handoff, events: Events = (), *, mark_sent: FingerprintMark | None = None,
         drop_draft: str | None = None,
     ) -> Handoff:
-        current = await self._get(HANDOFF, f"h|{handoff.id}")
+        current = await self._get(HANDOFF, f"h|{handoff.id}", sealed=False)
         if current is None or current["Version"] != handoff.version:
             raise Conflict(handoff.reference)
         saved = handoff.model_copy(update={"version": handoff.version + 1})
-        operations = _replacing(current, self._handoff_entity(saved), "Due")
+        sealed, kept = await self._reseal(handoff.id, current, saved.client)
+        operations = _replacing(current, self._handoff_entity(saved, sealed), "Due")
+        purged = [handoff.id] if sealed is None and "Ciphertext" in current else []
         if mark_sent is not None:
             operations.append(("upsert", self._sent_entity(mark_sent.fingerprint, mark_sent.at),
                                {"mode": UpdateMode.REPLACE}))
-        if drop_draft is not None and (draft := await self._get(DRAFT, f"d|{drop_draft}")) is not None:
+        if drop_draft is not None and (draft := await self._get(DRAFT, f"d|{drop_draft}", sealed=False)) is not None:
             operations += self._deleting(draft, self._draft_entries)
-        await self._transact(operations, events)
+            purged.append(drop_draft)
+        await self._sealed_write(handoff.id, None if kept else sealed, lambda: self._transact(operations, events),
+                                 purged=purged)
         return saved
 
     async def delete_handoff(self, handoff_id: str, events: Events = ()) -> None:
@@ -330,7 +497,7 @@ class TableStore(Store):
 
     async def due_handoffs(self, now: datetime, limit: int) -> list[Handoff | UnreadableRecord]:
         due: list[Handoff | UnreadableRecord] = []
-        for pointer in await self._range(HANDOFF, "u|", f"u|{key_time(now)}|~", limit):
+        for pointer in await self._range(HANDOFF, "u|", f"u|{key_time(now)}|~", limit, sealed=False):
             entity = await self._get(HANDOFF, f"h|{pointer['Id']}")
             if entity is None or entity["Due"] != pointer["RowKey"]:
                 continue  # (an entry whose record moved on meanwhile is skipped)
@@ -355,7 +522,8 @@ class TableStore(Store):
         return found
 
     async def next_due(self) -> datetime | None:
-        firsts = [await self._range(HANDOFF, "u|", "u|~", 1), await self._range(DRAFT, "x|", "x|~", 1)]
+        firsts = [await self._range(HANDOFF, "u|", "u|~", 1, sealed=False),
+                  await self._range(DRAFT, "x|", "x|~", 1, sealed=False)]
         moments = [datetime.strptime(f[0]["RowKey"].split("|")[1], "%Y%m%dT%H%M%S.%fZ").replace(tzinfo=UTC)
                    for f in firsts if f]
         return min(moments, default=None)
@@ -380,7 +548,7 @@ class TableStore(Store):
 
     async def audit_events(self, since: datetime | None = None, until: datetime | None = None) -> list[AuditEvent]:
         events = []
-        for entity in await self._range(AUDIT, "a|0", "a|9"):
+        for entity in await self._range(AUDIT, "a|0", "a|9", sealed=False):
             at = datetime.fromisoformat(entity["At"])
             if (since and at < since) or (until and at >= until):
                 continue
@@ -392,12 +560,12 @@ class TableStore(Store):
         return events
 
     async def audit_head(self) -> int:
-        head = await self._get(AUDIT, HEAD)
+        head = await self._get(AUDIT, HEAD, sealed=False)
         return int(head["Seq"]) if head else 0
 
     async def ended_with_content(self) -> list[str]:
         ended = []
-        for entity in await self._range(HANDOFF, "h|", "h|~"):
+        for entity in await self._range(HANDOFF, "h|", "h|~", sealed=False):
             state = json.loads(entity["Doc"])["state"]
             if "Ciphertext" in entity and state not in ("delivering", "delivered"):
                 ended.append(entity["Reference"])

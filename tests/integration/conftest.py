@@ -19,7 +19,7 @@ def sealer() -> Sealer:
 async def store(request, tmp_path, sealer):
     """Every store backend, for the shared contract suite. ``store.raw()`` returns everything the
     backend holds, as bytes, for tests that search it: the SQLite file (+WAL), or every entity in
-    the table with its binary properties."""
+    the table with its binary properties (the content store: the key store holds no client data)."""
     if request.param == "sqlite":
         path = tmp_path / "store.db"
         backend = await SqliteStore.open(path, sealer)
@@ -28,10 +28,10 @@ async def store(request, tmp_path, sealer):
             return b"".join(p.read_bytes() for p in (path, path.with_name(path.name + "-wal")) if p.exists())
     else:
         azurite = request.getfixturevalue("azurite")
-        table = TableClient.from_connection_string(
-            azurite.connection_string, request.getfixturevalue("table_name"), **CLIENT_OPTIONS
-        )
-        backend = await TableStore.open(table, sealer)
+        name = request.getfixturevalue("table_name")
+        table = TableClient.from_connection_string(azurite.connection_string, name, **CLIENT_OPTIONS)
+        keys = TableClient.from_connection_string(azurite.connection_string, f"{name}keys", **CLIENT_OPTIONS)
+        backend = await TableStore.open(table, sealer, keys=keys)
 
         async def raw() -> bytes:
             chunks = []
@@ -57,7 +57,8 @@ async def store_path_factory(request, tmp_path):
             backend = await SqliteStore.open(tmp_path / "store.db", sealer)
         else:
             table = TableClient.from_connection_string(azurite.connection_string, name, **CLIENT_OPTIONS)
-            backend = await TableStore.open(table, sealer)
+            keys = TableClient.from_connection_string(azurite.connection_string, f"{name}keys", **CLIENT_OPTIONS)
+            backend = await TableStore.open(table, sealer, keys=keys)
         opened.append(backend)
         return backend
 

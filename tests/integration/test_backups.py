@@ -1,0 +1,286 @@
+"""Backups hold no readable client data after a purge (issue 13, art. 6).
+
+The content store (the SQLite file with its WAL; the content table's entities) is copied at a
+moment T, as a backup would; then records are purged. Afterwards everything the bot still holds —
+the master key and the key store as it is now — is tried on every ciphertext in the copy: the
+purged records open with none of it, while a record that was not purged still opens (so the
+attempt is a real one). Also: the order of the two stores' writes under a real fault, the orphan
+key sweep, the move of keys out of a store from before the key store, and the start-up refusal of
+a key store that is not where the keys are.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from azure.data.tables.aio import TableClient
+
+from bot.adapters.crypto import Sealed, Sealer
+from bot.adapters.sealing import envelope, key_ref, seal_client
+from bot.adapters.sqlite_checks import StoreFileRefused, check_key_file
+from bot.adapters.sqlite_store import KEY_GRACE, KEY_STORE_VERSION, MIGRATIONS, SqliteStore
+from bot.adapters.table_store import CLIENT_OPTIONS, TableStore
+from bot.app.ports import Unreadable
+from bot.domain.handoff import HandoffState
+from tests import factories as f
+
+MASTER = bytes(range(32))
+SECRET = "Zyxwvut Backupnaam"
+LATER = datetime.now(UTC) + KEY_GRACE * 2  # when the key sweep counts any key left now as old
+
+
+def opens(sealer: Sealer, ciphertexts: list[tuple[str, bytes]], keys: list[tuple[str, str, bytes]]) -> set[str]:
+    """The records in ``ciphertexts`` (id, ciphertext) that any key in ``keys`` (record id, master
+    key id, wrapped key) opens with the master key: every key tried on every ciphertext."""
+    opened = set()
+    for record_id, ciphertext in ciphertexts:
+        for _, key_id, wrapped in keys:
+            try:
+                plaintext = sealer.open(record_id, Sealed(key_id, wrapped, ciphertext))
+            except Exception:  # noqa: BLE001, S112 - a key that does not fit: try the next
+                continue
+            assert SECRET.encode() in plaintext or b"Gebleven" in plaintext
+            opened.add(record_id)
+    return opened
+
+
+class Sqlite:
+    """The SQLite store, its content copied as files, its key store read as it is on disk."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp, self.path = tmp, tmp / "store.db"
+        self.keys = SqliteStore.key_store_of(self.path)
+
+    async def open(self, sealer: Sealer) -> SqliteStore:
+        return await SqliteStore.open(self.path, sealer)
+
+    async def copy_content(self) -> Path:
+        backup = self.tmp / "backup"
+        backup.mkdir(exist_ok=True)
+        for suffix in ("", "-wal"):  # the file and its WAL, as a file-level backup copies them
+            source = self.path.with_name(self.path.name + suffix)
+            if source.exists():
+                shutil.copyfile(source, backup / f"store.db{suffix}")
+        assert not list(backup.glob("*.keys*"))
+        return backup / "store.db"
+
+    @staticmethod
+    def ciphertexts(copy: Path) -> list[tuple[str, bytes]]:
+        db = sqlite3.connect(copy)
+        try:
+            return [(r, bytes(c)) for r, c in db.execute("SELECT record_id, ciphertext FROM sealed")]
+        finally:
+            db.close()
+
+    async def keys_now(self) -> list[tuple[str, str, bytes]]:
+        db = sqlite3.connect(f"{self.keys.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            return [(r, k, bytes(w)) for r, k, w in db.execute("SELECT record_id, key_id, wrapped_key FROM record_keys")]
+        finally:
+            db.close()
+
+    async def key_bytes(self) -> bytes:
+        """Every byte of the key store's files (the database and any journal), deleted pages included."""
+        return b"".join(p.read_bytes() for p in self.tmp.glob("store.db.keys*"))
+
+
+class Tables:
+    """The Table Storage store, its content table's entities copied, its key table read as it is."""
+
+    def __init__(self, azurite, name: str) -> None:
+        self.azurite, self.name, self.key_table = azurite, name, f"{name}keys"
+
+    def client(self, name: str) -> TableClient:
+        return TableClient.from_connection_string(self.azurite.connection_string, name, **CLIENT_OPTIONS)
+
+    async def open(self, sealer: Sealer) -> TableStore:
+        return await TableStore.open(self.client(self.name), sealer, keys=self.client(self.key_table))
+
+    async def copy_content(self) -> list[dict]:
+        async with self.client(self.name) as table:
+            return [dict(entity) async for entity in table.list_entities()]
+
+    @staticmethod
+    def ciphertexts(copy: list[dict]) -> list[tuple[str, bytes]]:
+        return [(e["RowKey"][2:], bytes(e["Ciphertext"])) for e in copy if "Ciphertext" in e]
+
+    async def keys_now(self) -> list[tuple[str, str, bytes]]:
+        async with self.client(self.key_table) as keys:
+            return [(e["PartitionKey"], e["KeyId"], bytes(e["WrappedKey"])) async for e in keys.list_entities()]
+
+    async def key_bytes(self) -> bytes:
+        return b"".join(wrapped for _, _, wrapped in await self.keys_now())
+
+
+@pytest.fixture(params=["sqlite", "azure-tables"])
+def backend(request, tmp_path):
+    if request.param == "sqlite":
+        return Sqlite(tmp_path)
+    return Tables(request.getfixturevalue("azurite"), request.getfixturevalue("table_name"))
+
+
+async def test_a_copy_of_the_content_taken_before_a_purge_opens_nothing_after_it(backend):
+    sealer = Sealer(MASTER)
+    store = await backend.open(sealer)
+    draft = await store.add_draft(f.draft(client=f.client(SECRET)))
+    draft = await store.save_draft(draft.model_copy(update={"client": f.client(f"{SECRET} Twee")}))  # a new key
+    sent = await store.add_handoff(f.handoff(draft_id=draft.id, client=f.client(SECRET)))
+    gone = await store.add_handoff(f.handoff(client=f.client(SECRET)))
+    kept = await store.add_handoff(f.handoff(client=f.client("Gebleven Klant")))
+
+    copy = await backend.copy_content()  # the backup, at T
+    before = await backend.keys_now()
+    purged = {draft.id, sent.id, gone.id}
+    assert opens(sealer, backend.ciphertexts(copy), before) == purged | {kept.id}  # at T, the copy opens
+
+    await store.save_handoff(sent.model_copy(update={"state": HandoffState.TRANSFERRED, "client": None}),
+                             drop_draft=draft.id)
+    await store.delete_handoff(gone.id)
+    await store.close()
+
+    after = await backend.keys_now()  # everything the bot has now: the master key and the key store
+    assert opens(Sealer(MASTER), backend.ciphertexts(copy), after) == {kept.id}
+    assert {record for record, _, _ in after} == {kept.id}
+    held = await backend.key_bytes()  # and no deleted page, no journal keeps a purged key
+    for record, _, wrapped in before:
+        assert (wrapped in held) == (record == kept.id)
+
+
+async def test_a_restored_copy_reads_its_purged_records_as_unreadable(tmp_path):
+    """Restoring the content from a backup (with the key store as it is) brings nothing purged
+    back: those records come back as ``Unreadable`` (their key is missing), the others read whole."""
+    live = Sqlite(tmp_path)
+    store = await live.open(Sealer(MASTER))
+    gone = await store.add_handoff(f.handoff(client=f.client(SECRET)))
+    kept = await store.add_handoff(f.handoff(client=f.client("Gebleven Klant")))
+    copy = await live.copy_content()
+    await store.save_handoff(gone.model_copy(update={"state": HandoffState.TRANSFERRED, "client": None}))
+    await store.close()
+
+    restored = tmp_path / "restored"
+    restored.mkdir()
+    for file in copy.parent.iterdir():
+        shutil.copyfile(file, restored / file.name)
+    shutil.copyfile(live.keys, restored / live.keys.name)
+    store = await SqliteStore.open(restored / "store.db", Sealer(MASTER))
+    with pytest.raises(Unreadable, match="KeyMissing"):
+        await store.get_handoff(gone.id)
+    assert (await store.get_handoff(kept.id)).client.identity.naam == "Gebleven Klant"
+    await store.close()
+
+
+async def test_a_key_that_cannot_be_deleted_yet_is_swept_and_the_purge_stands(tmp_path, caplog):
+    """A real fault between the two files' writes: another reader holds the key store, so the key
+    deletion after a purge cannot commit. The purge (content, audit) stands all the same; the key
+    is left as an orphan, which the key sweep deletes once the store is free and the key old."""
+    live = Sqlite(tmp_path)
+    store = await live.open(Sealer(MASTER))
+    handoff = await store.add_handoff(f.handoff(client=f.client(SECRET)))
+    copy = await live.copy_content()
+
+    reader = sqlite3.connect(live.keys, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM record_keys").fetchone()  # a shared lock, held
+    closed = await store.save_handoff(handoff.model_copy(update={"state": HandoffState.TRANSFERRED, "client": None}))
+    assert closed.client is None and (await store.get_handoff(handoff.id)).client is None
+    assert "a key left for the key sweep" in caplog.text and SECRET not in caplog.text
+    reader.execute("COMMIT")
+    reader.close()
+
+    assert [r for r, _, _ in await live.keys_now()] == [handoff.id]  # the orphan, still there
+    assert await store.sweep_keys() == 0  # too young: it might be a write in progress
+    assert await store.sweep_keys(LATER) == 1
+    assert await live.keys_now() == [] and opens(Sealer(MASTER), live.ciphertexts(copy), []) == set()
+    await store.close()
+
+
+async def test_orphan_keys_are_swept_on_both_backends(backend):
+    """A key no record names (a crash after the key, before the record) is deleted by the sweep
+    once it is older than the grace period; the keys records name are never touched."""
+    sealer = Sealer(MASTER)
+    store = await backend.open(sealer)
+    kept = await store.add_handoff(f.handoff(client=f.client("Gebleven Klant")))
+    orphan = sealer.seal("never-written", b"{}")
+    await store._put_key("never-written", orphan) if isinstance(store, TableStore) else await _sqlite_key(
+        store, "never-written", orphan)
+    assert await store.sweep_keys() == 0
+    assert await store.sweep_keys(LATER) == 1
+    assert {record for record, _, _ in await backend.keys_now()} == {kept.id}
+    assert (await store.get_handoff(kept.id)).client is not None
+    await store.close()
+
+
+async def _sqlite_key(store: SqliteStore, record_id: str, sealed: Sealed) -> None:
+    async with store._transaction(store._keys) as keys:  # the key store's own connection
+        await keys.execute("INSERT INTO record_keys (record_id, key_ref, key_id, wrapped_key, created_at)"
+                         " VALUES (?, ?, ?, ?, ?)", (record_id, key_ref(sealed), sealed.key_id, sealed.wrapped_key,
+                                                     datetime.now(UTC).isoformat()))
+
+
+async def test_keys_move_out_of_a_store_from_before_the_key_store(tmp_path):
+    """A store whose content file still holds ``record_keys``: ``open`` moves them to the key store,
+    the records read as before, and the content file (with its WAL) keeps no wrapped key."""
+    sealer, path = Sealer(MASTER), tmp_path / "store.db"
+    handoff = f.handoff(client=f.client(SECRET)).model_copy(update={"version": 1})
+    sealed = seal_client(sealer, handoff.id, handoff.client)
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode = WAL")
+    for number, script in enumerate(MIGRATIONS[:KEY_STORE_VERSION - 1], start=1):
+        db.executescript(script)
+        db.execute(f"PRAGMA user_version = {number}")
+    db.execute("INSERT INTO handoffs (id, reference, draft_id, version, state, doc) VALUES (?, ?, ?, 1, ?, ?)",
+               (handoff.id, handoff.reference, handoff.draft_id, handoff.state.value, envelope(handoff)))
+    db.execute("INSERT INTO record_keys VALUES (?, ?, ?)", (handoff.id, sealed.key_id, sealed.wrapped_key))
+    db.execute("INSERT INTO sealed VALUES (?, ?)", (handoff.id, sealed.ciphertext))
+    db.close()
+
+    store = await SqliteStore.open(path, sealer)
+    assert (await store.get_handoff(handoff.id)).client.identity.naam == SECRET
+    assert await store.sealed_key_ids() == {sealer.key_id: 1}
+    content = b"".join(p.read_bytes() for p in tmp_path.glob("store.db*") if ".keys" not in p.name)
+    assert sealed.wrapped_key not in content and sealed.wrapped_key in SqliteStore.key_store_of(path).read_bytes()
+    await store.save_handoff(await store.get_handoff(handoff.id))  # re-sealed: the moved key is superseded
+    await store.close()
+    assert [r for r, _, _ in await Sqlite(tmp_path).keys_now()] == [handoff.id]
+
+
+async def test_table_records_from_before_the_key_table_are_moved(azurite, table_name):
+    """An entity that still carries its wrapped key reads as it is, and ``open`` moves the key out."""
+    tables, sealer = Tables(azurite, table_name), Sealer(MASTER)
+    store = await tables.open(sealer)
+    handoff = await store.add_handoff(f.handoff(client=f.client(SECRET)))
+    async with tables.client(table_name) as table, tables.client(tables.key_table) as keys:
+        entity = await table.get_entity("tk", f"h|{handoff.id}")
+        key = await keys.get_entity(handoff.id, entity["KeyRef"])
+        legacy = {k: v for k, v in entity.items() if k != "KeyRef"} | {"WrappedKey": key["WrappedKey"]}
+        await table.upsert_entity(legacy, mode="replace")
+        await keys.delete_entity(handoff.id, entity["KeyRef"])
+    assert (await store.get_handoff(handoff.id)).client.identity.naam == SECRET  # read as it is
+    await store.close()
+
+    store = await tables.open(sealer)
+    async with tables.client(table_name) as table:
+        moved = await table.get_entity("tk", f"h|{handoff.id}")
+    assert "WrappedKey" not in moved and [r for r, _, _ in await tables.keys_now()] == [handoff.id]
+    assert (await store.get_handoff(handoff.id)).client.identity.naam == SECRET
+    await store.close()
+
+
+async def test_start_up_refuses_a_key_store_that_is_not_where_the_keys_are(tmp_path):
+    live = Sqlite(tmp_path)
+    store = await live.open(Sealer(MASTER))
+    await store.add_handoff(f.handoff(client=f.client(SECRET)))
+    await store.close()
+    check_key_file(live.keys, live.path)  # where it is: fine
+    elsewhere = tmp_path / "elsewhere.keys"
+    with pytest.raises(StoreFileRefused, match="holds 1 records sealed with keys kept there") as refused:
+        check_key_file(elsewhere, live.path)
+    assert str(elsewhere) in str(refused.value) and SECRET not in str(refused.value)
+    sqlite3.connect(elsewhere).execute("PRAGMA user_version = 1").connection.close()  # on purpose: an empty one
+    check_key_file(elsewhere, live.path)
+    with pytest.raises(StoreFileRefused, match="another database"):
+        check_key_file(live.path, live.path)
