@@ -50,7 +50,8 @@ class AgentsEndpoint:
         except ConnectorError as error:
             # Unreachable is an outside failure (503, as on botbuilder); a refused reply is a 500 there too.
             status = 503 if error.status is None else 500
-            log.warning("connector call failed", extra={"status": error.status, "error": error.code, "verb": verb})
+            what = "connector unreachable" if error.status is None else "connector call failed"
+            log.warning(what, extra={"status": status, "error": error.code, "verb": verb})
             return status, {"error": "temporarily unavailable, try again" if status == 503 else "internal error"}
         except Exception as error:  # noqa: BLE001 - no traceback (it may quote content) to caller or log
             log.error("turn failed", extra={"error": type(error).__name__, "verb": verb})

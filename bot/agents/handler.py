@@ -16,14 +16,14 @@ from microsoft_agents.activity import Activity
 
 from bot import logs
 from bot.agents.connector import CARD_TYPE, Connector, card_activity, text_activity
-from bot.app import counsellor, recipient
+from bot.app import counsellor, incidents, recipient
 from bot.app import results as r
 from bot.app.services import Terugkoppeling
-from bot.domain.handoff import Handoff, HandoffState
+from bot.domain.handoff import Handoff, HandoffState, Stage
 from bot.domain.model import Actor, Reason
 from bot.teams import texts
 from bot.teams.activity import ExecuteAction, actor_of, address_of, command_text, is_personal, parse_invoke
-from bot.teams.cards import Card, Cards
+from bot.teams.cards import Card, Cards, moment
 from bot.teams.verbs import Verb
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ class ConfirmReturn:
     handoff: Handoff
 
 
-Answer = r.Result | ConfirmReturn
+Answer = r.Result | ConfirmReturn | incidents.Acknowledgement
 UseCase = Callable[[Terugkoppeling, Call], Awaitable[Answer]]
 Response = tuple[int, object | None]
 
@@ -147,7 +147,11 @@ class AgentsBot:
         today = self.service.today()
         match result:
             case r.Shown(draft):
-                return self.cards.for_draft(draft, today)
+                card = self.cards.for_draft(draft, today)
+                if draft.stage is Stage.IDENTIFY and (end := self.service.policy.end_ahead(today)):
+                    ends = texts.PROTOCOL_ENDS.format(day=end.strftime("%d/%m/%Y"))
+                    card["body"].insert(0, self.cards.warning(ends))
+                return card
             case r.FormErrors(draft, values, errors):
                 return self.cards.for_draft(draft, today, values, errors)
             case r.Unidentified(draft, values, reason):
@@ -181,6 +185,11 @@ class AgentsBot:
                 )
             case ConfirmReturn(handoff):
                 return self.cards.return_confirmation(handoff)
+            case incidents.Acknowledgement(notification, allowed):
+                if not allowed or notification is None or notification.acknowledged_at is None:
+                    return self.cards.message(texts.DPO_ACK_REFUSED_TITLE, texts.DPO_ACK_REFUSED_TEXT)
+                return self.cards.message(texts.DPO_ACK_TITLE, texts.DPO_ACK_TEXT.format(
+                    reference=notification.subject, at=moment(notification.acknowledged_at)))
             case _:
                 assert_never(result)
 
@@ -209,6 +218,7 @@ VERBS: dict[Verb, UseCase] = {
     Verb.NIET_MIJN_KLANT: _ask_return,
     Verb.BEVESTIG_NIET_MIJN_KLANT: lambda app, call: recipient.close(app, call.actor, call.handoff,
                                                                      HandoffState.RETURNED),
+    Verb.KENNIS_GENOMEN: lambda app, call: incidents.acknowledge(app, call.actor, call.handoff),
     Verb.VERVERS: _refresh,
 }
 

@@ -8,11 +8,11 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from bot.agents.connector import Connector, ConnectorError, card_activity, text_activity
-from bot.app.ports import CardRemoval, DeliveryError, Notice
+from bot.app.ports import CardRemoval, DeliveryError, IncidentNotice, Notice
 from bot.domain.handoff import Draft, Handoff
-from bot.domain.model import Address, Delivery
+from bot.domain.model import Address, Delivery, DpoContact
 from bot.teams import texts
-from bot.teams.cards import Cards
+from bot.teams.cards import Cards, moment
 from bot.teams.graph import GraphError, GraphInstaller
 
 log = logging.getLogger(__name__)
@@ -144,6 +144,44 @@ class AgentsMessenger:
         await self._attempt("notify", handoff, [], self._connector.send(
             address.service_url, handoff.counsellor.tenant_id, address.conversation_id, text))
 
+    # -- art. 9: incidents to the data protection officers (as bot.teams.messenger) ---------------
+
+    async def notify_dpo(self, contact: DpoContact, incident: IncidentNotice) -> None:
+        """A content-free card in the DPO's 1:1 chat (with "Kennis genomen"), or an e-mail through
+        Graph ``sendMail``; ``DeliveryError`` if it did not go out."""
+        if contact.channel == "mail":
+            await self._mail_dpo(contact, incident)
+            return
+        card = self._cards.templates.bind("incident", {
+            "titel": texts.DPO_TITLE.format(reference=incident.reference), "stijl": "attention",
+            "intro": texts.DPO_INTRO, "hint": texts.DPO_ACK_HINT, "knop": texts.DPO_ACKNOWLEDGE,
+            "melding": incident.notification_id,
+            "feiten": [{"label": label, "waarde": value} for label, value in _dpo_facts(incident)],
+        })
+        activity = card_activity(card, summary=texts.DPO_SUMMARY.format(reference=incident.reference))
+        app_id = self._app_id_for(contact.tenant_id)
+        try:
+            async with asyncio.timeout(self._timeout):
+                conversation = await self._connector.create_conversation(
+                    self._service_url, contact.tenant_id, contact.aad_object_id, f"28:{app_id}" if app_id else "")
+                await self._connector.send(self._service_url, contact.tenant_id, conversation, activity)
+        except ConnectorError as error:
+            raise _delivery_error(error) from None
+        except TimeoutError:
+            raise DeliveryError(None, retryable=True) from None
+
+    async def _mail_dpo(self, contact: DpoContact, incident: IncidentNotice) -> None:
+        if self._installer is None or not incident.sender_mailbox or not incident.sender_tenant:
+            log.error("dpo mail not configured", extra={"ref": incident.reference})
+            raise DeliveryError(None, retryable=False)
+        lines = [texts.DPO_INTRO, "", *(f"{label}: {value}" for label, value in _dpo_facts(incident)), "",
+                 texts.DPO_MAIL_ACK]
+        try:
+            await self._installer.send_mail(incident.sender_tenant, incident.sender_mailbox, contact.mailbox,
+                                            texts.DPO_TITLE.format(reference=incident.reference), "\n".join(lines))
+        except GraphError as error:
+            raise DeliveryError(error.status, retryable=error.retryable, retry_after=error.retry_after) from None
+
     @staticmethod
     async def _attempt(step: str, handoff: Handoff, failed: list[int | None], call: Awaitable[object]) -> bool:
         """One connector call: ``True`` if it took effect; a failure is logged and its status kept."""
@@ -156,3 +194,21 @@ class AgentsMessenger:
             log.warning("connector call failed", extra={"ref": handoff.reference, "step": step, "status": status,
                                                         "error": type(error).__name__})
             return False
+
+
+def _dpo_facts(incident: IncidentNotice) -> list[tuple[str, str]]:
+    """What a DPO reads, card or mail: names and codes worded, never a value of the client's
+    (a copy of bot.teams.messenger's, which imports botbuilder)."""
+    labels = texts.DPO_LABELS
+    fields = (texts.DPO_FIELDS_REQUIRED.format(fields=", ".join(incident.fields)) if incident.fields
+              else texts.DPO_NO_FIELDS)
+    agency = next((name for a, name in texts.AGENCY_NAMES.items() if a.value == incident.agency), texts.DPO_NO_AGENCY)
+    return [
+        (labels["reference"], incident.reference),
+        (labels["category"], texts.DPO_CATEGORIES.get(incident.category, incident.category)),
+        (labels["agency"], agency),
+        (labels["detected"], moment(incident.detected_at)),
+        (labels["notified"], moment(incident.notified_at)),
+        (labels["fields"], fields),
+        (labels["actions"], "; ".join(texts.DPO_ACTIONS.get(a, a) for a in incident.actions)),
+    ]
