@@ -211,7 +211,7 @@ async def test_the_counsellor_is_told_the_bot_could_not_be_installed(harness, gr
     await write(counsellor)
     refuse(graph, "403")
     card = await counsellor.click("verstuur")
-    assert texts(card)[0] == dutch.NOT_INSTALLED
+    assert texts(card)[0] == dutch.NOT_INSTALLED.format(beheerder=dutch.ADMIN)  # no BOT_ADMIN_CONTACT here
 
 
 # -- Graph cannot answer now: the outbox ------------------------------------------------------------
@@ -251,7 +251,7 @@ async def test_graph_unavailable_goes_to_the_outbox_and_the_sweep_delivers_once(
 async def test_without_an_installer_not_installed_is_refused_as_before(harness, connector, graph, counsellor, els):
     await write(counsellor)
     card = await counsellor.click("verstuur")
-    assert texts(card)[0] == dutch.NOT_DELIVERED
+    assert texts(card)[0] == dutch.NOT_DELIVERED.format(beheerder=dutch.ADMIN)
     assert graph.calls == [] and creates(connector) == [403]
     assert (await events(harness))[-1] == "delivery_failed"
 
@@ -261,7 +261,7 @@ async def test_other_refusals_do_not_install(harness, connector, graph, installe
     await write(counsellor)
     connector.fail("POST", status=403, path_is="/v3/conversations", body=error_body(403, "refused", code))
     card = await counsellor.click("verstuur")
-    assert texts(card)[0] == dutch.NOT_DELIVERED
+    assert texts(card)[0] == dutch.NOT_DELIVERED.format(beheerder=dutch.ADMIN)
     assert graph.calls == [] and creates(connector) == [403]
 
 
