@@ -99,7 +99,7 @@ async def test_killed_between_sending_and_storing_the_activity_id(world):
     shown = await els.look()
     assert len(shown) == 2 and len(content_cards(connector, conversation)) == 1
     stray = next(c for c in shown if NAME not in json.dumps(c))
-    assert "vervangen door een nieuwere kaart" in " ".join(texts(stray))
+    assert "vervangen door een nieuwer bericht" in " ".join(texts(stray))
 
     await els.click("overgezet")
     assert content_cards(connector, conversation) == []
