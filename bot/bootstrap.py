@@ -175,16 +175,17 @@ async def open_store(settings: Settings, sealer: Sealer) -> Store:
         if not settings.local_mode:
             raise ConfigurationError("BOT_STORE_CONNECTION_STRING is for local use and tests; in production use "
                                      "BOT_STORE=https://<account>.table.core.windows.net and a managed identity")
-        table, keys = (TableClient.from_connection_string(settings.store_connection_string, name, **CLIENT_OPTIONS)
-                       for name in (settings.store_table, key_table))
+        connection = settings.store_connection_string
+        table, key_client = (TableClient.from_connection_string(connection, name, **CLIENT_OPTIONS)
+                             for name in (settings.store_table, key_table))
     else:
         from azure.identity.aio import DefaultAzureCredential
 
         credential = DefaultAzureCredential()  # managed identity in Azure; role: Storage Table Data Contributor
-        table, keys = (TableClient(settings.store, name, credential=credential, **CLIENT_OPTIONS)
-                       for name in (settings.store_table, key_table))
-        return await TableStore.open(table, sealer, keys=keys, closing=credential)
-    return await TableStore.open(table, sealer, keys=keys)
+        table, key_client = (TableClient(settings.store, name, credential=credential, **CLIENT_OPTIONS)
+                             for name in (settings.store_table, key_table))
+        return await TableStore.open(table, sealer, keys=key_client, closing=credential)
+    return await TableStore.open(table, sealer, keys=key_client)
 
 
 async def check_keys(settings: Settings, store: Store, sealer: Sealer, *, strict: bool = True) -> None:

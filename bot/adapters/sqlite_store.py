@@ -140,6 +140,7 @@ BUSY_SECONDS = 0.5
 # not that a statement is wrong: BUSY, LOCKED, NOMEM, READONLY, IOERR, FULL, CANTOPEN, PROTOCOL.
 # (CORRUPT is not among them: a damaged file is not cured by trying again.)
 FAULTS = frozenset({5, 6, 7, 8, 10, 13, 14, 15})
+READONLY_ROLLBACK = 776  # SQLITE_READONLY_ROLLBACK: a read-only connection met a hot journal
 
 
 @contextlib.contextmanager
@@ -387,7 +388,15 @@ class SqliteStore(Store):
         """One statement (one consistent snapshot), never inside another coroutine's transaction."""
         async with self._turn():
             with _faults():
-                cursor = await self._db.execute(sql, params)
+                try:
+                    cursor = await self._db.execute(sql, params)
+                except sqlite3.OperationalError as error:
+                    if getattr(error, "sqlite_errorcode", 0) != READONLY_ROLLBACK:
+                        raise
+                    # A process died mid-commit in the key store: its journal is hot, which this
+                    # read-only view cannot roll back; the key store's own connection does, by reading.
+                    await (await self._keys.execute("SELECT count(*) FROM record_keys")).fetchall()
+                    cursor = await self._db.execute(sql, params)
                 return list(await cursor.fetchall())
 
     async def _sealed_query(self, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:

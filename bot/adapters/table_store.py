@@ -257,7 +257,7 @@ class TableStore(Store):
                 )
                 named.update({(e["RowKey"][2:], e["KeyRef"]) async for e in pages if e.get("KeyRef")})
             orphans = [key for key in keys if (key["PartitionKey"], key["RowKey"]) not in named
-                       and key.metadata["timestamp"] < cutoff]
+                       and (key.metadata.get("timestamp") or cutoff) < cutoff]  # (none: kept, as if new)
             for key in orphans:
                 await self._keys.delete_entity(key["PartitionKey"], key["RowKey"])
         if orphans:

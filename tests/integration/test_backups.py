@@ -79,7 +79,8 @@ class Sqlite:
     async def keys_now(self) -> list[tuple[str, str, bytes]]:
         db = sqlite3.connect(f"{self.keys.resolve().as_uri()}?mode=ro", uri=True)
         try:
-            return [(r, k, bytes(w)) for r, k, w in db.execute("SELECT record_id, key_id, wrapped_key FROM record_keys")]
+            rows = db.execute("SELECT record_id, key_id, wrapped_key FROM record_keys")
+            return [(record, key_id, bytes(wrapped)) for record, key_id, wrapped in rows]
         finally:
             db.close()
 
@@ -284,3 +285,29 @@ async def test_start_up_refuses_a_key_store_that_is_not_where_the_keys_are(tmp_p
     check_key_file(elsewhere, live.path)
     with pytest.raises(StoreFileRefused, match="another database"):
         check_key_file(live.path, live.path)
+
+
+async def test_a_process_that_died_writing_the_key_store_does_not_stop_the_reads(tmp_path):
+    """Another process is killed in the middle of a key store commit (its journal left hot): this
+    store's read-only view of the key store cannot roll that back, its key connection does, and
+    the read goes on with the keys as they were."""
+    import os
+    import subprocess
+    import sys
+
+    live = Sqlite(tmp_path)
+    store = await live.open(Sealer(MASTER))
+    handoff = await store.add_handoff(f.handoff(client=f.client(SECRET)))
+    killed = subprocess.run([sys.executable, "-c", (
+        "import os, sqlite3, sys\n"
+        "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "db.execute('PRAGMA cache_size = 1')\n"
+        "db.execute('BEGIN IMMEDIATE')\n"
+        "db.execute(\"UPDATE record_keys SET wrapped_key = randomblob(60)\")\n"
+        "db.execute(\"WITH RECURSIVE n(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM n WHERE v < 200)"
+        " INSERT INTO record_keys (record_id, key_ref, key_id, wrapped_key)"
+        " SELECT 'x' || v, '', 'k', randomblob(4000) FROM n\")\n"
+        "os._exit(9)\n"), str(live.keys)], timeout=30)
+    assert killed.returncode == 9 and os.path.getsize(f"{live.keys}-journal") > 0  # hot
+    assert (await store.get_handoff(handoff.id)).client.identity.naam == SECRET
+    await store.close()
