@@ -36,13 +36,14 @@ tools/agents-toolkit/node_modules/.installed: tools/agents-toolkit/package.json 
 playground: install tools/playground/node_modules/.installed
 	tools/playground/run.sh
 
-# The tests, then the linter (pyproject.toml [tool.ruff]): either failing fails `make test` and CI.
+# The tests, then the linters (ruff; mypy --strict on bot/, pyproject.toml): any failing fails `make test` and CI.
 test: install $(NODE_TOOLS)
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory lint
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy bot/
 
 # The benchmark's peers (other SDKs' echo bots) in their own virtualenvs under bench/.venvs/;
 # `python -m bench` makes them on first use too.

@@ -32,7 +32,6 @@ from typing import Any
 import aiohttp
 
 from bench.common import DIRECTORY_FILE, ROOT, child_env
-
 from bot.adapters.directory_file import FileDirectory
 from bot.adapters.directory_http import CircuitBreaker, HttpDirectory, Limits
 from bot.adapters.resolver import RecipientResolver

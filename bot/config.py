@@ -113,14 +113,14 @@ class Settings(BaseSettings):
     agency_tenants: Annotated[AgencyTenants | None, NoDecode] = Field(None, alias="BOT_AGENCY_TENANTS")
     protocol_start: date = Field(date(2025, 4, 1), alias="BOT_PROTOCOL_START")
     protocol_end: date | None = Field(None, alias="BOT_PROTOCOL_END")
+    # Art. 8: one agency's participation ends (its last day): "atlas=2027-03-31,amal=2027-06-30".
+    agency_end: Annotated[dict[str, date], NoDecode] = Field(default_factory=dict, alias="BOT_AGENCY_END")
+    protocol_end_notice_days: int = Field(30, ge=0, alias="BOT_PROTOCOL_END_NOTICE_DAYS")
     # Where the protocol is published (the help card's "Protocol lezen"); empty: ask the administrator.
     protocol_url: str = Field("", pattern=r"^(https://[^\s]+)?$", max_length=2000, alias="BOT_PROTOCOL_URL")
     # How users reach the functioneel beheerder, e.g. an e-mail address or a team's name; shown after
     # "de functioneel beheerder" wherever a message sends someone to them.
     admin_contact: str = Field("", max_length=200, alias="BOT_ADMIN_CONTACT")
-    # Art. 8: one agency's participation ends (its last day): "atlas=2027-03-31,amal=2027-06-30".
-    agency_end: Annotated[dict[str, date], NoDecode] = Field(default_factory=dict, alias="BOT_AGENCY_END")
-    protocol_end_notice_days: int = Field(30, ge=0, alias="BOT_PROTOCOL_END_NOTICE_DAYS")
     draft_ttl_hours: float = Field(24, gt=0, alias="BOT_DRAFT_TTL_HOURS")
     # Abuse bounds per counsellor and replica (0 = none): new terugkoppelingen, identification attempts.
     rate_commands: int = Field(30, ge=0, alias="BOT_RATE_COMMANDS")
@@ -167,6 +167,7 @@ class Settings(BaseSettings):
     dpo_contacts: Annotated[tuple[DpoContact, ...], NoDecode] = Field((), alias="BOT_DPO_CONTACTS")
     dpo_sender_mailbox: str = Field("", max_length=320, alias="BOT_DPO_SENDER_MAILBOX")
     dpo_sender_tenant: str = Field("", alias="BOT_DPO_SENDER_TENANT")
+
     @field_validator("registrations", mode="before")
     @classmethod
     def _registrations(cls, value: object) -> object:

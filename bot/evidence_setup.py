@@ -81,11 +81,13 @@ def processors_of(settings: Settings) -> list[dict[str, str]]:
         found.append({"name": "Azure Table Storage (Microsoft)",
                       "role": "bewaart concepten, overdrachten en de audittrail; cliëntgegevens versleuteld"})
     if settings.key_vault_url:
-        found.append({"name": "Azure Key Vault (Microsoft)", "role": "bewaart de sleutels (hoofdsleutel, handtekening)"})
+        found.append({"name": "Azure Key Vault (Microsoft)",
+                      "role": "bewaart de sleutels (hoofdsleutel, handtekening)"})
     if settings.graph_credential:
         found.append({"name": "Microsoft Graph (Microsoft)",
                       "role": "installeert de app voor een trajectbegeleider die de bot nog niet opende"})
     found.append({"name": hosting, "role": "draait de bot"})
     if settings.applicationinsights_connection_string:
-        found.append({"name": "Application Insights (Microsoft)", "role": "ontvangt logs en metingen, zonder cliëntgegevens"})
+        found.append({"name": "Application Insights (Microsoft)",
+                      "role": "ontvangt logs en metingen, zonder cliëntgegevens"})
     return found

@@ -19,7 +19,7 @@ from typing import Any
 import jwt
 from jwt import PyJWKClient
 from microsoft_agents.authentication.msal import MsalConnectionManager
-from microsoft_agents.hosting.core import AgentAuthConfiguration, AuthTypes
+from microsoft_agents.hosting.core import AgentAuthConfiguration, AuthTypes  # type: ignore[attr-defined]
 from microsoft_agents.hosting.core.authorization import ClaimsIdentity
 from microsoft_agents.hosting.core.authorization.jwt import JwtTokenValidator
 
@@ -83,7 +83,7 @@ class _ConfiguredKeys:
                     raise jwt.PyJWKClientConnectionError(type(error).__name__) from None
                 self._client = PyJWKClient(uri, timeout=int(KEYS_TIMEOUT))
             client = self._client
-            return await asyncio.to_thread(client.get_signing_key, header.get("kid"))
+            return await asyncio.to_thread(client.get_signing_key, str(header.get("kid", "")))
 
 
 class Registrations:
@@ -105,7 +105,7 @@ class Registrations:
             self._manager = MsalConnectionManager(connections_configurations=configurations)
             self._validator = JwtTokenValidator(configurations["SERVICE_CONNECTION"])
             if metadata_url:
-                self._validator._jwk_client_manager = _ConfiguredKeys(metadata_url)  # instance, not the class's
+                self._validator._jwk_client_manager = _ConfiguredKeys(metadata_url)  # type: ignore[assignment]
 
     @property
     def anonymous(self) -> bool:

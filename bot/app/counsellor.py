@@ -197,8 +197,8 @@ async def send(
             return Sent(delivered)
         case Deferred(deferred):
             return Queued(deferred)
-        case Rejected(error):
-            return NotDelivered(draft, error.reason)
+        case Rejected(refusal):
+            return NotDelivered(draft, refusal.reason)
         case None:
             return Stale()
 

@@ -142,7 +142,7 @@ def card_deletions(window: Sequence[AuditEvent]) -> dict[str, object]:
 
 def summarise(window: Sequence[AuditEvent], content_left: list[str], verdict: Verdict, *,
               agency: Agency | None = None, processors: Sequence[dict[str, str]] = ()) -> Summary:
-    counted = Counter(e.event for e in window)
+    counted = Counter(str(e.event) for e in window)
     return Summary(
         counts={label: counted.get(name, 0) for name, label in SUMMARY_EVENTS.items()},
         incidents=[{"at": e.at.isoformat(), "reference": e.subject, "agency": e.agency.value if e.agency else "",

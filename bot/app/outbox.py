@@ -129,8 +129,8 @@ class Outbox:
 
     async def _reread(self, record: R) -> R | None:
         if isinstance(record, Draft):
-            return await self.store.get_draft(record.id)  # type: ignore[return-value]
-        return await self.store.get_handoff(record.id)  # type: ignore[return-value]
+            return await self.store.get_draft(record.id)
+        return await self.store.get_handoff(record.id)
 
     async def handoff(self, handoff: Handoff, transition: Transition[Handoff]) -> tuple[Handoff | None, bool]:
         written = await self.change(handoff, transition)
@@ -326,13 +326,13 @@ class Outbox:
                                                          subject=bad.record_id, reason=bad.why))
                 done["unreadable"] += 1
             handoffs = [h for h in due if isinstance(h, Handoff)]
-            for outcome in await asyncio.gather(*(step(h) for h in handoffs), return_exceptions=True):
-                if isinstance(outcome, BaseException):
+            for result in await asyncio.gather(*(step(h) for h in handoffs), return_exceptions=True):
+                if isinstance(result, BaseException):
                     # It stays due and the next sweep tries again; nothing is half-done (claims).
-                    log.error("sweep step failed", extra={"error": type(outcome).__name__})
+                    log.error("sweep step failed", extra={"error": type(result).__name__})
                     done["failed"] += 1
-                elif outcome:
-                    done[outcome] += 1
+                elif result:
+                    done[result] += 1
         if done:
             log.info("sweep", extra={"done": dict(done)})
         return done

@@ -111,7 +111,8 @@ def to_html(export: Export, key: Ed25519PrivateKey) -> bytes:
     counts = "".join(f'<tr><td>{escape(label)}</td><td class="n">{summary.counts[SUMMARY_EVENTS[name]]}</td></tr>'
                      for name, label in COUNTS.items())
     incidents = _rows([
-        f"<tr><td class=\"t\">{_moment(datetime.fromisoformat(i['at']))}</td><td><code>{escape(i['reference'])}</code></td>"
+        f"<tr><td class=\"t\">{_moment(datetime.fromisoformat(i['at']))}</td>"
+        f"<td><code>{escape(i['reference'])}</code></td>"
         f"<td>{escape(i['agency'])}</td><td>{escape(INCIDENTS.get(i['reason'], i['reason']))}</td></tr>"
         for i in summary.incidents], "Geen incidenten in deze periode.", 4)
     cards = summary.cards
@@ -151,7 +152,8 @@ def to_html(export: Export, key: Ed25519PrivateKey) -> bytes:
 <tr><th>Audittrail</th></tr><tr><td>{chain}</td></tr>
 <tr><th>Laatste schakel (bewaar als ijkpunt)</th></tr><tr><td><code>{escape(verdict.last_mac or "—")}</code></td></tr>
 <tr><th>Geen inhoud meer bij afgesloten overdrachten</th></tr><tr><td>{content}</td></tr>
-<tr><th>Handtekening (Ed25519), vingerafdruk van de sleutel</th></tr><tr><td><code>{escape(export.fingerprint)}</code></td></tr>
+<tr><th>Handtekening (Ed25519), vingerafdruk van de sleutel</th></tr>
+<tr><td><code>{escape(export.fingerprint)}</code></td></tr>
 </table>
 <h2>Verwerkers (art. 6)</h2>
 <table class="who">{processors}</table></section>
@@ -162,7 +164,8 @@ def to_html(export: Export, key: Ed25519PrivateKey) -> bytes:
 <footer>Dit rapport bevat geen cliëntgegevens: alleen referenties, tijdstippen, organisaties en redencodes.
 De audittrail is een keten over alle organisaties heen; de handtekening dekt elke byte van dit bestand.
 Nakijken met de publieke sleutel van VDAB:
-<code>python -m bot audit verify-export rapport.html --public-key SLEUTEL</code> (of met OpenSSL, zie de README).</footer>
+<code>python -m bot audit verify-export rapport.html --public-key SLEUTEL</code>
+(of met OpenSSL, zie de README).</footer>
 </body>
 </html>
 """

@@ -102,6 +102,7 @@ class Superseded:
 
 
 Result = (
-    Shown | FormErrors | Unidentified | Refused | Stale | Cancelled | Sent | Queued | NotDelivered | Closed | AlreadyClosed
+    Shown | FormErrors | Unidentified | Refused | Stale | Cancelled | Sent | Queued | NotDelivered | Closed
+    | AlreadyClosed
     | Current | Superseded
 )

@@ -17,8 +17,8 @@ from bot.app.incidents import Incidents
 from bot.app.outbox import Outbox
 from bot.app.ports import ClientDirectory, Clock, Messenger, Store
 from bot.app.results import Refused
-from bot.domain.model import Actor, Agency, AuditEvent, AuditName, DpoSettings, Reason
 from bot.domain.limits import SlidingWindow
+from bot.domain.model import Actor, Agency, AuditEvent, AuditName, DpoSettings, Reason
 from bot.domain.policy import Policy
 from bot.domain.schedule import Schedule
 

@@ -134,10 +134,13 @@ class Check:
 
 
 def _signature_block(line: str) -> dict[str, object]:
+    block: dict[str, object]
     if line.startswith(_JSON_PREFIX) and line.endswith("}"):
-        return json.loads(line[len(_JSON_PREFIX):-1])
+        block = json.loads(line[len(_JSON_PREFIX):-1])
+        return block
     if line.startswith(_HTML_PREFIX) and line.endswith(_HTML_SUFFIX):
-        return json.loads(line[len(_HTML_PREFIX):-len(_HTML_SUFFIX)])
+        block = json.loads(line[len(_HTML_PREFIX):-len(_HTML_SUFFIX)])
+        return block
     if line.startswith(_CSV_PREFIX):
         row = line.split(",")  # no field holds a comma; and csv's field limit is below the digests' size
         if len(row) == 7:

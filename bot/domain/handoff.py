@@ -380,9 +380,8 @@ class Handoff(_Record):
         client lost the label, or another trajectbegeleider is named), or the protocol ended for its
         agency (``event`` ``protocol_ended``). Not an incident: nobody wrong saw it."""
         self._require("withdrawn", HandoffState.DELIVERING, HandoffState.DELIVERED)
-        change = self._with(closed_because=reason)._purged(
-            HandoffState.WITHDRAWN, at, lease, self._event(event, at, reason, actor=actor))
-        return change
+        because: Handoff = self._with(closed_because=reason)
+        return because._purged(HandoffState.WITHDRAWN, at, lease, self._event(event, at, reason, actor=actor))
 
     def followed_up(self, keep_until: datetime | None = None) -> Change[Handoff]:
         """The recipient's card is removed and the counsellor told: nothing more is due but, at

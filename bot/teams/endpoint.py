@@ -68,7 +68,7 @@ class TeamsEndpoint:
             return 201, None
         payload = response.body
         # CloudAdapter leaves msrest models in the body; serialise exactly once (BOTBUILDER-NOTES 2).
-        return response.status, payload.serialize() if isinstance(payload, Model) else payload
+        return response.status, payload.serialize() if isinstance(payload, Model) else payload  # type: ignore[no-untyped-call]
 
 
 def _unicode_text(body: dict[str, Any]) -> bool:

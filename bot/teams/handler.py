@@ -13,7 +13,7 @@ from typing import assert_never
 
 from botbuilder.core import CardFactory, InvokeResponse, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
-from botbuilder.schema import AdaptiveCardInvokeResponse
+from botbuilder.schema import AdaptiveCardInvokeResponse, Attachment, ChannelAccount
 
 from bot import logs
 from bot.app import counsellor, incidents, recipient
@@ -94,7 +94,7 @@ class TerugkoppelingBot(TeamsActivityHandler):
         card = self._help(actor, unknown=command not in HELP_COMMANDS)
         await turn_context.send_activity(MessageFactory.attachment(_attachment(card)))
 
-    async def on_members_added_activity(self, members_added, turn_context: TurnContext) -> None:
+    async def on_members_added_activity(self, members_added: list[ChannelAccount], turn_context: TurnContext) -> None:
         """A welcome, for the reader's role, when the app is installed in someone's personal scope."""
         bot_id = turn_context.activity.recipient.id if turn_context.activity.recipient else None
         if is_personal(turn_context.activity) and any(m.id == bot_id for m in members_added):
@@ -221,7 +221,7 @@ VERBS: dict[Verb, UseCase] = {
 }
 
 
-def _attachment(card: Card):
+def _attachment(card: Card) -> Attachment:
     return CardFactory.adaptive_card(card)
 
 

@@ -87,7 +87,7 @@ async def _post(context: TurnContext, activity: Activity) -> str:
     a reply to a made-up activity id (BOTBUILDER-NOTES 8)."""
     connector = context.turn_state[BotAdapter.BOT_CONNECTOR_CLIENT_KEY]
     response = await connector.conversations.send_to_conversation(context.activity.conversation.id, activity)
-    return response.id
+    return str(response.id)
 
 
 def reference_of(address: Address) -> ConversationReference:
@@ -210,7 +210,7 @@ class TeamsMessenger:
             return CardRemoval(overwritten=True, deleted=True)
         replacement = self._cards.closed(handoff)
         activity_id = delivery.activity_id
-        outcome: dict[str, int | None | bool] = {}
+        outcome: dict[str, object] = {}
 
         async def overwrite_then_delete(context: TurnContext) -> None:
             # Overwrite first: a client that misses the delete still shows no client data.
@@ -229,7 +229,7 @@ class TeamsMessenger:
         return CardRemoval(overwritten=bool(outcome.get("overwritten")), deleted=bool(outcome.get("deleted")),
                            status=status, retryable=status is None or status in RETRYABLE)
 
-    async def _attempt(self, step: str, handoff: Handoff, call: Awaitable[object], outcome: dict) -> bool:
+    async def _attempt(self, step: str, handoff: Handoff, call: Awaitable[object], outcome: dict[str, object]) -> bool:
         """One connector call of a removal: ``True`` if it took effect; a failure's status is kept."""
         try:
             await call

@@ -94,4 +94,5 @@ class CardTemplates:
 
     def bind(self, name: str, data: Mapping[str, Any]) -> dict[str, Any]:
         """The card ``name`` with ``data`` bound into it (a fresh object every call)."""
-        return _bind(self._load(name), data, self._load)
+        card: dict[str, Any] = _bind(self._load(name), data, self._load)
+        return card

@@ -328,7 +328,9 @@ DPO_ACTIONS = {
     "refused": "de terugkoppeling geweigerd",
     "nothing_sent": "niets verstuurd",
 }
-DPO_FIELDS_REQUIRED = "{fields} (de verplichte velden; welke optionele velden ingevuld waren, is na het wissen niet meer gekend)"
+DPO_FIELDS_REQUIRED = (
+    "{fields} (de verplichte velden; welke optionele velden ingevuld waren, is na het wissen niet meer gekend)"
+)
 DPO_NO_FIELDS = "geen: er werd niets verstuurd"
 DPO_ACKNOWLEDGE = "Kennis genomen"
 DPO_ACK_HINT = "Druk op 'Kennis genomen' zodra je de melding gelezen hebt; dat wordt vastgelegd in de audit."

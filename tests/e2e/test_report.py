@@ -148,7 +148,8 @@ def test_a_busy_month_still_prints_on_one_page(tmp_path):
         APPLICATIONINSIGHTS_CONNECTION_STRING="InstrumentationKey=x"))
     built = export.build(events, verify(events, 59, b"k" * 32), [], agency=Agency.AMAL,
                          since=datetime(2026, 12, 1, tzinfo=UTC), until=datetime(2027, 1, 1, tzinfo=UTC),
-                         exported_at=datetime(2027, 1, 2, 8, tzinfo=UTC), fingerprint=signing.fingerprint(key.public_key()),
+                         exported_at=datetime(2027, 1, 2, 8, tzinfo=UTC),
+                         fingerprint=signing.fingerprint(key.public_key()),
                          processors=processors)
     report = tmp_path / "druk.html"
     report.write_bytes(to_html(built, key))

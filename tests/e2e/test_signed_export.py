@@ -35,7 +35,8 @@ def bot(harness, *args: str, env: dict[str, str] | None = None, check: bool = Tr
 
 def verify_alone(path: Path, public_key: str) -> subprocess.CompletedProcess:
     """What an agency's DPO runs: a fresh process, an empty environment, no store, no secret."""
-    return subprocess.run([sys.executable, "-m", "bot", "audit", "verify-export", str(path), "--public-key", public_key],
+    return subprocess.run([sys.executable, "-m", "bot", "audit", "verify-export", str(path),
+                           "--public-key", public_key],
                           cwd=ROOT, env={}, capture_output=True, text=True, timeout=60)
 
 
@@ -136,7 +137,8 @@ async def test_openssl_alone_verifies_an_export(traffic, tmp_path):
 
 async def test_without_a_signing_key_outside_local_mode_there_is_no_export(traffic):
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), "BOT_STORE": f"sqlite:///{traffic.db_path}",
-           "BOT_DATA_KEY": DATA_KEY, "MicrosoftAppId": "app", "BOT_COUNSELLOR_TENANTS": "t", "BOT_AGENCY_TENANTS": "atlas=t"}
+           "BOT_DATA_KEY": DATA_KEY, "MicrosoftAppId": "app", "BOT_COUNSELLOR_TENANTS": "t",
+           "BOT_AGENCY_TENANTS": "atlas=t"}
     done = bot(traffic, "audit", env=env, check=False)
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.strip().splitlines() == [done.stderr.strip()] and "BOT_EVIDENCE_SIGNING_KEY" in done.stderr

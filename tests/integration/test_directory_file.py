@@ -123,7 +123,8 @@ MALFORMED = {
     "bad agency": json.dumps({"clients": [{**entry(SECRET_NAME, SECRET_BORN),
                                            "trajectbegeleider": {**recipient(1), "agentschap": SECRET_NAME}}]}),
     "missing field": json.dumps({"clients": [{"naam": SECRET_NAME, "geboortedatum": SECRET_BORN}]}),
-    "wrong type": json.dumps({"clients": [{**entry(SECRET_NAME, SECRET_BORN), "actief_inburgeringstraject": SECRET_NAME}]}),
+    "wrong type": json.dumps(
+        {"clients": [{**entry(SECRET_NAME, SECRET_BORN), "actief_inburgeringstraject": SECRET_NAME}]}),
     "lone surrogate": json.dumps({"clients": [entry(SECRET_NAME + "\ud800", SECRET_BORN)]}),
     "no clients": json.dumps({"klanten": [entry(SECRET_NAME, SECRET_BORN)]}),
     "a list": json.dumps([entry(SECRET_NAME, SECRET_BORN)]),
@@ -149,11 +150,13 @@ def test_a_malformed_file_at_start_up_is_one_clean_error(tmp_path, content):
 
 def test_the_error_names_the_entry_and_the_field(tmp_path):
     path = write(tmp_path / "c.json", entry("Goede Klant", "1990-01-01"), entry(SECRET_NAME, SECRET_BORN + "x"))
-    with pytest.raises(DirectoryFileError, match=r"^is not a valid client directory \(entry 1, field geboortedatum: \w+\)$"):
+    with pytest.raises(DirectoryFileError,
+                       match=r"^is not a valid client directory \(entry 1, field geboortedatum: \w+\)$"):
         FileDirectory(path)
     valid = json.dumps(entry("A B", "1990-01-01"))
     path.write_text('{"clients": [\n  ' + valid + ',\n  ' + valid + ' x]}', encoding="utf-8")
-    with pytest.raises(DirectoryFileError, match=rf"^is not valid JSON \(expected ',' or '\]' at line 3, column {len(valid) + 4}\)$"):
+    with pytest.raises(DirectoryFileError,
+                       match=rf"^is not valid JSON \(expected ',' or '\]' at line 3, column {len(valid) + 4}\)$"):
         FileDirectory(path)
 
 

@@ -18,6 +18,7 @@ from aiohttp.test_utils import TestServer
 from azure.core.exceptions import ClientAuthenticationError
 from pydantic import ValidationError
 
+from bot.adapters.clock import FixedClock
 from bot.adapters.directory_http import (
     INVOKE_BUDGET,
     CircuitBreaker,
@@ -28,7 +29,6 @@ from bot.adapters.directory_http import (
     WireSearchResult,
     WireTrajectbegeleider,
 )
-from bot.adapters.clock import FixedClock
 from bot.adapters.resolver import RecipientResolver
 from bot.app.ports import DirectoryUnavailable, RecipientUnresolved
 from bot.bootstrap import DEMO_DIRECTORY, ConfigurationError, build, check_directory, refuse_demo_directory

@@ -39,7 +39,8 @@ def test_a_signed_file_verifies_and_its_last_line_is_the_signature(kind):
     data = signing.sign(body, KEY, kind)
     assert data.startswith(body.encode()) and data.count(b"\n") == body.count("\n") + 1
     check = signing.verify(data, KEY.public_key())
-    assert check.valid and check.lines == body.count("\n") and check.fingerprint == signing.fingerprint(KEY.public_key())
+    assert check.valid and check.lines == body.count("\n")
+    assert check.fingerprint == signing.fingerprint(KEY.public_key())
 
 
 def test_an_edit_names_its_line_an_insertion_its_place():

@@ -52,7 +52,8 @@ def test_the_fuzz_test_knows_every_verb_but_the_one_that_opens_a_draft():
 
 def test_every_input_label_and_length_limit_is_the_templates():
     inputs = [n for card in templates().values() for n in nodes(card)
-              if isinstance(n, dict) and str(n.get("type", "")).startswith("Input.") and n.get("id") in texts.FIELD_LABELS]
+              if isinstance(n, dict) and str(n.get("type", "")).startswith("Input.")
+              and n.get("id") in texts.FIELD_LABELS]
     assert {n["id"] for n in inputs} == set(texts.FIELD_LABELS)  # every template field is on a card
     for node in inputs:
         field = node["id"]
