@@ -256,3 +256,18 @@ async def test_guessing_a_birth_date_is_bounded_per_counsellor(harness, counsell
     await counsellor.say("terugkoppeling")
     card = await counsellor.click("identificeer", {"naam": "Amina El Idrissi", "geboortedatum": "1990-04-12"})
     assert "Els Peeters, trajectbegeleider bij Atlas Antwerpen" in texts(card)
+
+
+async def test_the_same_object_id_in_another_tenant_is_another_person(harness, counsellor):
+    """Entra object ids are unique within a tenant only: the owner check compares id and tenant."""
+    await identify(counsellor, "Amina El Idrissi", "1990-04-12")
+    await counsellor.click("bekijk", CONTENT)
+    receipt = await counsellor.click("verstuur")
+    assert texts(receipt)[0] == "Terugkoppeling verstuurd"
+    impostor = harness.user(counsellor.aad, "tenant-elsewhere", "Bram")
+    impostor.card, impostor.card_activity_id = counsellor.card, counsellor.card_activity_id
+    draft = (await harness.runtime.store.audit_events())[0].subject
+    card = await impostor.click("verstuur", data={"draft": draft})  # Teams repeating the sender's verstuur
+    assert texts(card)[0] == "Niet jouw terugkoppeling" and "TK-" not in " ".join(texts(card))
+    events = await harness.runtime.store.audit_events()
+    assert (events[-1].event, events[-1].reason) == ("refused", "not_draft_owner")
