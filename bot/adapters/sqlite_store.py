@@ -541,6 +541,10 @@ class SqliteStore(Store):
                 due.append(UnreadableRecord(error.record_id, error.why))
         return due
 
+    async def count_open(self) -> int:
+        (row,) = await self._query("SELECT count(*) FROM handoffs WHERE state IN ('delivering', 'delivered')")
+        return int(row[0])
+
     async def open_handoffs(self, limit: int) -> list[Handoff | UnreadableRecord]:
         # A scan of the handoffs: only run once the protocol (or an agency's part) has ended.
         rows = await self._query(

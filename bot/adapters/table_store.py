@@ -507,6 +507,11 @@ class TableStore(Store):
                 due.append(UnreadableRecord(error.record_id, error.why))
         return due
 
+    async def count_open(self) -> int:
+        # A scan of the handoff rows: only asked for when telemetry is on, once per sweep.
+        return sum(json.loads(e["Doc"])["state"] in ("delivering", "delivered")
+                   for e in await self._range(HANDOFF, "h|", "h|~"))
+
     async def open_handoffs(self, limit: int) -> list[Handoff | UnreadableRecord]:
         # A scan of the handoff rows: only run once the protocol (or an agency's part) has ended.
         found: list[Handoff | UnreadableRecord] = []

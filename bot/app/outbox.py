@@ -333,6 +333,8 @@ class Outbox:
                     done["failed"] += 1
                 elif result:
                     done[result] += 1
+        if telemetry.enabled():
+            telemetry.observe_open_handoffs(await self.store.count_open())
         if done:
             log.info("sweep", extra={"done": dict(done)})
         return done

@@ -236,6 +236,10 @@ class Store(abc.ABC):
         """Handoffs whose ``due_at`` has passed, earliest first."""
 
     @abc.abstractmethod
+    async def count_open(self) -> int:
+        """How many handoffs are open (the ``handoffs.open`` metric): a count, never a record."""
+
+    @abc.abstractmethod
     async def open_handoffs(self, limit: int) -> list[Handoff | UnreadableRecord]:
         """Handoffs not yet closed (in the outbox or waiting for "Overgezet"), for when the protocol
         ends; oldest first."""

@@ -263,3 +263,11 @@ async def test_one_unfinished_draft_per_counsellor(store):
     assert await store.draft_of(first.owner) is None
     again = await store.add_draft(f.draft())  # sent, cancelled or expired: a new one may start
     assert await store.draft_of(again.owner) == again.id
+
+
+async def test_open_handoffs_are_counted_and_listed(store):
+    open_one = await store.add_handoff(f.handoff())
+    closed = await store.add_handoff(f.handoff())
+    await store.save_handoff(closed.model_copy(update={"state": HandoffState.TRANSFERRED, "client": None}))
+    assert await store.count_open() == 1
+    assert [h.id for h in await store.open_handoffs(10)] == [open_one.id]
