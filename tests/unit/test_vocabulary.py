@@ -40,6 +40,12 @@ def test_the_handler_routes_every_verb_and_only_those():
     assert set(VERBS) == set(Verb)
 
 
+def test_the_agents_host_routes_every_verb_too():
+    from bot.agents.handler import VERBS as AGENTS_VERBS
+
+    assert set(AGENTS_VERBS) == set(Verb)
+
+
 def test_the_invoke_model_takes_its_verbs_from_the_enum():
     assert typing.get_type_hints(ExecuteAction)["verb"] is Verb
 
