@@ -38,7 +38,7 @@ from bench.connector import BenchConnector
 from bot import logs
 from bot.adapters.clock import FixedClock
 from bot.adapters.crypto import Sealer
-from bot.adapters.sealing import envelope, seal_client
+from bot.adapters.sealing import envelope, key_ref, seal_client
 from bot.adapters.sqlite_store import SqliteStore, _utc
 from bot.app.ports import Store
 from bot.bootstrap import build, open_store, sealer_of
@@ -103,14 +103,16 @@ def plan(pending: int) -> Iterator[datetime]:
 
 
 def rows(handoff: Handoff, sealer: Sealer) -> tuple[tuple[object, ...], tuple[object, ...], tuple[object, ...]]:
-    """The rows ``SqliteStore.add_handoff`` writes for ``handoff``: handoffs, record_keys, sealed."""
+    """The rows ``SqliteStore.add_handoff`` writes for ``handoff``: handoffs and sealed in the content
+    file, record_keys in the key store (named by ``key_ref``)."""
     sealed = seal_client(sealer, handoff.id, handoff.client)
     assert sealed is not None
+    ref = key_ref(sealed)
     return (
         (handoff.id, handoff.reference, handoff.draft_id, handoff.version, handoff.state.value,
          _utc(handoff.due_at), envelope(handoff)),
-        (handoff.id, sealed.key_id, sealed.wrapped_key),
-        (handoff.id, sealed.ciphertext),
+        (handoff.id, ref, sealed.key_id, sealed.wrapped_key, _utc(datetime.now(ZoneInfo("UTC")))),
+        (handoff.id, sealed.ciphertext, ref),
     )
 
 
@@ -124,12 +126,15 @@ async def fill(store: SqliteStore, sealer: Sealer, base: Handoff, pending: int) 
     await store.add_handoff(first)
     for start in range(0, len(rest), BATCH):
         batch = [rows(h, sealer) for h in rest[start:start + BATCH]]
-        async with store._write() as db:
-            await db.executemany("INSERT INTO handoffs (id, reference, draft_id, version, state, due_at, doc)"
-                                 " VALUES (?, ?, ?, ?, ?, ?, ?)", [b[0] for b in batch])
-            await db.executemany("INSERT INTO record_keys (record_id, key_id, wrapped_key) VALUES (?, ?, ?)",
-                                 [b[1] for b in batch])
-            await db.executemany("INSERT INTO sealed (record_id, ciphertext) VALUES (?, ?)", [b[2] for b in batch])
+        async with store._turn():  # as the store writes: the keys first (their own file), then the content
+            async with store._transaction(store._keys) as keys:
+                await keys.executemany("INSERT INTO record_keys (record_id, key_ref, key_id, wrapped_key, created_at)"
+                                       " VALUES (?, ?, ?, ?, ?)", [b[1] for b in batch])
+            async with store._transaction(store._db) as db:
+                await db.executemany("INSERT INTO handoffs (id, reference, draft_id, version, state, due_at, doc)"
+                                     " VALUES (?, ?, ?, ?, ?, ?, ?)", [b[0] for b in batch])
+                await db.executemany("INSERT INTO sealed (record_id, ciphertext, key_ref) VALUES (?, ?, ?)",
+                                     [b[2] for b in batch])
     if rest:
         sample = rest[len(rest) // 2]
         assert await store.get_handoff(sample.id) == sample, "a bulk-written handoff does not read back as written"
