@@ -333,6 +333,8 @@ class Outbox:
                     done["failed"] += 1
                 elif result:
                     done[result] += 1
+        if swept := await self.store.sweep_keys(self.clock.now()):
+            done["orphan_keys_deleted"] += swept
         if telemetry.enabled():
             telemetry.observe_open_handoffs(await self.store.count_open())
         if done:

@@ -236,6 +236,11 @@ class Store(abc.ABC):
         """Handoffs whose ``due_at`` has passed, earliest first."""
 
     @abc.abstractmethod
+    async def sweep_keys(self, now: datetime | None = None) -> int:
+        """Delete per-record keys that no stored ciphertext names any more (left by a crash between
+        the key store's write and the content's); how many."""
+
+    @abc.abstractmethod
     async def count_open(self) -> int:
         """How many handoffs are open (the ``handoffs.open`` metric): a count, never a record."""
 
