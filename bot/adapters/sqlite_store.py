@@ -416,6 +416,13 @@ class SqliteStore(Store):
         except Exception as error:  # noqa: BLE001 - a wrong key, a damaged row: content-free either way
             raise Unreadable(_id_of(row[0]), type(error).__name__) from None
 
+    def _handoff_or_unreadable(self, row: sqlite3.Row) -> Handoff | UnreadableRecord:
+        """Each record on its own: one that cannot be opened never hides the others."""
+        try:
+            return self._restore(Handoff, row)
+        except Unreadable as error:
+            return UnreadableRecord(error.record_id, error.why)
+
     def _with_sealed(self, model: type[Record], rows: list[sqlite3.Row]) -> list[Record]:
         return [self._restore(model, row) for row in rows]
 
@@ -533,13 +540,7 @@ class SqliteStore(Store):
             " WHERE d.due_at <= ? ORDER BY d.due_at LIMIT ?",
             (_utc(now), limit),
         )
-        due: list[Handoff | UnreadableRecord] = []
-        for row in rows:  # each on its own: one that cannot be opened never hides the others
-            try:
-                due.append(self._restore(Handoff, row))
-            except Unreadable as error:
-                due.append(UnreadableRecord(error.record_id, error.why))
-        return due
+        return [self._handoff_or_unreadable(row) for row in rows]
 
     async def count_open(self) -> int:
         (row,) = await self._query("SELECT count(*) FROM handoffs WHERE state IN ('delivering', 'delivered')")
@@ -552,13 +553,7 @@ class SqliteStore(Store):
             " WHERE d.state IN ('delivering', 'delivered') ORDER BY d.rowid LIMIT ?",
             (limit,),
         )
-        found: list[Handoff | UnreadableRecord] = []
-        for row in rows:
-            try:
-                found.append(self._restore(Handoff, row))
-            except Unreadable as error:
-                found.append(UnreadableRecord(error.record_id, error.why))
-        return found
+        return [self._handoff_or_unreadable(row) for row in rows]
 
     async def next_due(self) -> datetime | None:
         (row,) = await self._query(

@@ -387,6 +387,13 @@ class TableStore(Store):
         except Exception as error:  # noqa: BLE001 - a wrong key, a damaged entity: content-free either way
             raise Unreadable(str(entity.get("RowKey", "?"))[2:], type(error).__name__) from None
 
+    def _handoff_or_unreadable(self, entity: Entity) -> Handoff | UnreadableRecord:
+        """Each record on its own: one that cannot be opened never hides the others."""
+        try:
+            return self._restore(Handoff, entity)
+        except Unreadable as error:
+            return UnreadableRecord(error.record_id, error.why)
+
     async def save_draft(self, draft: Draft, events: Events = ()) -> Draft:
         current = await self._get(DRAFT, f"d|{draft.id}", sealed=False)
         if current is None or current["Version"] != draft.version:
@@ -501,10 +508,7 @@ class TableStore(Store):
             entity = await self._get(HANDOFF, f"h|{pointer['Id']}")
             if entity is None or entity["Due"] != pointer["RowKey"]:
                 continue  # (an entry whose record moved on meanwhile is skipped)
-            try:  # each on its own: one that cannot be opened never hides the others
-                due.append(self._restore(Handoff, entity))
-            except Unreadable as error:
-                due.append(UnreadableRecord(error.record_id, error.why))
+            due.append(self._handoff_or_unreadable(entity))
         return due
 
     async def count_open(self) -> int:
@@ -518,10 +522,7 @@ class TableStore(Store):
         for entity in await self._range(HANDOFF, "h|", "h|~"):
             if json.loads(entity["Doc"])["state"] not in ("delivering", "delivered"):
                 continue
-            try:
-                found.append(self._restore(Handoff, entity))
-            except Unreadable as error:
-                found.append(UnreadableRecord(error.record_id, error.why))
+            found.append(self._handoff_or_unreadable(entity))
             if len(found) >= limit:
                 break
         return found

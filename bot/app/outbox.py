@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import TypeVar
@@ -294,12 +294,7 @@ class Outbox:
         skipped; it never stops the work for the others."""
         done: Counter[str] = Counter()
         while ids := await self.store.expired_drafts(self.clock.now(), batch):
-            for outcome in await asyncio.gather(*(self._expire_draft_id(i) for i in ids), return_exceptions=True):
-                if isinstance(outcome, BaseException):
-                    log.error("sweep step failed", extra={"error": type(outcome).__name__})
-                    done["failed"] += 1
-                elif outcome:
-                    done["draft_expired"] += 1
+            await _tally(done, [self._expire_draft_id(i) for i in ids], "draft_expired")
             if len(ids) < batch:
                 break
         # Steps of different handoffs are independent (each is claimed on its own): overlap their
@@ -326,13 +321,7 @@ class Outbox:
                                                          subject=bad.record_id, reason=bad.why))
                 done["unreadable"] += 1
             handoffs = [h for h in due if isinstance(h, Handoff)]
-            for result in await asyncio.gather(*(step(h) for h in handoffs), return_exceptions=True):
-                if isinstance(result, BaseException):
-                    # It stays due and the next sweep tries again; nothing is half-done (claims).
-                    log.error("sweep step failed", extra={"error": type(result).__name__})
-                    done["failed"] += 1
-                elif result:
-                    done[result] += 1
+            await _tally(done, [step(h) for h in handoffs])
         if swept := await self.store.sweep_keys(self.clock.now()):
             done["orphan_keys_deleted"] += swept
         if telemetry.enabled():
@@ -360,12 +349,7 @@ class Outbox:
                     return await self._withdraw_if_ended(handoff)
 
             ended = [h for h in batch_of if isinstance(h, Handoff)]
-            for outcome in await asyncio.gather(*(end(h) for h in ended), return_exceptions=True):
-                if isinstance(outcome, BaseException):
-                    log.error("sweep step failed", extra={"error": type(outcome).__name__})
-                    done["failed"] += 1
-                elif outcome:
-                    done["protocol_ended"] += 1
+            await _tally(done, [end(h) for h in ended], "protocol_ended")
 
     async def _withdraw_if_ended(self, handoff: Handoff) -> bool:
         reason = self.policy.ended(handoff.agency.value, self._today())
@@ -470,6 +454,18 @@ class Outbox:
         _, applied = await self.handoff(handoff, transition)
         if not applied and change is not None:
             await self.store.append_audit(*change.events)
+
+
+async def _tally(done: Counter[str], steps: list[Awaitable[str | bool | None]], label: str | None = None) -> None:
+    """Run independent sweep steps together and count them: a step that raises is reported and
+    counted as failed (it stays due, and nothing is half-done: every step is claimed first); one
+    that did something counts under ``label``, or under the step name it answered."""
+    for outcome in await asyncio.gather(*steps, return_exceptions=True):
+        if isinstance(outcome, BaseException):
+            log.error("sweep step failed", extra={"error": type(outcome).__name__})
+            done["failed"] += 1
+        elif outcome:
+            done[label or str(outcome)] += 1
 
 
 def _same_attempt(latest: Handoff, seen: Handoff) -> bool:
