@@ -21,7 +21,7 @@ import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -60,7 +60,7 @@ CLOSING_NOTICES = {
     HandoffState.UNDELIVERABLE: Notice.UNDELIVERABLE,
     HandoffState.WITHDRAWN: Notice.NO_LONGER_ELIGIBLE,
 }
-ENDED = frozenset({Reason.OUTSIDE_PROTOCOL.value, Reason.AGENCY_ENDED.value})
+ENDED = frozenset({Reason.OUTSIDE_PROTOCOL.value, Reason.AGENCY_ENDED.value, Reason.AGENCY_NOT_LISTED.value})
 
 
 def closing_notice(handoff: Handoff) -> Notice:
@@ -405,11 +405,14 @@ class Outbox:
     async def _still_backed(self, handoff: Handoff) -> bool:
         """Before a queued card goes out hours later: is it still this client's trajectbegeleider, and
         does the client still follow an active inburgeringstraject? If not, nothing is sent and the
-        counsellor is told why; if the directory cannot say now, the delivery waits."""
+        counsellor is told why; if the directory cannot say now, the delivery waits. An agency taken
+        off the allow-list since (art. 8) gets nothing more either; that is not an incident."""
+        now = self.clock.now()
+        if not self.policy.agency_listed(handoff.agency.value):
+            return await self._withdraw_undelivered(handoff, Reason.AGENCY_NOT_LISTED, now)
         klant_id = handoff.client.klant_id if handoff.client else None
         if self.directory is None or klant_id is None:
             return True
-        now = self.clock.now()
         try:
             reason = still_backed(await self.directory.lookup(klant_id), handoff.recipient)
         except (DirectoryUnavailable, RecipientUnresolved) as error:
@@ -425,6 +428,9 @@ class Outbox:
             return False
         if reason is None:
             return True
+        return await self._withdraw_undelivered(handoff, reason, now)
+
+    async def _withdraw_undelivered(self, handoff: Handoff, reason: Reason, now: datetime) -> bool:
         closed, applied = await self.handoff(
             handoff, lambda h: h.withdrawn(reason.value, at=now, lease=self.schedule.lease)
             if _same_attempt(h, handoff) else None,

@@ -121,6 +121,7 @@ class Reason(StrEnum):
     RECIPIENT_CHANGED = "recipient_changed"  # the directory names another trajectbegeleider now
     RATE_LIMITED = "rate_limited"  # too many attempts by one person in a short time (abuse bound)
     AGENCY_ENDED = "agency_participation_ended"  # art. 8: the agency's participation ended (not an incident)
+    AGENCY_NOT_LISTED = "agency_not_participating"  # art. 8: the agency is not (or no longer) on the allow-list
 
 
 class AuditName(StrEnum):

@@ -43,7 +43,9 @@ class Policy:
 
     def ended(self, agency: str | None, today: date) -> Reason | None:
         """Art. 8 and 12: past the protocol's end, or past this agency's participation (``agency``
-        an ``Agency`` value; ``None``: the protocol only). Not an incident: nobody did anything wrong."""
+        an ``Agency`` value; ``None``: the protocol only). Not an incident: nobody did anything wrong.
+        An agency taken off the allow-list is not "ended" here: that only stops new terugkoppelingen
+        and queued deliveries (``may_receive``), so a typo in the list cannot purge open handoffs."""
         if self.protocol_end and today > self.protocol_end:
             return Reason.OUTSIDE_PROTOCOL
         end = self.agency_end.get(str(agency)) if agency is not None else None
@@ -56,6 +58,11 @@ class Policy:
         ends = [self.protocol_end, *self.agency_end.values()]
         return any(end is not None and today > end for end in ends)
 
+    def agency_listed(self, agency: str) -> bool:
+        """Art. 8: an agency takes part while the allow-list names a tenant for it (always, in local
+        mode). Taking it off the list ends its part; it is not a breach."""
+        return self.agency_tenants is None or bool(self.agency_tenants.get(agency))
+
     def end_ahead(self, today: date, agency: str | None = None) -> date | None:
         """The last day of the protocol (or of ``agency``'s participation), when it is near."""
         ends = [e for e in (self.protocol_end, self.agency_end.get(str(agency)) if agency else None) if e]
@@ -63,9 +70,12 @@ class Policy:
         return soonest if soonest is not None and today <= soonest <= today + self.end_notice else None
 
     def may_receive(self, recipient: Recipient) -> Reason | None:
-        """The recipient's tenant must be a configured tenant of their own agency."""
+        """The recipient's tenant must be a configured tenant of their own agency. A recipient of a
+        listed agency in another tenant is an incident (art. 9); an agency not listed is not."""
         if self.agency_tenants is None:
             return None
+        if not self.agency_listed(recipient.agentschap.value):
+            return Reason.AGENCY_NOT_LISTED
         if recipient.tenant_id not in self.agency_tenants.get(recipient.agentschap.value, frozenset()):
             return Reason.RECIPIENT_NOT_ALLOWED
         return None

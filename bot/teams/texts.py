@@ -161,6 +161,12 @@ REFUSALS: dict[Reason, tuple[str, str]] = {
         "Het agentschap van deze trajectbegeleider neemt niet meer deel aan het protocol. Er werd niets "
         "verstuurd. Bezorg de informatie via de gewone weg als dat nog mag.",
     ),
+    Reason.AGENCY_NOT_LISTED: (
+        "Agentschap neemt niet deel",
+        "Het agentschap van deze trajectbegeleider neemt (nu) niet deel aan het protocol. Er werd niets "
+        "verstuurd. Bezorg de informatie via de gewone weg als dat mag, of vraag {beheerder} wanneer het "
+        "agentschap weer deelneemt.",
+    ),
     Reason.RATE_LIMITED: (
         "Even geduld",
         "Je hebt op korte tijd veel pogingen gedaan. Wacht tien minuten en probeer het dan opnieuw. "

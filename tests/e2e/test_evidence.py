@@ -36,7 +36,8 @@ def bot_cli(harness, *args: str, check: bool = True) -> subprocess.CompletedProc
 
 @pytest.fixture
 def bot_env() -> dict[str, str]:
-    return {"BOT_COUNSELLOR_TENANTS": VDAB, "BOT_AGENCY_TENANTS": f"atlas={ATLAS},amal={AMAL}"}  # not AgII's
+    return {"BOT_COUNSELLOR_TENANTS": VDAB,  # AgII listed, but with another tenant than its trajectbegeleiders'
+            "BOT_AGENCY_TENANTS": f"atlas={ATLAS},amal={AMAL},agii=tenant-elsewhere"}
 
 
 async def test_a_scripted_day_in_the_export_line_by_line(harness, counsellor, els, pieter):

@@ -122,7 +122,7 @@ class TestConfigured:
 
     @pytest.fixture
     def bot_env(self):
-        return {"BOT_COUNSELLOR_TENANTS": VDAB, "BOT_AGENCY_TENANTS": f"atlas={ATLAS},amal={AMAL}",
+        return {"BOT_COUNSELLOR_TENANTS": VDAB, "BOT_AGENCY_TENANTS": f"atlas={ATLAS},amal={AMAL},agii=elsewhere",
                 "BOT_ADMIN_CONTACT": CONTACT, "BOT_PROTOCOL_URL": PROTOCOL}
 
     async def test_the_welcome_follows_the_role(self, harness, counsellor, els):

@@ -9,7 +9,7 @@ from datetime import datetime
 
 import pytest
 
-from tests.e2e.conftest import ATLAS, BRUSSELS, ELS, PIETER, VDAB
+from tests.e2e.conftest import AMAL, ATLAS, BRUSSELS, ELS, PIETER, VDAB
 from tests.e2e.flows import CONTENT, identify, receive, send
 from tests.support.cards import texts
 
@@ -86,3 +86,39 @@ async def test_one_agency_leaving_withdraws_only_its_handoffs(harness, connector
 async def test_counsellors_see_the_end_coming(harness, counsellor, bot_env):
     await counsellor.say("terugkoppeling")
     assert "Let op: terugkoppelingen via Teams kunnen nog tot en met 20/12/2026." in texts(counsellor.card)
+
+
+@pytest.mark.parametrize("bot_env", [{"BOT_COUNSELLOR_TENANTS": VDAB,
+                                      "BOT_AGENCY_TENANTS": f"atlas={ATLAS},amal={AMAL}"}])  # AgII not listed
+async def test_an_agency_off_the_allow_list_is_refused_with_a_reason_of_its_own(harness, counsellor, bot_env):
+    card = await identify(counsellor, "Olena Kovalenko", "1995-02-28")  # → AgII
+    assert texts(card)[0] == "Agentschap neemt niet deel" and "Er werd niets verstuurd." in texts(card)[1]
+    events = await harness.runtime.store.audit_events()
+    assert (events[-1].event.value, events[-1].reason) == ("refused", "agency_not_participating")
+    assert "incident" not in [e.event.value for e in events]  # art. 8, not a breach (art. 9)
+    assert await harness.runtime.store.draft_of(f"{VDAB}|aad-bram") is not None  # the form stays, typed values kept
+
+
+@pytest.mark.parametrize("bot_env", [{"BOT_COUNSELLOR_TENANTS": VDAB,
+                                      "BOT_AGENCY_TENANTS": f"atlas={ATLAS},amal={AMAL}"}])
+async def test_taking_an_agency_off_the_list_stops_queued_cards_but_purges_nothing_delivered(
+        harness, connector, bot_env):
+    bram, sofie = harness.user("aad-bram", VDAB, "Bram"), harness.user("aad-sofie", VDAB, "Sofie")
+    await send(sofie, *YONAS)  # delivered to Pieter (Amal)
+    connector.fail(method="POST", path_is="/v3/conversations", status=503, times=50)
+    assert texts(await send(bram, "Ali Hassan", "1993-03-14"))[0] == "Terugkoppeling wordt verstuurd"  # Amal, queued
+
+    harness.env["BOT_AGENCY_TENANTS"] = f"atlas={ATLAS}"  # the operator takes Amal off the list, and restarts
+    await harness.restart()
+    connector.clear_failures()
+    done = await harness.sweep(at(2, 10))
+    assert done.get("remind") == 1  # Sofie's card to Pieter goes on as usual
+    assert connector.cards_to(PIETER) and all("Hassan" not in str(card) for card in connector.cards_to(PIETER))
+    told = [t for t in bram.texts() if "ingetrokken" in t]
+    assert len(told) == 1 and "afgelopen" in told[0]
+    events = await harness.runtime.store.audit_events()
+    assert ("withdrawn", "agency_not_participating") in [(e.event.value, e.reason) for e in events]
+    assert "incident" not in [e.event.value for e in events]
+    assert [h.reference for h in await harness.runtime.store.open_handoffs(10)
+            if not isinstance(h, Exception)]  # Sofie's delivered card is not purged by a change of the list
+    assert not [t for t in sofie.texts() if "ingetrokken" in t]

@@ -26,7 +26,8 @@ needs_chromium = pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get
 
 @pytest.fixture
 def bot_env() -> dict[str, str]:
-    return {"BOT_COUNSELLOR_TENANTS": VDAB, "BOT_AGENCY_TENANTS": f"atlas={ATLAS},amal={AMAL}"}  # not AgII's
+    return {"BOT_COUNSELLOR_TENANTS": VDAB,  # AgII listed, but with another tenant than its trajectbegeleiders'
+            "BOT_AGENCY_TENANTS": f"atlas={ATLAS},amal={AMAL},agii=tenant-elsewhere"}
 
 
 def bot(harness, *args: str) -> str:
