@@ -90,6 +90,8 @@ SUMMARY_EVENTS = {
     "reminded": "reminders",
     "escalated": "escalations to the counsellor",
     "refused": "refusals",
+    "dpo_notified": "incident notices delivered to a DPO (art. 9)",
+    "acknowledged": "incident notices acknowledged by a DPO",
 }
 
 
@@ -100,7 +102,7 @@ CARD_EVENTS = ("card_overwritten", "card_deleted", "card_delete_failed")
 @dataclass
 class Summary:
     counts: dict[str, int]
-    incidents: list[dict[str, str]]
+    incidents: list[dict[str, object]]
     refusals: dict[str, int]
     content_left: list[str]
     verdict: Verdict
@@ -145,8 +147,7 @@ def summarise(window: Sequence[AuditEvent], content_left: list[str], verdict: Ve
     counted = Counter(str(e.event) for e in window)
     return Summary(
         counts={label: counted.get(name, 0) for name, label in SUMMARY_EVENTS.items()},
-        incidents=[{"at": e.at.isoformat(), "reference": e.subject, "agency": e.agency.value if e.agency else "",
-                    "reason": e.reason or ""} for e in window if e.event == "incident"],
+        incidents=[_incident(e, window) for e in window if e.event == "incident"],
         refusals=dict(Counter(e.reason or "" for e in window if e.event == "refused")),
         content_left=content_left,
         verdict=verdict,
@@ -154,6 +155,22 @@ def summarise(window: Sequence[AuditEvent], content_left: list[str], verdict: Ve
         agency=agency.value if agency else None,
         processors=list(processors),
     )
+
+
+def _incident(incident: AuditEvent, window: Sequence[AuditEvent]) -> dict[str, object]:
+    """One incident and what became of it: to which DPOs it was told, and who acknowledged it
+    (``dpo_notified``/``acknowledged`` events name the incident by its ``seq``)."""
+    def about(name: str) -> list[AuditEvent]:
+        return [e for e in window if e.event == name and (e.reason or "").startswith(f"{incident.seq}:")]
+
+    notified, acknowledged = about("dpo_notified"), about("acknowledged")
+    return {
+        "at": incident.at.isoformat(), "reference": incident.subject,
+        "agency": incident.agency.value if incident.agency else "", "reason": incident.reason or "",
+        "seq": incident.seq,
+        "notified": [{"at": e.at.isoformat(), "to": ":".join((e.reason or "").split(":")[1:])} for e in notified],
+        "acknowledged": [{"at": e.at.isoformat(), "by": (e.reason or "").split(":")[-1]} for e in acknowledged],
+    }
 
 
 @dataclass

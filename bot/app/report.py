@@ -26,6 +26,8 @@ COUNTS = {
     "expired": "Vervallen (concepten en overdrachten)",
     "purged": "Gewist",
     "incident": "Incidenten (art. 9)",
+    "dpo_notified": "Gemeld aan een DPO",
+    "acknowledged": "DPO: kennis genomen",
     "delivery_abandoned": "Onbestelbaar",
     "reminded": "Herinneringen",
     "escalated": "Escalaties naar de consulent",
@@ -104,17 +106,28 @@ def _rows(items: list[str], empty: str, colspan: int = 1) -> str:
     return "".join(shown)
 
 
+def _incident_row(incident: dict[str, object]) -> str:
+    """One incident, and which DPOs were told of it and took note (organisations; the times are in
+    the JSON/CSV export)."""
+    def orgs(items: object, key: str) -> str:
+        found = [str(d[key]).split(":")[0] for d in items if isinstance(d, dict)] if isinstance(items, list) else []
+        return ", ".join(dict.fromkeys(found)) or "—"
+
+    reason = str(incident["reason"])
+    return (f"<tr><td class=\"t\">{_moment(datetime.fromisoformat(str(incident['at'])))}</td>"
+            f"<td><code>{escape(str(incident['reference']))}</code></td>"
+            f"<td>{escape(str(incident['agency']))}</td><td>{escape(INCIDENTS.get(reason, reason))}</td>"
+            f"<td>{escape(orgs(incident.get('notified'), 'to'))} / "
+            f"{escape(orgs(incident.get('acknowledged'), 'by'))}</td></tr>")
+
+
 def to_html(export: Export, key: Ed25519PrivateKey) -> bytes:
     summary = export.summary
     verdict = summary.verdict
     who = AGENCIES.get(summary.agency or "", "Alle organisaties (export van VDAB)")
     counts = "".join(f'<tr><td>{escape(label)}</td><td class="n">{summary.counts[SUMMARY_EVENTS[name]]}</td></tr>'
                      for name, label in COUNTS.items())
-    incidents = _rows([
-        f"<tr><td class=\"t\">{_moment(datetime.fromisoformat(i['at']))}</td>"
-        f"<td><code>{escape(i['reference'])}</code></td>"
-        f"<td>{escape(i['agency'])}</td><td>{escape(INCIDENTS.get(i['reason'], i['reason']))}</td></tr>"
-        for i in summary.incidents], "Geen incidenten in deze periode.", 4)
+    incidents = _rows([_incident_row(i) for i in summary.incidents], "Geen incidenten in deze periode.", 5)
     cards = summary.cards
     unproven = list(cards["deletion_unproven"])  # type: ignore[call-overload]
     if unproven:
@@ -160,7 +173,8 @@ def to_html(export: Export, key: Ed25519PrivateKey) -> bytes:
 </div>
 <p class="note">{unproven_note}</p>
 <h2>Incidenten (art. 9)</h2>
-<table><tr><th>Vastgesteld</th><th>Referentie</th><th>Organisatie</th><th>Categorie</th></tr>{incidents}</table>
+<table><tr><th>Vastgesteld</th><th>Referentie</th><th>Organisatie</th><th>Categorie</th>
+<th>DPO: gemeld / kennis</th></tr>{incidents}</table>
 <footer>Dit rapport bevat geen cliëntgegevens: alleen referenties, tijdstippen, organisaties en redencodes.
 De audittrail is een keten over alle organisaties heen; de handtekening dekt elke byte van dit bestand.
 Nakijken met de publieke sleutel van VDAB:

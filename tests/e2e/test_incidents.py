@@ -7,6 +7,7 @@ and delivered once."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -27,6 +28,7 @@ DPO_VDAB = "7a1c2a4e-8d3b-4c1a-9e2f-0000000d0001"
 DPO_ATLAS = "7a1c2a4e-8d3b-4c1a-9e2f-0000000d0002"
 ATLAS_MAILBOX = "dpo@atlas.example"
 SENDER = "incidenten@vdab.example"
+SIGNING_KEY = base64.b64encode(bytes(range(32))).decode()  # the exports' Ed25519 key (test only)
 # Everything that identifies or describes the client in the flow (flows.send's defaults).
 PRIVATE = ("Amina", "Idrissi", "1990-04-12", "12/04/1990", CONTENT["jobdoelwit"], CONTENT["partner"],
            CONTENT["toelichting"], "K-1001")
@@ -78,9 +80,9 @@ async def events(harness) -> list[tuple[str, str | None]]:
     return [(e.event.value, e.reason) for e in await harness.runtime.store.audit_events()]
 
 
-def cli(harness, *args: str) -> str:
+def cli(harness, *args: str, **extra: str) -> str:
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), "BOT_STORE": f"sqlite:///{harness.db_path}",
-           "BOT_DATA_KEY": DATA_KEY, **{k: v for k, v in harness.env.items() if k.startswith("BOT_STORE")}}
+           "BOT_DATA_KEY": DATA_KEY, **{k: v for k, v in harness.env.items() if k.startswith("BOT_STORE")}, **extra}
     done = subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -154,6 +156,15 @@ async def test_the_dpo_acknowledges_and_only_that_dpo_can(dpo, connector, counse
 
     stats = json.loads(cli(dpo, "stats", "--format", "json"))
     assert [(r["month"], r["agency"], r["incidents"]) for r in stats] == [("2026-11", "atlas", 1)]
+
+    # The export's summary says of each incident to whom it was told and who took note (art. 6 + 9).
+    summary = json.loads(cli(dpo, "audit", "--format", "json", BOT_EVIDENCE_SIGNING_KEY=SIGNING_KEY))["summary"]
+    assert summary["counts"]["incident notices delivered to a DPO (art. 9)"] == 3
+    assert summary["counts"]["incident notices acknowledged by a DPO"] == 2
+    [told] = summary["incidents"]
+    assert told["seq"] == seq and sorted(n["to"] for n in told["notified"]) == ["atlas:mail", "atlas:teams",
+                                                                               "vdab:teams"]
+    assert sorted(a["by"] for a in told["acknowledged"]) == ["atlas", "vdab"]
 
 
 @pytest.mark.parametrize("status", [429, 503])
