@@ -311,3 +311,32 @@ async def test_a_process_that_died_writing_the_key_store_does_not_stop_the_reads
     assert killed.returncode == 9 and os.path.getsize(f"{live.keys}-journal") > 0  # hot
     assert (await store.get_handoff(handoff.id)).client.identity.naam == SECRET
     await store.close()
+
+
+async def test_a_purge_is_synced_to_disk_before_and_after_its_keys_go(tmp_path, monkeypatch):
+    """Both files run ``synchronous = NORMAL``, so a power loss may roll back the last commits. A
+    purge must not be one of them: the content's WAL is synced while the key still exists (so the
+    purge cannot roll back under a deleted key), and the key store is synced after the key is gone
+    (so the key cannot come back). Power loss itself cannot be staged here; the order of the syncs
+    against the two files as they are on disk can, with the real ``os.fsync`` doing the syncing."""
+    from bot.adapters import sqlite_store
+
+    live = Sqlite(tmp_path)
+    store = await live.open(Sealer(MASTER))
+    handoff = await store.add_handoff(f.handoff(client=f.client(SECRET)))
+    synced: list[tuple[str, list[str]]] = []
+    real = sqlite_store.os.fsync
+
+    def fsync(fd: int) -> None:
+        real(fd)
+        name = Path(f"/proc/self/fd/{fd}").readlink().name
+        keys = [r for (r,) in sqlite3.connect(live.keys).execute("SELECT record_id FROM record_keys")]
+        synced.append((name, keys))
+
+    monkeypatch.setattr(sqlite_store.os, "fsync", fsync)
+    await store.save_handoff(handoff.model_copy(update={"reminders_sent": 1}))
+    assert synced == []  # an ordinary save (the seal kept) is not synced: commits stay ~0.1 ms
+    await store.save_handoff((await store.get_handoff(handoff.id)).model_copy(
+        update={"state": HandoffState.TRANSFERRED, "client": None}))
+    assert synced == [("store.db-wal", [handoff.id]), (live.keys.name, [])]
+    await store.close()
