@@ -11,6 +11,7 @@ import errno
 import json
 import logging
 import os
+import re
 import signal
 import sqlite3
 import sys
@@ -33,6 +34,7 @@ from bot.domain.model import AuditEvent
 from bot.web import Server
 
 log = logging.getLogger("bot")
+REFERENCE = re.compile(r"TK-[0-9A-F]{6}")
 
 
 class StartupError(Exception):
@@ -319,6 +321,31 @@ async def _incidents(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _report_incident(settings: Settings, args: argparse.Namespace) -> int:
+    """Art. 9 for a breach found later (``bot.app.incidents.report``): recorded, the handoff withdrawn
+    if still open, and the DPOs told now (the server's sweep would within one interval)."""
+    reference = (args.reference or "").strip().upper()
+    if not REFERENCE.fullmatch(reference):
+        print("incidents report: give the reference, e.g. TK-7F3A9C", file=sys.stderr)
+        return 2
+    runtime = await build(settings, strict_keys=False, directory_required=False)
+    try:
+        done = await incidents.report(runtime.service, reference, args.category, args.by)
+        if done.seq is None:
+            print(f"{reference}: not found in the store or the audit trail; nothing recorded", file=sys.stderr)
+            return 1
+        told = await runtime.service.incidents.sweep()
+    finally:
+        await runtime.close()
+    card = {None: "", True: ", the recipient's card deleted", False: ", the card's deletion not confirmed yet "
+            "(the sweep retries; see the audit)"}[done.card_removed]
+    print(f"{reference}: incident {args.category} " + ("was already recorded" if done.already else "recorded")
+          + f" (audit #{done.seq})" + (f"; the open terugkoppeling withdrawn and purged{card}" if done.withdrawn
+                                        else "; nothing open to withdraw")
+          + f"; DPO notices sent now: {told.get('dpo_notified', 0)}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Terugkoppeling-bot")
     commands = parser.add_subparsers(dest="command")
@@ -340,7 +367,13 @@ def main(argv: list[str] | None = None) -> int:
     teams_manifest.add_arguments(commands.add_parser("manifest", help="build the Teams app package (zip), validated"))
     stats = commands.add_parser("stats", help="policy statistics per agency and month, without personal data")
     stats.add_argument("--format", choices=("markdown", "csv", "json"), default="markdown")
-    listed = commands.add_parser("incidents", help="art. 9 incidents: detected, notified to the DPOs, acknowledged")
+    listed = commands.add_parser("incidents", help="art. 9 incidents: detected, notified to the DPOs, acknowledged; "
+                                                   "report REF: record one found later")
+    listed.add_argument("action", nargs="?", default="list", choices=("list", "report"))
+    listed.add_argument("reference", nargs="?", help="report: the terugkoppeling's reference, e.g. TK-7F3A9C")
+    listed.add_argument("--category", choices=incidents.REPORTABLE, default="wrong_recipient",
+                        help="report: what happened (no free text: it could hold client data)")
+    listed.add_argument("--by", default="operator", help="report: who reports it (an Entra object id or a role)")
     listed.add_argument("--open", action="store_true", help="only those not yet notified to or acknowledged by all")
     listed.add_argument("--format", choices=("markdown", "json"), default="markdown")
     args = parser.parse_args(argv)
@@ -362,6 +395,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_audit(settings, args))
         if args.command == "stats":
             return asyncio.run(_stats(settings, args))
+        if args.command == "incidents" and args.action == "report":
+            return asyncio.run(_report_incident(settings, args))
         if args.command == "incidents":
             return asyncio.run(_incidents(settings, args))
         _telemetry_on(settings)

@@ -538,6 +538,9 @@ class SqliteStore(Store):
     async def handoff_for_draft(self, draft_id: str) -> Handoff | None:
         return await self._handoff_where("draft_id", draft_id)
 
+    async def handoff_by_reference(self, reference: str) -> Handoff | None:
+        return await self._handoff_where("reference", reference)
+
     async def save_handoff(
         self, handoff: Handoff, events: Events = (), *, mark_sent: FingerprintMark | None = None,
         drop_draft: str | None = None,

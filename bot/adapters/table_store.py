@@ -477,6 +477,10 @@ class TableStore(Store):
         pointer = await self._get(HANDOFF, f"p|{draft_id}")
         return await self.get_handoff(pointer["Id"]) if pointer else None
 
+    async def handoff_by_reference(self, reference: str) -> Handoff | None:
+        pointer = await self._get(HANDOFF, f"r|{reference}", sealed=False)
+        return await self.get_handoff(pointer["Id"]) if pointer else None
+
     async def save_handoff(
         self, handoff: Handoff, events: Events = (), *, mark_sent: FingerprintMark | None = None,
         drop_draft: str | None = None,

@@ -41,7 +41,12 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "misdelivery": ("purged", "card_removed"),
     "recipient_not_allowed": ("refused", "nothing_sent"),
     "content_left_in_teams": ("purged", "card_not_removed"),
+    # Reported by a person afterwards (``python -m bot incidents report``), e.g. a trajectbegeleider
+    # who phoned that the client is not theirs after the card was already closed.
+    "wrong_recipient": ("reported", "withdrawn_if_open"),
+    "other_breach": ("reported", "withdrawn_if_open"),
 }
+REPORTABLE = ("wrong_recipient", "other_breach")
 NOTHING_SENT = frozenset({"recipient_not_allowed"})
 
 
@@ -232,3 +237,49 @@ async def listing(store: Store, *, only_open: bool = False) -> list[IncidentRow]
             row.acknowledged[org] = min(row.acknowledged.get(org, n.acknowledged_at), n.acknowledged_at)
     ordered = [rows[k] for k in sorted(rows)]
     return [r for r in ordered if r.open] if only_open else ordered
+
+
+@dataclass(frozen=True, slots=True)
+class Reported:
+    """What ``report`` did: the incident's ``seq`` (``None``: that reference is not known), whether
+    it was already recorded, and whether an open handoff was withdrawn and its card removed."""
+
+    reference: str
+    seq: int | None
+    already: bool = False
+    withdrawn: bool = False
+    card_removed: bool | None = None  # None: there was no card to remove
+
+
+async def report(app: Terugkoppeling, reference: str, category: str, reported_by: str) -> Reported:
+    """Art. 9 for a breach found later, e.g. a delivery to the wrong person: record it as an
+    incident (once per reference and category), withdraw the handoff if it is still open (card
+    overwritten and deleted, content purged, the counsellor told), and let the sweep tell the DPOs.
+    The report carries the reference and a category, never a description: no free text."""
+    if category not in REPORTABLE:
+        raise ValueError(category)
+    now = app.clock.now()
+    handoff = await app.store.handoff_by_reference(reference)
+    events = [e for e in await app.store.audit_events() if e.subject == reference]
+    agency = handoff.agency if handoff else next((e.agency for e in events if e.agency is not None), None)
+    if handoff is None and not events:
+        return Reported(reference, None)
+    recorded = [e for e in events if e.event is AuditName.INCIDENT and e.reason == category]
+    if recorded:
+        seq = recorded[0].seq
+    else:
+        await app.store.append_audit(AuditEvent(at=now, event=AuditName.INCIDENT, subject=reference,
+                                                actor=reported_by, agency=agency, reason=category))
+        seq = max((e.seq or 0) for e in await app.store.audit_events(since=now) if e.subject == reference)
+    log.warning("incident reported", extra={"ref": reference, "category": category})
+    if handoff is None or not handoff.state.is_open:
+        return Reported(reference, seq, already=bool(recorded))
+    closed, applied = await app.outbox.handoff(handoff, lambda h: h.withdrawn(
+        category, at=now, lease=app.schedule.lease, actor=reported_by) if h.state.is_open else None)
+    removed = None
+    if applied and closed is not None:
+        await app.outbox.follow_up(closed)
+        if closed.delivery is not None:  # true only once Teams confirmed the deletion (audited)
+            removed = any(e.event is AuditName.CARD_DELETED and e.subject == reference
+                          for e in await app.store.audit_events(since=now))
+    return Reported(reference, seq, already=bool(recorded), withdrawn=applied, card_removed=removed)

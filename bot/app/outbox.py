@@ -61,12 +61,15 @@ CLOSING_NOTICES = {
     HandoffState.WITHDRAWN: Notice.NO_LONGER_ELIGIBLE,
 }
 ENDED = frozenset({Reason.OUTSIDE_PROTOCOL.value, Reason.AGENCY_ENDED.value, Reason.AGENCY_NOT_LISTED.value})
+REPORTED = frozenset({"wrong_recipient", "other_breach"})  # withdrawn after a reported breach (bot.app.incidents)
 
 
 def closing_notice(handoff: Handoff) -> Notice:
     """What the counsellor is told when their handoff closed."""
     if handoff.state is HandoffState.WITHDRAWN and handoff.closed_because in ENDED:
         return Notice.PROTOCOL_ENDED
+    if handoff.state is HandoffState.WITHDRAWN and handoff.closed_because in REPORTED:
+        return Notice.INCIDENT_WITHDRAWN
     return CLOSING_NOTICES[handoff.state]
 
 

@@ -92,6 +92,7 @@ class Notice(StrEnum):
     EXPIRED = "expired"  # the retention cap purged it unconfirmed
     NO_LONGER_ELIGIBLE = "no_longer_eligible"  # withdrawn before delivery: label lost or recipient changed
     PROTOCOL_ENDED = "protocol_ended"  # withdrawn: the protocol, or the agency's participation, ended
+    INCIDENT_WITHDRAWN = "incident_withdrawn"  # withdrawn: a breach reported later (``incidents report``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +222,10 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def handoff_for_draft(self, draft_id: str) -> Handoff | None: ...
+
+    @abc.abstractmethod
+    async def handoff_by_reference(self, reference: str) -> Handoff | None:
+        """The handoff people know as ``reference`` (``TK-…``), while its envelope is kept."""
 
     @abc.abstractmethod
     async def save_handoff(

@@ -44,6 +44,9 @@ BROKEN = {  # the chain's verdict, in the reader's words
 INCIDENTS = {
     "misdelivery": "Verkeerde ontvanger (niet mijn klant)",
     "recipient_not_allowed": "Ontvanger buiten de toegelaten organisaties",
+    "content_left_in_teams": "Inhoud bleef in Teams staan",
+    "wrong_recipient": "Bij de verkeerde persoon (later gemeld)",
+    "other_breach": "Ander incident (later gemeld)",
 }
 
 STYLE = """

@@ -260,6 +260,7 @@ class Cards:
             Notice.EXPIRED: texts.EXPIRED_COUNSELLOR,
             Notice.NO_LONGER_ELIGIBLE: texts.NO_LONGER_ELIGIBLE_COUNSELLOR,
             Notice.PROTOCOL_ENDED: texts.PROTOCOL_ENDED_COUNSELLOR,
+            Notice.INCIDENT_WITHDRAWN: texts.INCIDENT_WITHDRAWN_COUNSELLOR,
         }[notice]
         recipient = handoff.recipient
         return self.say(

@@ -275,6 +275,11 @@ PROTOCOL_ENDED_COUNSELLOR = (
     "{reference} werd ingetrokken: het protocol, of de deelname van het agentschap van {recipient}, is "
     "afgelopen. De inhoud is gewist."
 )
+INCIDENT_WITHDRAWN_COUNSELLOR = (
+    "{reference} werd ingetrokken: er werd gemeld dat ze bij de verkeerde persoon terechtkwam, of een "
+    "ander incident. De inhoud is gewist bij {recipient} en in de bot; de DPO's worden verwittigd. "
+    "Kijk na wie de trajectbegeleider van de klant is voor je een nieuwe terugkoppeling stuurt."
+)
 PROTOCOL_ENDS = "Let op: terugkoppelingen via Teams kunnen nog tot en met {day}."
 NO_LONGER_ELIGIBLE_COUNSELLOR = (
     "{reference} werd niet bezorgd: het klantvolgsysteem noemt intussen een andere trajectbegeleider, of de "
@@ -325,6 +330,8 @@ DPO_CATEGORIES = {
     "misdelivery": "Verkeerd bezorgd: de ontvanger meldde 'Niet mijn klant'",
     "recipient_not_allowed": "Ontvanger buiten de afgesproken agentschappen (geweigerd)",
     "content_left_in_teams": "Inhoud bleef in Teams staan: de bot kon de kaart niet verwijderen",
+    "wrong_recipient": "Bij de verkeerde persoon bezorgd (later gemeld)",
+    "other_breach": "Ander incident met deze terugkoppeling (later gemeld)",
 }
 DPO_NO_AGENCY = "geen (binnen VDAB)"
 DPO_ACTIONS = {
@@ -333,6 +340,8 @@ DPO_ACTIONS = {
     "card_not_removed": "de kaart bij de ontvanger kon niet verwijderd worden: laat ze in Teams verwijderen",
     "refused": "de terugkoppeling geweigerd",
     "nothing_sent": "niets verstuurd",
+    "reported": "het incident vastgelegd zoals het gemeld werd",
+    "withdrawn_if_open": "de terugkoppeling ingetrokken en gewist als ze nog open stond (zie de audit)",
 }
 DPO_FIELDS_REQUIRED = (
     "{fields} (de verplichte velden; welke optionele velden ingevuld waren, is na het wissen niet meer gekend)"

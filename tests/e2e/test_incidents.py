@@ -7,6 +7,7 @@ and delivered once."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
@@ -233,3 +234,70 @@ async def test_content_left_in_teams_reaches_the_dpos_in_the_sweep_that_gave_up(
     assert not [p for p in PRIVATE if p in json.dumps(card, ensure_ascii=False)]
     [mail] = graph.mails()
     assert "Inhoud bleef in Teams staan" in mail.body["message"]["body"]["content"]
+
+
+async def reference_of(harness) -> str:
+    [sent] = [e for e in await harness.runtime.store.audit_events() if e.event.value == "sent"][-1:]
+    return sent.subject
+
+
+async def test_a_wrong_recipient_found_later_is_an_incident_and_withdraws_the_card(dpo, connector, graph,
+                                                                                   counsellor, els):
+    """Art. 9: "a delivery to the wrong person found later" — reported by reference only (no free
+    text); the open card is overwritten and deleted, the content purged, the counsellor told, and
+    the DPOs of VDAB and Atlas get the incident in the next sweep. Reporting it twice records it once."""
+    from bot.app import incidents
+
+    await send(counsellor)
+    receive(els)
+    reference = await reference_of(dpo)
+    done = await incidents.report(dpo.runtime.service, reference, "wrong_recipient", DPO_VDAB)
+    assert done.seq is not None and done.withdrawn and done.card_removed is True and not done.already
+    assert not [a for a in connector.live_activities(els.conversation_id)
+                if "Amina" in json.dumps(a, ensure_ascii=False)]
+    [told] = [t for t in counsellor.texts() if "ingetrokken" in t]
+    assert reference in told and "verkeerde persoon" in told
+    names = await events(dpo)
+    assert ("incident", "wrong_recipient") in names and ("withdrawn", "wrong_recipient") in names
+    assert ("card_deleted", None) in names
+
+    assert (await dpo.sweep())["dpo_notified"] == 3
+    _, _, card = dpo_card(connector, DPO_ATLAS)
+    assert "Bij de verkeerde persoon bezorgd (later gemeld)" in " ".join(card_texts(card))
+    assert not [p for p in PRIVATE if p in json.dumps(card, ensure_ascii=False)]
+
+    again = await incidents.report(dpo.runtime.service, reference, "wrong_recipient", DPO_VDAB)
+    assert again.already and not again.withdrawn and again.seq == done.seq
+    assert [r for e, r in await events(dpo) if e == "incident"] == ["wrong_recipient"]
+    assert PRIVATE[0] not in dpo.all_logs()
+
+
+async def test_incidents_report_on_the_command_line(harness, connector, counsellor, els):
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), "BOT_STORE": f"sqlite:///{harness.db_path}",
+           "BOT_DATA_KEY": DATA_KEY, "BOT_TEAMS_SERVICE_URL": connector.url,
+           "BOT_DIRECTORY_FILE": str(harness.directory_file())}
+
+    async def run(*args: str) -> subprocess.CompletedProcess[str]:
+        """Without blocking the loop: the connector stand-in answers the process from this loop."""
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "incidents", *args, cwd=ROOT, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+        return subprocess.CompletedProcess(args, process.returncode or 0, out.decode(), err.decode())
+
+    await send(counsellor)
+    receive(els)
+    reference = await reference_of(harness)
+    done = await run("report", reference.lower(), "--category", "wrong_recipient", "--by", "dpo-vdab")
+    assert done.returncode == 0, done.stderr
+    assert f"{reference}: incident wrong_recipient recorded" in done.stdout
+    assert "withdrawn and purged, the recipient's card deleted" in done.stdout
+    assert "DPO notices sent now: 0" in done.stdout  # none configured here
+    assert b"Amina" not in harness.db_bytes() and "Amina" not in done.stdout + done.stderr
+    assert "was already recorded" in (await run("report", reference)).stdout
+
+    assert (await run("report", "TK-000000")).returncode == 1
+    refused = await run("report", "Amina El Idrissi")
+    assert refused.returncode == 2 and "give the reference" in refused.stderr and "Amina" not in refused.stderr
+    listed = await run("--format", "json")
+    assert [(r["reference"], r["category"]) for r in json.loads(listed.stdout)] == [(reference, "wrong_recipient")]
