@@ -32,12 +32,14 @@ CONTENT = {
     "toelichting": "Start opleiding heftruck in januari.",
 }
 # The set's `round` column: "dev" was written together with the word list; each "blindN" was written
-# without looking at the list, measured, and only then used to improve the list; "holdout" was
-# written the same way and never used to change the list (README, Screening free text, for the
+# without looking at the list, measured, and only then used to improve the list (blind6 was the
+# first holdout); "holdout2" was written the same way (by someone who never saw the list) and is
+# never used to change the list (README, Screening free text, for the
 # figures each round had when it was new). Keep it that way: new misses go in a new round.
-TUNED = ("dev", "blind1", "blind2", "blind3", "blind4", "blind5")
+TUNED = ("dev", "blind1", "blind2", "blind3", "blind4", "blind5", "blind6")
+HOLDOUT = "holdout2"
 MIN_RECALL, MAX_FALSE_POSITIVES = 0.95, 0.05  # on the rounds the list was built from
-HOLDOUT_MIN_RECALL, HOLDOUT_MAX_FALSE_POSITIVES = 0.70, 0.05  # unseen text (0.78, 5 % when new): a regression guard
+HOLDOUT_MIN_RECALL, HOLDOUT_MAX_FALSE_POSITIVES = 0.80, 0.05  # unseen text (0.86, 2 % when new): a regression guard
 
 
 def labelled(*rounds: str) -> list[tuple[str, str, str]]:
@@ -56,7 +58,7 @@ def test_the_labelled_set_is_big_and_well_formed():
     assert len({phrase for _, _, phrase in rows}) == len(rows), "a phrase is listed twice"
     assert all(len(p) <= TEXT_RULES[f].max_len for _, f, p in rows)
     with DATA.open(encoding="utf-8", newline="") as file:
-        assert {r["round"] for r in csv.DictReader(file, delimiter="\t")} == {*TUNED, "holdout"}
+        assert {r["round"] for r in csv.DictReader(file, delimiter="\t")} == {*TUNED, HOLDOUT}
 
 
 def _measure(rows: list[tuple[str, str, str]]) -> tuple[list[str], float, float, float]:
@@ -87,9 +89,9 @@ def _measure(rows: list[tuple[str, str, str]]) -> tuple[list[str], float, float,
 
 def test_precision_recall_and_false_positives(capsys):
     tuned, recall, false_rate, right = _measure(labelled(*TUNED))
-    unseen, holdout_recall, holdout_false_rate, _ = _measure(labelled("holdout"))
+    unseen, holdout_recall, holdout_false_rate, _ = _measure(labelled(HOLDOUT))
     report = "\n".join(["", f"screening, {' + '.join(TUNED)} (the list was built from these):", *tuned,
-                        "screening, holdout (never used to change the list):", *unseen])
+                        f"screening, {HOLDOUT} (never used to change the list):", *unseen])
     with capsys.disabled():
         print(report)
     assert recall >= MIN_RECALL and right >= MIN_RECALL, report
