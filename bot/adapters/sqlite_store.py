@@ -688,8 +688,11 @@ class SqliteStore(Store):
                 (checkpoint.seq, checkpoint.model_dump_json()),
             )
             await self._append(events)  # first: the chain's last link stays a row of the table
-            deleted = await db.execute("DELETE FROM audit WHERE seq <= ?", (checkpoint.seq,))
-        return int(deleted.rowcount)
+            deleted = (await db.execute("DELETE FROM audit WHERE seq <= ?", (checkpoint.seq,))).rowcount
+            # The DPO notifications of pruned incidents go with them, once done (ids begin with the incident's number).
+            await db.execute("DELETE FROM notifications WHERE id < ? AND due_at IS NULL",
+                             (f"{checkpoint.seq + 1:012d}",))
+        return int(deleted)
 
     # -- DPO notifications (art. 9) -------------------------------------------------------------
 

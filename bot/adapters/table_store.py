@@ -663,7 +663,13 @@ class TableStore(Store):
                   "Doc": checkpoint.model_dump_json()}
         await self._transact([("create", entity)] if current is None else
                              [("update", entity, {"mode": UpdateMode.REPLACE, **_conditional(current)})], events)
-        return await self._delete_pruned(checkpoint.seq)
+        deleted = await self._delete_pruned(checkpoint.seq)
+        # The DPO notifications of pruned incidents go with them, once done (ids begin with the incident's number).
+        for n in await self._range(PARTITION, "n|", f"n|{checkpoint.seq:012d}-~", sealed=False):
+            if not n.get("Due"):
+                with contextlib.suppress(Conflict):  # changed or deleted meanwhile: the next prune looks again
+                    await self._submit([("delete", n, _conditional(n))])
+        return deleted
 
     async def _delete_pruned(self, through: int) -> int:
         deleted = 0

@@ -156,6 +156,30 @@ async def test_a_chain_that_does_not_verify_is_not_pruned(store, sealer):
     assert await store.audit_checkpoint() is None and len(await store.audit_events()) == 3
 
 
+async def test_the_dpo_notifications_of_pruned_incidents_go_with_them_once_done(store, sealer):
+    from bot.app.incidents import notification_id
+    from bot.domain.model import DpoContact, Notification
+
+    await append(store, OLD, name="incident")
+    await append(store, NOW - DAY, name="incident")
+    vdab, atlas = DpoContact(organisation="vdab", mailbox="dpo@vdab.example"), DpoContact(organisation="atlas",
+                                                                                          mailbox="dpo@atlas.example")
+
+    def notification(incident: int, contact: DpoContact, *, pending: bool) -> Notification:
+        return Notification(id=notification_id(incident, contact), incident=incident, subject="TK-ABC123",
+                            category="misdelivery", detected_at=NOW - DAY, contact=contact,
+                            due_at=NOW if pending else None, sent_at=None if pending else NOW - DAY)
+
+    await store.add_notifications([notification(1, vdab, pending=False), notification(1, atlas, pending=True),
+                                   notification(2, vdab, pending=False)], cursor=2)
+    await service(store, sealer, FixedClock(NOW)).sweep()
+    assert (await store.audit_checkpoint()).seq == 1
+    left = {(n.incident, n.contact.organisation) for n in await store.notifications()}
+    assert left == {(1, "atlas"), (2, "vdab")}  # the pending one is still to be done; #2's incident is kept
+    assert [n.id for n in await store.due_notifications(NOW, 10)] == [notification_id(1, atlas)]
+    await whole(store, sealer)
+
+
 # -- tampering with the checkpoint ------------------------------------------------------------
 
 
