@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -265,3 +266,61 @@ async def test_a_forged_signature_is_found(store, sealer):
 
 def test_both_backends_are_covered(store):
     assert isinstance(store, SqliteStore | TableStore)
+
+
+# -- stores written before the time index ---------------------------------------------------------
+
+
+async def test_an_older_sqlite_store_gets_its_fingerprints_indexed(tmp_path, sealer):
+    """Version 6 kept the sender's offset in ``last_sent_at`` (strings that do not sort as time):
+    the upgrade rewrites them in UTC, and the retention sweep then finds them by the index."""
+    import sqlite3
+
+    from bot.adapters.sqlite_store import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    for number, script in enumerate(MIGRATIONS[:6], start=1):
+        db.executescript(script)
+        db.execute(f"PRAGMA user_version = {number}")
+    # An hour before the cut-off (midnight in Brussels, 24 months back), written in Tokyo's time: as a
+    # string it sorts after the cut-off, as an instant it is before it.
+    old = datetime(2024, 11, 30, tzinfo=BRUSSELS) - timedelta(hours=1)
+    tokyo = old.astimezone(ZoneInfo("Asia/Tokyo"))
+    db.executemany("INSERT INTO sent_clients VALUES (?, ?)", [("fp-old", tokyo.isoformat()),
+                                                               ("fp-new", (NOW - DAY).isoformat())])
+    db.close()
+    store = await SqliteStore.open(path, sealer)
+    try:
+        assert await store.last_sent("fp-old") == old
+        sweep = RetentionSweep(store=store, clock=FixedClock(NOW), rules=Retention(), audit_key=sealer.audit_key)
+        assert await sweep.fingerprints() == 1
+        assert await store.last_sent("fp-old") is None and await store.last_sent("fp-new") == NOW - DAY
+    finally:
+        await store.close()
+
+
+async def test_an_older_table_store_gets_its_fingerprints_indexed(azurite, table_name, sealer):
+    from azure.data.tables.aio import TableClient
+
+    from bot.adapters.table_store import CLIENT_OPTIONS, PARTITION
+
+    def clients():
+        return (TableClient.from_connection_string(azurite.connection_string, table_name, **CLIENT_OPTIONS),
+                TableClient.from_connection_string(azurite.connection_string, f"{table_name}keys", **CLIENT_OPTIONS))
+
+    table, keys = clients()
+    store = await TableStore.open(table, sealer, keys=keys)
+    for fingerprint, at in (("fp-old", NOW - 800 * DAY), ("fp-new", NOW - DAY)):  # as the version before wrote them
+        await store._table.upsert_entity({"PartitionKey": PARTITION, "RowKey": f"s|{fingerprint}",
+                                          "At": at.isoformat()})
+    await store._table.delete_entity(PARTITION, "c|fingerprints")
+    await store.close()
+    table, keys = clients()
+    store = await TableStore.open(table, sealer, keys=keys)
+    try:
+        sweep = RetentionSweep(store=store, clock=FixedClock(NOW), rules=Retention(), audit_key=sealer.audit_key)
+        assert await sweep.fingerprints() == 1
+        assert await store.last_sent("fp-old") is None and await store.last_sent("fp-new") == NOW - DAY
+    finally:
+        await store.close()
