@@ -116,15 +116,16 @@ class RetentionSweep:
         prefix, so an event out of time order never takes a newer one with it)."""
         old: list[AuditEvent] = []
         after = previous.seq if previous else 0
+        size = 1  # most sweeps find the oldest event young: one event read, and done
         while len(old) < PRUNE_PER_SWEEP:
-            chunk = await self.store.audit_after(after, batch)
+            chunk = await self.store.audit_after(after, size)
             for event in chunk:
                 if event.at >= before:
                     return old
                 old.append(event)
-            if len(chunk) < batch:
+            if len(chunk) < size:
                 break
-            after = chunk[-1].seq or after
+            after, size = chunk[-1].seq or after, batch
         return old
 
     def _broken_link(self, previous: Checkpoint | None, events: list[AuditEvent]) -> int | None:
