@@ -188,7 +188,8 @@ class Store(abc.ABC):
       oldest first, never by reading every record; a handoff with ``due_at`` None is never due.
       A record that cannot be opened comes back as ``UnreadableRecord``, never as an exception
       that hides the others; ``get_*`` raise ``Unreadable`` for it.
-    - Audit events are append-only and come back in the order they were appended, numbered
+    - Audit events are append-only (the retention sweep alone removes the oldest, behind a
+      checkpoint: ``prune_audit``) and come back in the order they were appended, numbered
       1, 2, 3 … (``seq``) and chained: ``mac = link(sealer.audit_key, previous mac, event, seq)``
       (``bot.domain.audit``), computed in the same atomic write that appends the event.
     """

@@ -181,6 +181,21 @@ async def test_the_dpo_notifications_of_pruned_incidents_go_with_them_once_done(
     await whole(store, sealer)
 
 
+async def test_sweepers_at_once_prune_and_forget_once(store, sealer):
+    import asyncio
+
+    await append(store, OLD, OLD + DAY, OLD + 2 * DAY, NOW - DAY)
+    for i in range(60):
+        await store.mark_sent(f"fp-{i:02d}", NOW - 800 * DAY)
+    sweepers = [service(store, sealer, FixedClock(NOW)) for _ in range(3)]
+    done = await asyncio.gather(*(s.sweep() for s in sweepers))
+    assert sum(d["audit_events_pruned"] for d in done) == 3 and sum(d["fingerprints_deleted"] for d in done) == 60
+    events = await store.audit_events()
+    assert [e.event.value for e in events].count("audit_pruned") == 1
+    assert sum(int(e.reason.split()[0]) for e in events if e.event.value == "fingerprints_deleted") == 60
+    await whole(store, sealer)
+
+
 # -- tampering with the checkpoint ------------------------------------------------------------
 
 
