@@ -20,6 +20,7 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
 
 from bot import logs, telemetry
@@ -29,6 +30,7 @@ from bot.app import incidents
 from bot.app.evidence import monthly_statistics, verify
 from bot.bootstrap import ConfigurationError, Runtime, build, open_store, sealer_of
 from bot.config import Settings
+from bot.domain.audit import Checkpoint
 from bot.domain.calendar import BRUSSELS
 from bot.domain.model import AuditEvent
 from bot.web import Server
@@ -194,13 +196,27 @@ def _date(value: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
 
 
-async def _evidence(settings: Settings) -> tuple[list[AuditEvent], int, list[str], bytes]:
+async def _evidence(settings: Settings) -> tuple[list[AuditEvent], int, list[str], bytes, Checkpoint | None]:
     sealer = await sealer_of(settings)
     store = await open_store(settings, sealer)
     try:
-        return await store.audit_events(), await store.audit_head(), await store.ended_with_content(), sealer.audit_key
+        checkpoint = await store.audit_checkpoint()  # read first: a prune meanwhile only leaves more behind it
+        return (await store.audit_events(), await store.audit_head(), await store.ended_with_content(),
+                sealer.audit_key, checkpoint)
     finally:
         await store.close()
+
+
+async def _checkpoint_key(settings: Settings, checkpoint: Checkpoint | None) -> Ed25519PublicKey | None:
+    """Issue 15: the public key a signed checkpoint is checked with (``None``: unsigned, or no key here)."""
+    from bot.evidence_setup import signing_key_of
+
+    if checkpoint is None or not checkpoint.signature:
+        return None
+    try:
+        return (await signing_key_of(settings)).public_key()
+    except ConfigurationError:
+        return None
 
 
 async def _audit(settings: Settings, args: argparse.Namespace) -> int:
@@ -216,11 +232,13 @@ async def _audit(settings: Settings, args: argparse.Namespace) -> int:
               f"fingerprint: {signing.fingerprint(public)}\n{signing.public_key_pem(public)}", end="")
         return 0
     key = await signing_key_of(settings) if args.action != "verify" else None  # no key, no export: fail first
-    events, head, content_left, audit_key = await _evidence(settings)
-    verdict = verify(events, head, audit_key)
+    events, head, content_left, audit_key, checkpoint = await _evidence(settings)
+    verdict = verify(events, head, audit_key, checkpoint, await _checkpoint_key(settings, checkpoint))
     if args.action == "verify":
         if verdict.intact:
-            print(f"audit trail intact: {verdict.events} events, every link verified; last link {verdict.last_mac}")
+            starts = f" {verdict.starts()}" if verdict.checkpoint else ""  # issue 15: older events pruned
+            print(f"audit trail intact: {verdict.events} events, every link verified{starts}; "
+                  f"last link {verdict.last_mac}")
             return 0
         print(f"audit trail BROKEN at event #{verdict.broken_at}: {verdict.problem}")
         return 1

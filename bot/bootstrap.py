@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 from azure.core.credentials_async import AsyncTokenCredential
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import ValidationError
 
 from bot import health, telemetry
@@ -26,12 +27,14 @@ from bot.adapters.resolver import RecipientResolver
 from bot.adapters.sqlite_checks import StoreFileRefused, check_key_file, check_sqlite_file
 from bot.adapters.sqlite_store import SqliteStore
 from bot.app.ports import ClientDirectory, Clock, DirectoryUnavailable, Store, StoreUnavailable
+from bot.app.retention import RetentionSweep, Signer
 from bot.app.services import Bounds, Terugkoppeling
 from bot.config import Settings
 from bot.domain.calendar import Calendars
 from bot.domain.limits import SlidingWindow
 from bot.domain.model import DirectoryClient
 from bot.domain.policy import Policy
+from bot.domain.retention import Retention
 from bot.domain.schedule import Schedule
 from bot.domain.template import Identity
 from bot.teams.adapter import BotCloud, BotRegistration, Registrations, create_adapter
@@ -338,6 +341,33 @@ def schedule_of(settings: Settings) -> Schedule:
     )
 
 
+# -- the bot's own retention (issue 15) ---------------------------------------------------------
+
+
+def retention_of(settings: Settings) -> Retention:
+    return Retention(keep_fingerprints_months=settings.keep_fingerprints_months,
+                     keep_audit_years=settings.keep_audit_years or None, protocol_end=settings.protocol_end)
+
+
+def checkpoint_signer_of(settings: Settings) -> Signer:
+    """The evidence signing key for audit checkpoints, loaded the first time one is made (rarely:
+    at most once a day) and kept. Without one (or if it cannot be read) a checkpoint is sealed only."""
+    loaded: list[Ed25519PrivateKey | None] = []
+
+    async def signer() -> Ed25519PrivateKey | None:
+        if not loaded:
+            from bot.evidence_setup import signing_key_of  # it imports this module
+
+            try:
+                loaded.append(await signing_key_of(settings))
+            except ConfigurationError as error:
+                log.warning("audit checkpoint not signed: no evidence signing key", extra={"error": str(error)})
+                loaded.append(None)
+        return loaded[0]
+
+    return signer
+
+
 def bounds_of(settings: Settings) -> Bounds:
     window = timedelta(minutes=settings.rate_window_minutes)
     return Bounds(commands=SlidingWindow(settings.rate_commands, window),
@@ -462,6 +492,8 @@ def _assemble(settings: Settings, clock: Clock | None, installer: GraphInstaller
         schedule=schedule_of(settings),
         bounds=bounds_of(settings),
         dpo=settings.dpo,  # art. 9: who hears of incidents (bot.app.incidents)
+        retention=RetentionSweep(store=store, clock=clock or SystemClock(), rules=retention_of(settings),
+                                 audit_key=sealer.audit_key, signer=checkpoint_signer_of(settings)),
     )
     bot = TerugkoppelingBot(service, cards)
     mode = "production" if not settings.local_mode else "local" if is_loopback(settings.host) else "insecure"

@@ -134,6 +134,11 @@ class Settings(BaseSettings):
     retention_days: int = Field(30, ge=1, le=365, alias="BOT_RETENTION_DAYS")
     # Storage limitation: days a closed handoff's content-free envelope is kept (0: for ever).
     keep_closed_days: int = Field(365, ge=0, alias="BOT_KEEP_CLOSED_DAYS")
+    # The bot's own retention (issue 15; README, What the bot keeps): months a client fingerprint is
+    # kept after the last terugkoppeling for that client (at most 24, and never past BOT_PROTOCOL_END),
+    # and years audit events are kept before the sweep prunes them behind a checkpoint (0: for ever).
+    keep_fingerprints_months: int = Field(24, ge=1, le=24, alias="BOT_KEEP_FINGERPRINTS_MONTHS")
+    keep_audit_years: int = Field(5, ge=0, le=50, alias="BOT_KEEP_AUDIT_YEARS")
     office_hours: Annotated[tuple[time, time], NoDecode] = Field((time(9), time(17)), alias="BOT_OFFICE_HOURS")
     closed_days: Annotated[frozenset[date], NoDecode] = Field(frozenset(), alias="BOT_CLOSED_DAYS")
     # Each organisation's extra closing days, replacing its default (README, Closing days): MM-DD every

@@ -39,7 +39,7 @@ import json
 import logging
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
@@ -49,7 +49,7 @@ import aiosqlite
 from bot.adapters.crypto import Sealed, Sealer
 from bot.adapters.sealing import envelope, key_ref, restore, seal_client
 from bot.app.ports import Conflict, Events, Store, StoreUnavailable, Unreadable, UnreadableRecord
-from bot.domain.audit import GENESIS, link
+from bot.domain.audit import GENESIS, Checkpoint, link
 from bot.domain.handoff import Draft, FingerprintMark, Handoff
 from bot.domain.model import AuditEvent, ClientData, Notification
 
@@ -99,6 +99,14 @@ MIGRATIONS: list[str] = [
         ALTER TABLE sealed ADD COLUMN key_ref TEXT NOT NULL DEFAULT '';
         """
     ),
+    # 7: the bot's own retention (issue 15): fingerprints found by when they were last sent (in UTC,
+    # so that the strings sort as time: earlier versions kept the sender's offset), and the checkpoint
+    # that anchors the audit chain once its oldest events are pruned.
+    """
+    UPDATE sent_clients SET last_sent_at = strftime('%Y-%m-%dT%H:%M:%f+00:00', last_sent_at);
+    CREATE INDEX sent_clients_sent ON sent_clients (last_sent_at);
+    CREATE TABLE audit_checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, doc TEXT NOT NULL);
+    """,
 ]
 KEY_STORE_VERSION = MIGRATIONS.index(KEY_STORE_SCRIPT) + 1  # stores before it kept keys in the content file
 # The key store's one table. Keys moved from an older store keep ``key_ref`` '' (as does their ciphertext).
@@ -611,7 +619,7 @@ class SqliteStore(Store):
         await self._db.execute(
             "INSERT INTO sent_clients (fingerprint, last_sent_at) VALUES (?, ?)"
             " ON CONFLICT (fingerprint) DO UPDATE SET last_sent_at = excluded.last_sent_at",
-            (fingerprint, at.isoformat()),
+            (fingerprint, _utc(at)),  # UTC: the retention sweep's index sorts it as time
         )
 
     async def append_audit(self, *events: AuditEvent) -> None:
@@ -676,6 +684,50 @@ class SqliteStore(Store):
             )
             for r in rows
         ]
+
+    # -- the bot's own retention (issue 15) ------------------------------------------------------
+
+    async def forget_fingerprints(self, before: datetime, limit: int, events: Callable[[int], Events]) -> int:
+        async with self._write() as db:
+            cursor = await db.execute(  # a range of the index sent_clients_sent (test_sqlite_plans.py)
+                "SELECT fingerprint FROM sent_clients WHERE last_sent_at < ? ORDER BY last_sent_at LIMIT ?",
+                (_utc(before), limit),
+            )
+            old = [(row[0],) for row in await cursor.fetchall()]
+            if old:
+                await db.executemany("DELETE FROM sent_clients WHERE fingerprint = ?", old)
+                await self._append(events(len(old)))
+        return len(old)
+
+    async def audit_checkpoint(self) -> Checkpoint | None:
+        rows = await self._query("SELECT doc FROM audit_checkpoint WHERE id = 1")
+        return Checkpoint.model_validate_json(rows[0][0]) if rows else None
+
+    async def audit_after(self, after: int, limit: int) -> list[AuditEvent]:
+        rows = await self._query(  # a range of the primary key
+            "SELECT seq, at, event, subject, actor, agency, reason, mac FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
+            (after, limit),
+        )
+        return [AuditEvent(seq=r[0], at=datetime.fromisoformat(r[1]), event=r[2], subject=r[3], actor=r[4],
+                           agency=r[5], reason=r[6], mac=r[7]) for r in rows]
+
+    async def prune_audit(self, checkpoint: Checkpoint, previous: Checkpoint | None, events: Events) -> int:
+        async with self._write() as db:
+            cursor = await db.execute("SELECT seq FROM audit_checkpoint WHERE id = 1")
+            row = await cursor.fetchone()
+            if (row[0] if row else None) != (previous.seq if previous else None):
+                raise Conflict("audit checkpoint")
+            await db.execute(
+                "INSERT INTO audit_checkpoint (id, seq, doc) VALUES (1, ?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, doc = excluded.doc",
+                (checkpoint.seq, checkpoint.model_dump_json()),
+            )
+            await self._append(events)  # first: the chain's last link stays a row of the table
+            deleted = (await db.execute("DELETE FROM audit WHERE seq <= ?", (checkpoint.seq,))).rowcount
+            # The DPO notifications of pruned incidents go with them, once done (ids begin with the incident's number).
+            await db.execute("DELETE FROM notifications WHERE id < ? AND due_at IS NULL",
+                             (f"{checkpoint.seq + 1:012d}",))
+        return int(deleted)
 
     # -- DPO notifications (art. 9) -------------------------------------------------------------
 

@@ -17,6 +17,8 @@ row key                     holds
 ``n|<notification id>``     a DPO notification of an incident (art. 9): envelope, version
 ``v|<due>|<notification>``  due index of notifications
 ``c|incidents``             the audit seq up to which incidents have notifications
+``f|<sent>|<fingerprint>``  time index of fingerprints: the retention sweep is one range query
+``c|audit-checkpoint``      where the audit chain resumes once its oldest events are pruned
 ==========================  ===========================================================
 
 The records' sealed client data is split in two: the ciphertext stays on the record
@@ -74,7 +76,7 @@ from azure.data.tables.aio import TableClient
 from bot.adapters.crypto import Sealed, Sealer
 from bot.adapters.sealing import envelope, key_ref, restore, seal_client
 from bot.app.ports import Conflict, Events, Store, StoreUnavailable, Unreadable, UnreadableRecord
-from bot.domain.audit import GENESIS, link
+from bot.domain.audit import GENESIS, Checkpoint, link
 from bot.domain.handoff import Draft, FingerprintMark, Handoff
 from bot.domain.model import AuditEvent, ClientData, Notification
 
@@ -158,6 +160,7 @@ class TableStore(Store):
                 except ResourceExistsError:
                     pass
         store = cls(table, keys, sealer, closing)
+        await store._index_fingerprints()
         await store._move_keys()
         await store.sweep_keys()
         return store
@@ -493,8 +496,7 @@ class TableStore(Store):
         operations = _replacing(current, self._handoff_entity(saved, sealed), "Due")
         purged = [handoff.id] if sealed is None and "Ciphertext" in current else []
         if mark_sent is not None:
-            operations.append(("upsert", self._sent_entity(mark_sent.fingerprint, mark_sent.at),
-                               {"mode": UpdateMode.REPLACE}))
+            operations += self._sent_operations(mark_sent.fingerprint, mark_sent.at)
         if drop_draft is not None and (draft := await self._get(DRAFT, f"d|{drop_draft}", sealed=False)) is not None:
             operations += self._deleting(draft, self._draft_entries)
             purged.append(drop_draft)
@@ -549,8 +551,7 @@ class TableStore(Store):
         return {"PartitionKey": SENT, "RowKey": f"s|{fingerprint}", "At": at.astimezone(UTC).isoformat()}
 
     async def mark_sent(self, fingerprint: str, at: datetime) -> None:
-        async with _unavailable_on_errors():
-            await self._table.upsert_entity(self._sent_entity(fingerprint, at), mode=UpdateMode.REPLACE)
+        await self._submit(self._sent_operations(fingerprint, at))
 
     async def append_audit(self, *events: AuditEvent) -> None:
         """Numbered by an optimistic counter in the same partition, so the order is total."""
@@ -558,7 +559,9 @@ class TableStore(Store):
 
     async def audit_events(self, since: datetime | None = None, until: datetime | None = None) -> list[AuditEvent]:
         events = []
-        for entity in await self._range(AUDIT, "a|0", "a|9", sealed=False):
+        checkpoint = await self.audit_checkpoint()  # events it covers may outlive it briefly (``prune_audit``)
+        first = f"a|{checkpoint.seq + 1:012d}" if checkpoint else "a|0"
+        for entity in await self._range(AUDIT, first, "a|9", sealed=False):
             at = datetime.fromisoformat(entity["At"])
             if (since and at < since) or (until and at >= until):
                 continue
@@ -593,6 +596,97 @@ class TableStore(Store):
                     if key_id := entity.get("KeyId"):
                         counts[key_id] = counts.get(key_id, 0) + 1
         return counts
+
+    # -- the bot's own retention (issue 15): ``f|<sent>|<fingerprint>``, ``c|audit-checkpoint`` ------
+
+    @staticmethod
+    def _sent_operations(fingerprint: str, at: datetime) -> list[Operation]:
+        """A fingerprint and its time index entry, in one transaction. The entry of an earlier
+        sending is left behind: ``forget_fingerprints`` drops it when it meets it (``At`` moved on)."""
+        pointer = {"PartitionKey": SENT, "RowKey": f"f|{key_time(at)}|{fingerprint}", "Id": fingerprint}
+        return [("upsert", TableStore._sent_entity(fingerprint, at), {"mode": UpdateMode.REPLACE}),
+                ("upsert", pointer, {"mode": UpdateMode.REPLACE})]
+
+    async def _index_fingerprints(self) -> None:
+        """Fingerprints written before the time index get their entry, once (then ``c|fingerprints``)."""
+        if await self._get(PARTITION, "c|fingerprints", sealed=False) is not None:
+            return
+        for entity in await self._range(SENT, "s|", "s|~", sealed=False):
+            await self._submit(self._sent_operations(entity["RowKey"][2:], datetime.fromisoformat(entity["At"]))[1:])
+        with contextlib.suppress(Conflict):  # another replica finished first
+            await self._submit([("create", {"PartitionKey": PARTITION, "RowKey": "c|fingerprints", "Indexed": True})])
+
+    async def forget_fingerprints(self, before: datetime, limit: int, events: Callable[[int], Events]) -> int:
+        # Each transaction: a fingerprint and its entry are 2 operations, the audit event and head 2 more.
+        deleted, lost_races = 0, 0
+        while deleted < limit and lost_races < 8:
+            chunk = min(limit - deleted, 45)
+            pointers = await self._range(SENT, "f|", f"f|{key_time(before)}", chunk, sealed=False)
+            if not pointers:
+                break
+            operations: list[Operation] = []
+            count = 0
+            for pointer in pointers:
+                operations.append(("delete", pointer))
+                sent = await self._get(SENT, f"s|{pointer['Id']}", sealed=False)
+                if sent is not None and f"f|{key_time(datetime.fromisoformat(sent['At']))}|{pointer['Id']}" \
+                        == pointer["RowKey"]:
+                    operations.append(("delete", sent, _conditional(sent)))  # a new sending meanwhile wins
+                    count += 1
+            try:
+                await self._transact(operations, events(count) if count else ())
+            except Conflict:
+                lost_races += 1  # another sweeper, or a new sending: look again
+                continue
+            deleted += count
+        return deleted
+
+    async def audit_checkpoint(self) -> Checkpoint | None:
+        entity = await self._get(AUDIT, "c|audit-checkpoint", sealed=False)
+        return Checkpoint.model_validate_json(entity["Doc"]) if entity else None
+
+    def _audit_event(self, entity: Entity) -> AuditEvent:
+        return AuditEvent(
+            seq=int(entity["RowKey"][2:]), at=datetime.fromisoformat(entity["At"]), event=entity["Event"],
+            subject=entity["Subject"], actor=entity["Actor"], agency=entity["Agency"] or None,
+            reason=entity["Reason"] or None, mac=entity.get("Mac"),
+        )
+
+    async def audit_after(self, after: int, limit: int) -> list[AuditEvent]:
+        return [self._audit_event(e) for e in await self._range(AUDIT, f"a|{after + 1:012d}", "a|9", limit,
+                                                                  sealed=False)]
+
+    async def prune_audit(self, checkpoint: Checkpoint, previous: Checkpoint | None, events: Events) -> int:
+        """The checkpoint and its event in one transaction (with the chain's head); then the pruned
+        events are deleted, 100 to a transaction. A crash between the two leaves events the checkpoint
+        already covers: ``audit_events`` skips them and the next prune deletes them."""
+        current = await self._get(AUDIT, "c|audit-checkpoint", sealed=False)
+        if (int(current["Seq"]) if current else None) != (previous.seq if previous else None):
+            raise Conflict("audit checkpoint")
+        entity = {"PartitionKey": AUDIT, "RowKey": "c|audit-checkpoint", "Seq": checkpoint.seq,
+                  "Doc": checkpoint.model_dump_json()}
+        await self._transact([("create", entity)] if current is None else
+                             [("update", entity, {"mode": UpdateMode.REPLACE, **_conditional(current)})], events)
+        deleted = await self._delete_pruned(checkpoint.seq)
+        # The DPO notifications of pruned incidents go with them, once done (ids begin with the incident's number).
+        for n in await self._range(PARTITION, "n|", f"n|{checkpoint.seq:012d}-~", sealed=False):
+            if not n.get("Due"):
+                with contextlib.suppress(Conflict):  # changed or deleted meanwhile: the next prune looks again
+                    await self._submit([("delete", n, _conditional(n))])
+        return deleted
+
+    async def _delete_pruned(self, through: int) -> int:
+        deleted = 0
+        while old := await self._range(AUDIT, "a|0", f"a|{through:012d}", 100, sealed=False):
+            try:
+                await self._submit([("delete", e) for e in old])
+            except Conflict:  # another pruner deleted some meanwhile: one by one
+                for e in old:
+                    with contextlib.suppress(ResourceNotFoundError):
+                        async with _unavailable_on_errors():
+                            await self._table.delete_entity(e["PartitionKey"], e["RowKey"])
+            deleted += len(old)
+        return deleted
 
     # -- DPO notifications (art. 9): ``n|<id>`` records, ``v|<due>|<id>`` due index, ``c|incidents``
 

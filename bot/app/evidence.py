@@ -3,6 +3,9 @@ happened, and policy statistics — all without a single piece of client data.""
 
 from __future__ import annotations
 
+import base64
+import dataclasses
+import hmac
 import math
 import statistics
 from collections import Counter, defaultdict
@@ -11,7 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.domain.audit import GENESIS, link
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from bot.domain.audit import GENESIS, Checkpoint, checkpoint_seal, link
 from bot.domain.model import Agency, AuditEvent
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
@@ -25,16 +31,65 @@ class Verdict:
     broken_at: int | None = None
     problem: str = ""
     last_mac: str = ""
-    kind: str = ""  # missing | reordered | altered | truncated | wrong_key
+    kind: str = ""  # missing | reordered | altered | truncated | wrong_key | checkpoint
+    # Retention (issue 15): the chain was verified from this checkpoint on, older events pruned.
+    checkpoint: Checkpoint | None = None
+    checkpoint_signed: bool | None = None  # True: signature verified; False: unsigned; None: not checked
 
     @property
     def intact(self) -> bool:
         return self.broken_at is None
 
+    def starts(self) -> str:
+        """Where verification started, in words: the trail's first event, or the checkpoint."""
+        c = self.checkpoint
+        if c is None:
+            return "from the first event"
+        seal = {True: "sealed and signed by the evidence signing key", False: "sealed (not signed)",
+                None: "sealed; its signature not checked (no evidence signing key here)"}[self.checkpoint_signed]
+        return (f"from the checkpoint of {_day(c.made_at)} ({seal}): {c.count} older events, #1 to #{c.seq}, "
+                f"from {_day(c.first_at)} to {_day(c.last_at)}, were pruned under the retention period")
 
-def verify(events: Sequence[AuditEvent], head: int, key: bytes) -> Verdict:
-    """Walk the whole chain (all events, in ``seq`` order) and recompute every link."""
-    previous, expected = GENESIS, 1
+
+def _day(moment: datetime) -> str:
+    return moment.astimezone(BRUSSELS).strftime("%d/%m/%Y")
+
+
+def check_checkpoint(checkpoint: Checkpoint, key: bytes, public: Ed25519PublicKey | None) -> tuple[str, bool | None]:
+    """A problem with the checkpoint ('' if none) and whether its signature verified (see ``Verdict``)."""
+    if not hmac.compare_digest(checkpoint.seal, checkpoint_seal(key, checkpoint)):
+        return "the checkpoint was altered (its seal does not match what it says)", None
+    if not checkpoint.signature:
+        return "", False
+    if public is None:
+        return "", None
+    try:
+        public.verify(base64.b64decode(checkpoint.signature), checkpoint.signed_bytes())
+    except (InvalidSignature, ValueError):
+        return "the checkpoint's signature does not verify with the evidence signing key", None
+    return "", True
+
+
+def verify(events: Sequence[AuditEvent], head: int, key: bytes, checkpoint: Checkpoint | None = None,
+           public: Ed25519PublicKey | None = None) -> Verdict:
+    """Walk the whole chain (all events, in ``seq`` order) and recompute every link: from the first
+    event, or, once old events were pruned, from the ``checkpoint`` (its seal checked first, and its
+    signature when ``public`` is given)."""
+    previous, expected, signed = GENESIS, 1, None
+    if checkpoint is not None:
+        problem, signed = check_checkpoint(checkpoint, key, public)
+        if problem:
+            if not _any_link_holds(events, key, checkpoint.mac):
+                return Verdict(len(events), 1, WRONG_KEY, kind="wrong_key", checkpoint=checkpoint)
+            return Verdict(len(events), checkpoint.seq, problem, kind="checkpoint", checkpoint=checkpoint)
+        previous, expected = checkpoint.mac, checkpoint.seq + 1
+        events = [e for e in events if (e.seq or 0) > checkpoint.seq]
+    verdict = _walk(events, head, key, previous, expected)
+    return dataclasses.replace(verdict, checkpoint=checkpoint, checkpoint_signed=signed)
+
+
+def _walk(events: Sequence[AuditEvent], head: int, key: bytes, previous: str, expected: int) -> Verdict:
+    first = expected
     for event in events:
         assert event.seq is not None
         if event.seq != expected:
@@ -44,7 +99,7 @@ def verify(events: Sequence[AuditEvent], head: int, key: bytes) -> Verdict:
                 return Verdict(len(events), expected, problem, kind="missing")
             return Verdict(len(events), event.seq, problem, kind="reordered")
         if event.mac != link(key, previous, event, event.seq):
-            if event.seq == 1 and not _any_link_holds(events, key):
+            if event.seq == first and not _any_link_holds(events, key, previous):
                 return Verdict(len(events), 1, WRONG_KEY, kind="wrong_key")
             return Verdict(len(events), event.seq, f"event #{event.seq} was altered, or moved from elsewhere",
                            kind="altered")
@@ -60,10 +115,9 @@ WRONG_KEY = ("not one event verifies under this key: the trail was written under
              "or every event was rewritten")
 
 
-def _any_link_holds(events: Sequence[AuditEvent], key: bytes) -> bool:
+def _any_link_holds(events: Sequence[AuditEvent], key: bytes, previous: str = GENESIS) -> bool:
     """Does any event's link verify against its stored predecessor? If none does, the key is
     wrong rather than one event edited: an edit breaks its own link, never all the others."""
-    previous = GENESIS
     for event in events:
         if event.seq is not None and event.mac == link(key, previous, event, event.seq):
             return True
@@ -121,9 +175,23 @@ class Summary:
             "no_content_left_for_ended_handoffs": not self.content_left,
             "chain": {"intact": self.verdict.intact, "events": self.verdict.events,
                       "broken_at": self.verdict.broken_at, "problem": self.verdict.problem,
-                      "last_link": self.verdict.last_mac, "scope": "the whole trail, every agency"},
+                      "last_link": self.verdict.last_mac, "scope": "the whole trail, every agency",
+                      **self._retention()},
             "processors": self.processors,
         }
+
+
+    def _retention(self) -> dict[str, object]:
+        """Issue 15: once old events were pruned, where the chain's verification started (and so
+        which events no export can hold any more)."""
+        c = self.verdict.checkpoint
+        if c is None:
+            return {}
+        return {"verified": self.verdict.starts(), "checkpoint": {
+            "pruned_events": c.count, "through_event": c.seq, "last_pruned_link": c.mac,
+            "first_pruned_at": c.first_at.isoformat(), "last_pruned_at": c.last_at.isoformat(),
+            "made_at": c.made_at.isoformat(), "seal": c.seal, "signed_by": c.signed_by or None,
+            "signature": c.signature or None, "signature_verified": self.verdict.checkpoint_signed}}
 
 
 def card_deletions(window: Sequence[AuditEvent]) -> dict[str, object]:

@@ -88,6 +88,9 @@ def to_csv(export: Export, key: Ed25519PrivateKey) -> bytes:
     writer.writerow(["no content left for ended handoffs", summary["no_content_left_for_ended_handoffs"]])
     writer.writerow(["audit chain intact", export.summary.verdict.intact])
     writer.writerow(["audit chain last link", export.summary.verdict.last_mac])
+    if export.summary.verdict.checkpoint is not None:  # issue 15: older events were pruned
+        writer.writerow(["audit chain verified", export.summary.verdict.starts()])
+        writer.writerow(["audit checkpoint last pruned link", export.summary.verdict.checkpoint.mac])
     for processor in export.summary.processors:
         writer.writerow(["processor", processor["name"], processor["role"]])
     return signing.sign(buffer.getvalue(), key, "csv")

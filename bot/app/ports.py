@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from bot.domain.audit import Checkpoint
 from bot.domain.handoff import Change, Draft, FingerprintMark, Handoff
 from bot.domain.model import AuditEvent, Delivery, DirectoryClient, DpoContact, Notification
 from bot.domain.template import Identity
@@ -188,7 +189,8 @@ class Store(abc.ABC):
       oldest first, never by reading every record; a handoff with ``due_at`` None is never due.
       A record that cannot be opened comes back as ``UnreadableRecord``, never as an exception
       that hides the others; ``get_*`` raise ``Unreadable`` for it.
-    - Audit events are append-only and come back in the order they were appended, numbered
+    - Audit events are append-only (the retention sweep alone removes the oldest, behind a
+      checkpoint: ``prune_audit``) and come back in the order they were appended, numbered
       1, 2, 3 … (``seq``) and chained: ``mac = link(sealer.audit_key, previous mac, event, seq)``
       (``bot.domain.audit``), computed in the same atomic write that appends the event.
     """
@@ -314,6 +316,27 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def notifications(self) -> list[Notification]:
         """Every notification, for ``python -m bot incidents``."""
+
+    # -- the bot's own retention (issue 15, ``bot.app.retention``) -------------------------------
+
+    @abc.abstractmethod
+    async def forget_fingerprints(self, before: datetime, limit: int, events: Callable[[int], Events]) -> int:
+        """Delete at most ``limit`` client fingerprints last sent before ``before``, found through an
+        index on that time (never a scan), with the audit ``events(count)`` in the same write; how many."""
+
+    @abc.abstractmethod
+    async def audit_checkpoint(self) -> Checkpoint | None:
+        """Where the trail resumes after pruning (``None``: nothing was ever pruned)."""
+
+    @abc.abstractmethod
+    async def audit_after(self, after: int, limit: int) -> list[AuditEvent]:
+        """At most ``limit`` events with ``seq > after``, in order: a range of the numbers, never the trail."""
+
+    @abc.abstractmethod
+    async def prune_audit(self, checkpoint: Checkpoint, previous: Checkpoint | None, events: Events) -> int:
+        """Replace the checkpoint ``previous`` by ``checkpoint`` (``Conflict`` if another pruner moved
+        it first), append ``events`` in the same write, and delete every event up to ``checkpoint.seq``;
+        how many were deleted. ``audit_events`` never returns an event at or before the checkpoint."""
 
     @abc.abstractmethod
     async def close(self) -> None: ...

@@ -40,6 +40,7 @@ BROKEN = {  # the chain's verdict, in the reader's words
     "truncated": "de events vanaf #{n} ontbreken (de trail is ingekort)",
     "wrong_key": "geen enkel event klopt onder deze sleutel: een andere sleutel dan waarmee de trail is "
                  "geschreven (BOT_HMAC_KEY), of alles is herschreven",
+    "checkpoint": "het ijkpunt na de bewaartermijn (tot event #{n}) is gewijzigd",
 }
 INCIDENTS = {
     "misdelivery": "Verkeerde ontvanger (niet mijn klant)",
@@ -142,6 +143,10 @@ def to_html(export: Export, key: Ed25519PrivateKey) -> bytes:
     chain = (_badge(True, "intact", "") + f" — {verdict.events} events, elke schakel nagerekend" if verdict.intact
              else _badge(False, "", f"gebroken bij event #{verdict.broken_at}")
              + f" — {escape(BROKEN.get(verdict.kind, verdict.problem).format(n=verdict.broken_at))}")
+    if verdict.checkpoint is not None:  # issue 15: the oldest events were pruned behind a checkpoint
+        c = verdict.checkpoint
+        chain += (f" vanaf het ijkpunt van {_day(c.made_at)}: {c.count} oudere events (#1 tot #{c.seq}, "
+                  f"{_day(c.first_at)} tot {_day(c.last_at)}) zijn na de bewaartermijn verwijderd")
     content = _badge(not summary.content_left, "ja", f"nee: {len(summary.content_left)} overdracht(en)")
     processors = "".join(f"<tr><td>{escape(p['name'])}<div class=\"note\">{escape(p['role'])}</div></td></tr>"
                          for p in summary.processors) or '<tr><td class="note">Niet opgegeven.</td></tr>'

@@ -17,6 +17,7 @@ from bot.app.incidents import Incidents
 from bot.app.outbox import Outbox
 from bot.app.ports import ClientDirectory, Clock, Messenger, Store
 from bot.app.results import Refused
+from bot.app.retention import RetentionSweep
 from bot.domain.limits import SlidingWindow
 from bot.domain.model import Actor, Agency, AuditEvent, AuditName, DpoSettings, Reason
 from bot.domain.policy import Policy
@@ -48,6 +49,7 @@ class Terugkoppeling:
         schedule: Schedule | None = None,
         bounds: Bounds | None = None,
         dpo: DpoSettings | None = None,
+        retention: RetentionSweep | None = None,
     ) -> None:
         self.store = store
         self.directory = directory
@@ -60,6 +62,7 @@ class Terugkoppeling:
         self.outbox = Outbox(store=store, messenger=messenger, clock=clock, schedule=self.schedule,
                              directory=directory, policy=policy)
         self.incidents = Incidents(store=store, messenger=messenger, clock=clock, schedule=self.schedule, dpo=dpo)
+        self.retention = retention  # issue 15: fingerprints and the audit trail past their periods
 
     def today(self) -> date:
         return self.clock.now().astimezone(BRUSSELS).date()
@@ -83,4 +86,6 @@ class Terugkoppeling:
         """All time-driven work that is due now (``bot.app.outbox.Outbox.sweep``)."""
         done = await self.outbox.sweep(batch)
         done.update(await self.incidents.sweep(batch))  # art. 9: incidents to the DPOs, in the same sweep
+        if self.retention is not None:
+            done.update(await self.retention.sweep(batch))  # issue 15: the bot's own retention
         return done

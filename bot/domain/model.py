@@ -154,6 +154,9 @@ class AuditName(StrEnum):
     ACKNOWLEDGED = "acknowledged"  # a DPO pressed "Kennis genomen" on an incident
     PROTOCOL_ENDED = "protocol_ended"
     FORGOTTEN = "record_deleted"  # the bot's own retention: a closed handoff's envelope is deleted
+    # The bot's own retention (issue 15): counts only, never a fingerprint or an event's content.
+    FINGERPRINTS_DELETED = "fingerprints_deleted"  # reason: how many, and the cut-off
+    AUDIT_PRUNED = "audit_pruned"  # reason: how many events, which numbers, and their period
 
 
 class AuditEvent(BaseModel):

@@ -18,3 +18,22 @@ async def test_due_queries_use_the_indexes(tmp_path, sealer):
             assert f"USING INDEX {index}" in plan and "SCAN handoffs" not in plan and "SCAN drafts" not in plan, plan
     finally:
         await store.close()
+
+
+async def test_the_retention_sweeps_queries_use_their_indexes(tmp_path, sealer):
+    """Issue 15: fingerprints past their period by the time index, the oldest audit events by their
+    number (the primary key); neither reads every row."""
+    store = await SqliteStore.open(tmp_path / "plans.db", sealer)
+    try:
+        now = _utc(datetime.now().astimezone())
+        for sql, params, uses in (
+            ("SELECT fingerprint FROM sent_clients WHERE last_sent_at < ? ORDER BY last_sent_at LIMIT ?", (now, 100),
+             "USING INDEX sent_clients_sent"),
+            ("SELECT seq, at, event, subject, actor, agency, reason, mac FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
+             (0, 1000), "USING INTEGER PRIMARY KEY"),
+        ):
+            cursor = await store._db.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+            plan = " ".join(row[-1] for row in await cursor.fetchall())
+            assert uses in plan and "SCAN" not in plan, plan
+    finally:
+        await store.close()
