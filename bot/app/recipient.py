@@ -48,3 +48,19 @@ async def view(app: Terugkoppeling, actor: Actor, handoff_id: str, attempt: int 
     if not handoff.state.is_open or handoff.client is None:
         return AlreadyClosed(handoff)
     return Current(handoff) if attempt == handoff.live_attempt else Superseded(handoff)
+
+
+# -- the trajectbegeleider's side (issue 14): toon, openstaand, doorsturen, undo ----------------
+
+
+async def show(app: Terugkoppeling, actor: Actor, handoff_id: str) -> Current | AlreadyClosed | Refused | Stale:
+    """``toon`` (from ``openstaand`` or a reminder): the pending card again, to its recipient alone.
+
+    The card shown is bound to the live delivery attempt, so its refresh turns it content-free as
+    soon as the handoff closes (like any other copy that is not the recorded one)."""
+    handoff = await _addressed(app, actor, handoff_id)
+    if not isinstance(handoff, Handoff):
+        return handoff
+    if not handoff.state.is_open or handoff.client is None:
+        return AlreadyClosed(handoff)
+    return Current(handoff)

@@ -218,6 +218,8 @@ VERBS: dict[Verb, UseCase] = {
                                                                      HandoffState.RETURNED),
     Verb.KENNIS_GENOMEN: lambda app, call: incidents.acknowledge(app, call.actor, call.handoff),
     Verb.VERVERS: _refresh,
+    # -- the trajectbegeleider's side (issue 14, branch hrecip) --
+    Verb.TOON: lambda app, call: recipient.show(app, call.actor, call.handoff),
 }
 
 

@@ -139,7 +139,7 @@ REFUSALS: dict[Reason, tuple[str, str]] = {
     ),
     Reason.NOT_RECIPIENT: (
         "Niet voor jou bestemd",
-        "Alleen de trajectbegeleider aan wie deze terugkoppeling gericht is, kan ze afhandelen.",
+        "Alleen de trajectbegeleider aan wie deze terugkoppeling gericht is, kan ze bekijken of afhandelen.",
     ),
     Reason.STALE: (
         "Deze terugkoppeling is niet meer open",
