@@ -310,6 +310,13 @@ class Store(abc.ABC):
     async def notifications(self) -> list[Notification]:
         """Every notification, for ``python -m bot incidents``."""
 
+    # -- the trajectbegeleider's side (issue 14: openstaand) ----------------------------------------
+
+    @abc.abstractmethod
+    async def pending_for(self, recipient: str, offset: int, limit: int) -> list[Handoff | UnreadableRecord]:
+        """The handoffs waiting in this trajectbegeleider's chat (``Handoff.pending_key``: delivered,
+        not closed), oldest first, from ``offset``: through an index on the recipient, never a scan."""
+
     @abc.abstractmethod
     async def close(self) -> None: ...
 

@@ -3,14 +3,19 @@ refresh of their card that shows the content only on the live copy, to them alon
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
-from bot.app.results import AlreadyClosed, Closed, Current, Refused, Stale, Superseded
+from bot.app.ports import UnreadableRecord
+from bot.app.results import AlreadyClosed, Closed, Current, Pending, Refused, Stale, Superseded
 from bot.domain.handoff import Handoff, HandoffState
 from bot.domain.model import Actor, Reason
 
 if TYPE_CHECKING:
     from bot.app.services import Terugkoppeling
+
+log = logging.getLogger(__name__)
+PAGE_SIZE = 10  # ``openstaand``: cards per page
 
 
 async def _addressed(app: Terugkoppeling, actor: Actor, handoff_id: str) -> Handoff | Refused | Stale:
@@ -64,3 +69,17 @@ async def show(app: Terugkoppeling, actor: Actor, handoff_id: str) -> Current | 
     if not handoff.state.is_open or handoff.client is None:
         return AlreadyClosed(handoff)
     return Current(handoff)
+
+
+async def pending(app: Terugkoppeling, actor: Actor, page: int = 1) -> Pending:
+    """``openstaand``: the actor's own waiting cards (the store's pending index on their identity:
+    never anyone else's), one page; a record that cannot be opened is reported and skipped."""
+    page = max(1, page)
+    key = f"{actor.tenant_id}|{actor.aad_object_id}"
+    found = await app.store.pending_for(key, (page - 1) * PAGE_SIZE, PAGE_SIZE + 1)
+    shown = found[:PAGE_SIZE]
+    for bad in (h for h in shown if isinstance(h, UnreadableRecord)):
+        log.error("unreadable record", extra={"record": bad.record_id, "error": bad.why})
+    handoffs = tuple(h for h in shown if isinstance(h, Handoff) and h.addressed_to(actor))
+    return Pending(handoffs, page, more=len(found) > PAGE_SIZE,
+                   unreadable=sum(isinstance(h, UnreadableRecord) for h in shown))

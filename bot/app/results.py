@@ -101,8 +101,22 @@ class Superseded:
     handoff: Handoff
 
 
+# -- the trajectbegeleider's side (issue 14: openstaand, doorsturen, undo) ------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """``openstaand``: one page of the cards waiting in the trajectbegeleider's chat, oldest first."""
+
+    handoffs: tuple[Handoff, ...]
+    page: int
+    more: bool
+    unreadable: int = 0  # records on this page that could not be opened (reported and skipped)
+
+
 Result = (
     Shown | FormErrors | Unidentified | Refused | Stale | Cancelled | Sent | Queued | NotDelivered | Closed
     | AlreadyClosed
     | Current | Superseded
+    | Pending
 )

@@ -261,6 +261,13 @@ class Handoff(_Record):
         if self.state not in states:
             raise IllegalTransition("handoff", self.state.value, transition)
 
+    @property
+    def pending_key(self) -> str | None:
+        """Whose ``openstaand`` list holds it (tenant|object id): a card in their chat, not closed."""
+        if self.state is not HandoffState.DELIVERED:
+            return None
+        return f"{self.recipient.tenant_id}|{self.recipient.aad_object_id}"
+
     def addressed_to(self, actor: Actor) -> bool:
         return self.recipient.aad_object_id == actor.aad_object_id and self.recipient.tenant_id == actor.tenant_id
 

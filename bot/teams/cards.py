@@ -330,6 +330,8 @@ class Cards:
         if recipient:
             paragraphs.append(texts.HELP_RECIPIENT)
         commands = [texts.COMMAND_START] if counsellor else []
+        if recipient:
+            commands.append(texts.COMMAND_PENDING)  # issue 14
         commands.append(texts.COMMAND_HELP)
         return self.templates.bind(
             "hulp",
@@ -348,3 +350,33 @@ class Cards:
                 "protocol_titel": texts.READ_PROTOCOL,
             },
         )
+
+    # -- the trajectbegeleider's side (issue 14: openstaand, doorsturen, undo) --------------------
+
+    def pending(self, handoffs: Sequence[Handoff], *, page: int, more: bool, unreadable: int = 0) -> Card:
+        """``openstaand``: reference, counsellor, received at and purge date of each waiting card,
+        each with "Toon"; no client data (the content shows only on the card itself)."""
+        items = [{
+            "handoff": h.id,
+            "referentie": h.reference,
+            "afzender": h.counsellor.name or texts.A_COUNSELLOR,
+            "ontvangen": moment(h.sent_at or h.created_at),
+            "gewist": self.purge_day(h),
+        } for h in handoffs]
+        if unreadable:
+            footer = self.say(texts.PENDING_PAGE_UNREADABLE, page=page, count=unreadable)
+        else:
+            footer = texts.PENDING_PAGE.format(page=page) if page > 1 or more else ""
+        return self.templates.bind("openstaand", {
+            "titel": texts.PENDING_TITLE,
+            "stijl": "default",
+            "inleiding": texts.PENDING_INTRO if items else texts.PENDING_NONE,
+            "items": items,
+            "labels": texts.PENDING_LABELS,
+            "toon_titel": texts.PENDING_SHOW,
+            "pagina_tekst": footer,
+            "vorige": page - 1 if page > 1 else 0,
+            "volgende": page + 1 if more else 0,
+            "vorige_titel": texts.PREVIOUS_PAGE,
+            "volgende_titel": texts.NEXT_PAGE,
+        })

@@ -340,3 +340,19 @@ DPO_ACK_TITLE = "Kennis genomen"
 DPO_ACK_TEXT = "Je kennisname van incident {reference} is vastgelegd op {at}. Dank je."
 DPO_ACK_REFUSED_TITLE = "Niet voor jou"
 DPO_ACK_REFUSED_TEXT = "Alleen de DPO aan wie deze melding gericht is, kan ze als gelezen bevestigen."
+
+# -- the trajectbegeleider's side (issue 14: openstaand, toon, doorsturen, undo) ----------------
+COMMAND_PENDING = ("openstaand", "je terugkoppelingen die nog wachten op 'Overgezet'")
+PENDING_TITLE = "Openstaande terugkoppelingen"
+PENDING_INTRO = (
+    "Deze terugkoppelingen wachten nog op 'Overgezet'. Druk op 'Toon' om een terugkoppeling opnieuw te bekijken."
+)
+PENDING_NONE = "Er wachten geen terugkoppelingen op jou. Nieuwe terugkoppelingen komen in deze chat binnen."
+PENDING_LABELS = {"afzender": "Van", "ontvangen": "Ontvangen", "gewist": "Gewist op"}
+PENDING_SHOW = "Toon"
+PENDING_PAGE = "Pagina {page}"
+PENDING_PAGE_UNREADABLE = (
+    "Pagina {page}. {count} terugkoppeling(en) konden niet gelezen worden: meld dit aan {beheerder}."
+)
+PREVIOUS_PAGE = "Vorige"
+NEXT_PAGE = "Volgende"

@@ -26,3 +26,4 @@ class Verb(StrEnum):
     VERVERS = "ververs"  # Teams refreshing a card (Universal Actions ``refresh``): draft or handoff
     # -- the trajectbegeleider's side (issue 14: openstaand, toon, doorsturen, undo) --
     TOON = "toon"  # re-show a pending card to its recipient; data.handoff (also from digest reminders)
+    OPENSTAAND = "openstaand"  # a page of the trajectbegeleider's waiting cards; data.pagina
