@@ -30,7 +30,7 @@ from bot.app.services import Bounds, Terugkoppeling
 from bot.config import Settings
 from bot.domain.calendar import Calendars
 from bot.domain.limits import SlidingWindow
-from bot.domain.model import DirectoryClient
+from bot.domain.model import Agency, DirectoryClient, Recipient
 from bot.domain.policy import Policy
 from bot.domain.schedule import Schedule
 from bot.domain.template import Identity
@@ -412,6 +412,9 @@ class UnreachableDirectory:
         raise DirectoryUnavailable(self.reason)
 
     async def lookup(self, klant_id: str) -> DirectoryClient | None:
+        raise DirectoryUnavailable(self.reason)
+
+    async def colleagues(self, agency: Agency) -> list[Recipient]:  # issue 14, "Doorsturen"
         raise DirectoryUnavailable(self.reason)
 
 

@@ -42,7 +42,7 @@ from bot.app.ports import (
 )
 from bot.domain.directory import still_backed
 from bot.domain.handoff import Change, Draft, Handoff, HandoffState
-from bot.domain.model import AuditEvent, AuditName, Reason, new_id, new_reference
+from bot.domain.model import AuditEvent, AuditName, Reason, Recipient, new_id, new_reference
 from bot.domain.policy import Policy
 from bot.domain.schedule import Schedule, Step
 
@@ -61,6 +61,7 @@ CLOSING_NOTICES = {
     HandoffState.WITHDRAWN: Notice.NO_LONGER_ELIGIBLE,
 }
 ENDED = frozenset({Reason.OUTSIDE_PROTOCOL.value, Reason.AGENCY_ENDED.value})
+REASSIGNED_NOTICES = {"colleague": Notice.REASSIGNED, "backup": Notice.REASSIGNED_TO_BACKUP}  # issue 14
 
 
 def closing_notice(handoff: Handoff) -> Notice:
@@ -166,6 +167,9 @@ class Outbox:
         assert saved is not None
         if applied and saved.tell_when_delivered:
             await self.messenger.notify_counsellor(saved, Notice.DELIVERED_LATE)
+        if applied and saved.tell_reassigned:  # issue 14: handed on, and now it landed
+            await self.messenger.notify_counsellor(saved, REASSIGNED_NOTICES.get(saved.tell_reassigned,
+                                                                                 Notice.REASSIGNED))
         return Delivered(saved)
 
     async def _defer(self, handoff: Handoff, error: DeliveryError, *, tell_counsellor: bool) -> Handoff:
@@ -390,7 +394,9 @@ class Outbox:
             await self.handoff(claimed, lambda h: h.forgotten(now) if not h.state.is_open and not h.follow_up
                                else None)
         elif step is Step.DELIVER:
-            if await self._still_backed(claimed):
+            if claimed.reassignments:  # issue 14: handed on (the directory names the first recipient)
+                await self.redeliver(claimed)
+            elif await self._still_backed(claimed):
                 await self.deliver(claimed, first=False)
         elif step is Step.REMIND:
             await self._remind(claimed)
@@ -454,6 +460,50 @@ class Outbox:
         _, applied = await self.handoff(handoff, transition)
         if not applied and change is not None:
             await self.store.append_audit(*change.events)
+
+
+    # -- the trajectbegeleider's side (issue 14): "Doorsturen", the backup recipient -------------
+
+    async def reassign(self, handoff: Handoff, to: Recipient, *, reason: str, actor: str = "") -> Handoff | None:
+        """Hand a delivered handoff to ``to`` (same agency), audited ``reassigned``: the previous copy
+        is overwritten and deleted first, then the card goes to ``to`` (retried by the sweep like
+        any delivery; a crash halfway is picked up there once the lease has passed); the counsellor
+        is told once it landed. ``None`` if the handoff moved on meanwhile."""
+        now = self.clock.now()
+        moved, applied = await self.handoff(handoff, lambda h: h.reassigned(
+            to, reason=reason, at=now, lease=self.schedule.lease, actor=actor,
+        ) if h.state is HandoffState.DELIVERED and h.version == handoff.version else None)
+        if not applied or moved is None:
+            return None
+        return await self.redeliver(moved)
+
+    async def redeliver(self, handoff: Handoff) -> Handoff:
+        """A reassigned handoff in the outbox: never two live copies, so the previous recipient's
+        goes before the new one is posted; if it cannot go now, the delivery waits for it."""
+        if handoff.stale_copy is not None:
+            removal = await self.messenger.remove_copy(handoff, handoff.stale_copy)
+            now = self.clock.now()
+            copy = handoff.stale_copy
+            saved, _ = await self.handoff(handoff, lambda h: h.copy_removed(
+                overwritten=removal.overwritten, deleted=removal.deleted, status=removal.status,
+                retryable=removal.retryable, at=now,
+            ) if h.state is HandoffState.DELIVERING and h.stale_copy == copy else None)
+            if saved is None or saved.state is not HandoffState.DELIVERING:
+                return saved or handoff
+            if saved.stale_copy is not None:
+                if saved.attempts >= self.schedule.max_attempts:
+                    await self._give_up(saved, DeliveryError(removal.status, retryable=False))
+                    return await self.store.get_handoff(saved.id) or saved
+                delay = self.schedule.retry_delay(saved.attempts, None)
+                later, _ = await self.handoff(saved, lambda h: h.deferred(
+                    at=now, until=now + delay, status=removal.status, tell_counsellor=False,
+                ) if _same_attempt(h, saved) else None)
+                return later or saved
+            handoff = saved
+        outcome = await self.deliver(handoff, first=False)
+        if isinstance(outcome, Delivered | Deferred):
+            return outcome.handoff
+        return await self.store.get_handoff(handoff.id) or handoff
 
 
 async def _tally(done: Counter[str], steps: list[Awaitable[str | bool | None]], label: str | None = None) -> None:

@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from bot.domain.handoff import Change, Draft, FingerprintMark, Handoff
-from bot.domain.model import AuditEvent, Delivery, DirectoryClient, DpoContact, Notification
+from bot.domain.model import Agency, AuditEvent, Delivery, DirectoryClient, DpoContact, Notification, Recipient
 from bot.domain.template import Identity
 
 Events = Sequence[AuditEvent]
@@ -80,6 +80,11 @@ class ClientDirectory(Protocol):
         Raises like ``find``."""
         ...
 
+    async def colleagues(self, agency: Agency) -> list[Recipient]:
+        """Issue 14, "Doorsturen": the trajectbegeleiders of ``agency`` the directory knows, reachable
+        in Teams. Raises like ``find``."""
+        ...
+
 
 class Notice(StrEnum):
     """What the counsellor is told about their handoff, by reference only."""
@@ -92,6 +97,9 @@ class Notice(StrEnum):
     EXPIRED = "expired"  # the retention cap purged it unconfirmed
     NO_LONGER_ELIGIBLE = "no_longer_eligible"  # withdrawn before delivery: label lost or recipient changed
     PROTOCOL_ENDED = "protocol_ended"  # withdrawn: the protocol, or the agency's participation, ended
+    # -- issue 14: handed to another trajectbegeleider of the agency --
+    REASSIGNED = "reassigned"  # by the recipient ("Doorsturen naar een collega")
+    REASSIGNED_TO_BACKUP = "reassigned_to_backup"  # nobody reacted after the reminders: the agency's backup
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +137,11 @@ class Messenger(Protocol):
 
     async def notify_counsellor(self, handoff: Handoff, notice: Notice) -> None:
         """Tell the counsellor what became of their handoff (reference only)."""
+        ...
+
+    async def remove_copy(self, handoff: Handoff, copy: Delivery) -> CardRemoval:
+        """Issue 14: overwrite the previous recipient's ``copy`` with a content-free card ("doorgestuurd")
+        and delete it; say what happened."""
         ...
 
     async def notify_dpo(self, contact: DpoContact, incident: IncidentNotice) -> None:

@@ -6,10 +6,20 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from bot.app.ports import UnreadableRecord
-from bot.app.results import AlreadyClosed, Closed, Current, Pending, Refused, Stale, Superseded
+from bot.app.ports import DirectoryUnavailable, RecipientUnresolved, UnreadableRecord
+from bot.app.results import (
+    AlreadyClosed,
+    Closed,
+    ColleagueChoice,
+    Current,
+    Pending,
+    Reassigned,
+    Refused,
+    Stale,
+    Superseded,
+)
 from bot.domain.handoff import Handoff, HandoffState
-from bot.domain.model import Actor, Reason
+from bot.domain.model import Actor, Reason, Recipient
 
 if TYPE_CHECKING:
     from bot.app.services import Terugkoppeling
@@ -83,3 +93,46 @@ async def pending(app: Terugkoppeling, actor: Actor, page: int = 1) -> Pending:
     handoffs = tuple(h for h in shown if isinstance(h, Handoff) and h.addressed_to(actor))
     return Pending(handoffs, page, more=len(found) > PAGE_SIZE,
                    unreadable=sum(isinstance(h, UnreadableRecord) for h in shown))
+
+
+async def _colleagues(app: Terugkoppeling, actor: Actor, handoff: Handoff) -> list[Recipient] | Refused:
+    """The agency's other trajectbegeleiders the directory knows, in a tenant the protocol allows."""
+    try:
+        known = await app.directory.colleagues(handoff.agency)
+    except (DirectoryUnavailable, RecipientUnresolved):
+        return await app.refuse(Reason.DIRECTORY_UNAVAILABLE, actor, handoff.reference, handoff.agency)
+    return [c for c in known if c.agentschap is handoff.agency and app.policy.may_receive(c) is None
+            and (c.aad_object_id, c.tenant_id) != (actor.aad_object_id, actor.tenant_id)]
+
+
+async def choose_colleague(app: Terugkoppeling, actor: Actor, handoff_id: str, attempt: int | None
+                           ) -> ColleagueChoice | Current | Superseded | AlreadyClosed | Refused | Stale:
+    """"Doorsturen naar een collega": only the recipient, on the live copy, gets the choice; nothing
+    changes yet."""
+    seen = await view(app, actor, handoff_id, attempt)
+    if not isinstance(seen, Current):
+        return seen
+    colleagues = await _colleagues(app, actor, seen.handoff)
+    if isinstance(colleagues, Refused):
+        return colleagues
+    return ColleagueChoice(seen.handoff, tuple(colleagues))
+
+
+async def reassign(app: Terugkoppeling, actor: Actor, handoff_id: str, attempt: int | None, chosen: str
+                   ) -> Reassigned | Current | Superseded | AlreadyClosed | Refused | Stale:
+    """Hand the card to the chosen colleague: only someone the directory lists for the agency (the
+    choice's value is checked again here, never taken on trust), audited ``reassigned``."""
+    seen = await view(app, actor, handoff_id, attempt)
+    if not isinstance(seen, Current):
+        return seen
+    handoff = seen.handoff
+    if handoff.state is not HandoffState.DELIVERED:
+        return Stale()
+    colleagues = await _colleagues(app, actor, handoff)
+    if isinstance(colleagues, Refused):
+        return colleagues
+    to = next((c for c in colleagues if c.aad_object_id == chosen), None)
+    if to is None:
+        return await app.refuse(Reason.NOT_A_COLLEAGUE, actor, handoff.reference, handoff.agency)
+    moved = await app.outbox.reassign(handoff, to, reason="colleague", actor=actor.aad_object_id)
+    return Stale() if moved is None else Reassigned(moved)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.domain.handoff import Draft, Handoff
-from bot.domain.model import Reason
+from bot.domain.model import Reason, Recipient
 from bot.domain.template import FieldError
 
 
@@ -114,9 +114,25 @@ class Pending:
     unreadable: int = 0  # records on this page that could not be opened (reported and skipped)
 
 
+@dataclass(frozen=True, slots=True)
+class ColleagueChoice:
+    """"Doorsturen naar een collega": the agency's other trajectbegeleiders the directory knows."""
+
+    handoff: Handoff
+    colleagues: tuple[Recipient, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Reassigned:
+    """Handed to a colleague; ``handoff`` names the new recipient (its ``stale_copy`` set while the
+    previous copy is not removed yet)."""
+
+    handoff: Handoff
+
+
 Result = (
     Shown | FormErrors | Unidentified | Refused | Stale | Cancelled | Sent | Queued | NotDelivered | Closed
     | AlreadyClosed
     | Current | Superseded
-    | Pending
+    | Pending | ColleagueChoice | Reassigned
 )

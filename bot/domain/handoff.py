@@ -21,6 +21,7 @@ keeps either the old state or the new state with all of its evidence, never a st
              DELIVERING ─refused→ (deleted; the draft stays at its preview)
              DELIVERED ─reminded / escalated→ DELIVERED ─expired→ EXPIRED
              closed ─followed_up→ closed (the card removed and the counsellor told)
+             DELIVERED ─reassigned→ DELIVERING (another recipient) ─copy_removed→ DELIVERING ─delivered→ …
 """
 
 from __future__ import annotations
@@ -244,6 +245,11 @@ class Handoff(_Record):
     closed_because: str | None = None  # why it was withdrawn (a ``Reason`` value): content-free
     counsellor_told: bool = False  # the closing notice went out (the follow-up may be retried after)
     removal_attempts: int = 0  # tries to overwrite and delete the recipient's card
+    # Issue 14, "Doorsturen" and the backup recipient: the previous recipient's copy, removed before
+    # the card goes to the new one (never two live copies); how often it was handed on; the notice due.
+    stale_copy: Delivery | None = None
+    reassignments: int = 0
+    tell_reassigned: str | None = None  # "colleague" or "backup": the counsellor is told once it landed
 
     @property
     def agency(self) -> Agency:
@@ -295,7 +301,7 @@ class Handoff(_Record):
         arrived = arrived._with(due_at=schedule.due(arrived))
         event = arrived._event(AuditName.SENT, at, None if self.attempts == 1 else f"attempt {self.attempts}",
                                actor=self.counsellor.aad_object_id)
-        mark = FingerprintMark(self.fingerprint, at) if self.fingerprint else None
+        mark = FingerprintMark(self.fingerprint, at) if self.fingerprint and not self.reassignments else None
         return Change(arrived, (event,), mark_sent=mark, drop_draft=self.draft_id)
 
     def deferred(
@@ -429,3 +435,44 @@ class Handoff(_Record):
             return Change(done, tuple(events))
         later: Handoff = self._with(removal_attempts=attempts, due_at=retry_at, counsellor_told=True)
         return Change(later, tuple(events))
+
+    # -- the trajectbegeleider's side (issue 14): "Doorsturen naar een collega", the backup ---------
+
+    def reassigned(
+        self, to: Recipient, *, reason: str, at: datetime, lease: timedelta, actor: str = ""
+    ) -> Change[Handoff]:
+        """Handed to another trajectbegeleider of the same agency (``reason`` ``colleague``, or
+        ``backup`` when nobody reacted): back in the outbox for them, the reminders start again, and
+        the previous copy is remembered so it is removed before the new one is posted."""
+        self._require("reassigned", HandoffState.DELIVERED)
+        if to.agentschap is not self.recipient.agentschap:
+            raise IllegalTransition("handoff", "another agency", "reassigned")
+        if (to.aad_object_id, to.tenant_id) == (self.recipient.aad_object_id, self.recipient.tenant_id):
+            raise IllegalTransition("handoff", "the same recipient", "reassigned")
+        moved: Handoff = self._with(
+            recipient=to, state=HandoffState.DELIVERING, stale_copy=self.delivery, delivery=None,
+            attempts=self.attempts + 1, due_at=at + lease, reminders_sent=0, last_reminded_at=None,
+            escalated=False, tell_when_delivered=False, reassignments=self.reassignments + 1,
+            tell_reassigned=reason,
+        )
+        return Change(moved, (self._event(AuditName.REASSIGNED, at, reason, actor=actor),))
+
+    def copy_removed(
+        self, *, overwritten: bool, deleted: bool, status: int | None, retryable: bool, at: datetime
+    ) -> Change[Handoff]:
+        """What became of the previous recipient's copy (art. 6: evidence). Done once its content is
+        gone (overwritten or deleted); a retryable failure keeps it for another try; a final failure
+        with the content maybe still shown is an incident (art. 9), and the handoff goes on."""
+        self._require("copy_removed", HandoffState.DELIVERING)
+        if self.stale_copy is None:
+            raise IllegalTransition("handoff", "no previous copy", "copy_removed")
+        events = []
+        if overwritten:
+            events.append(self._event(AuditName.CARD_OVERWRITTEN, at, "reassigned"))
+        events.append(self._event(AuditName.CARD_DELETED, at, "reassigned") if deleted
+                      else self._event(AuditName.CARD_DELETE_FAILED, at, str(status or "network")))
+        gone = overwritten or deleted
+        if not gone and not retryable:
+            events.append(self._event(AuditName.INCIDENT, at, "content_left_in_teams"))
+        keep = self.stale_copy if not gone and retryable else None
+        return Change(self._with(stale_copy=keep), tuple(events))

@@ -121,6 +121,8 @@ class Reason(StrEnum):
     RECIPIENT_CHANGED = "recipient_changed"  # the directory names another trajectbegeleider now
     RATE_LIMITED = "rate_limited"  # too many attempts by one person in a short time (abuse bound)
     AGENCY_ENDED = "agency_participation_ended"  # art. 8: the agency's participation ended (not an incident)
+    # -- the trajectbegeleider's side (issue 14) --
+    NOT_A_COLLEAGUE = "not_a_colleague"  # "Doorsturen" to someone the directory does not list for the agency
 
 
 class AuditName(StrEnum):
@@ -153,6 +155,8 @@ class AuditName(StrEnum):
     ACKNOWLEDGED = "acknowledged"  # a DPO pressed "Kennis genomen" on an incident
     PROTOCOL_ENDED = "protocol_ended"
     FORGOTTEN = "record_deleted"  # the bot's own retention: a closed handoff's envelope is deleted
+    # -- the trajectbegeleider's side (issue 14) --
+    REASSIGNED = "reassigned"  # handed to another trajectbegeleider of the agency (reason: colleague | backup)
 
 
 class AuditEvent(BaseModel):

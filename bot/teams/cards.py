@@ -260,6 +260,8 @@ class Cards:
             Notice.EXPIRED: texts.EXPIRED_COUNSELLOR,
             Notice.NO_LONGER_ELIGIBLE: texts.NO_LONGER_ELIGIBLE_COUNSELLOR,
             Notice.PROTOCOL_ENDED: texts.PROTOCOL_ENDED_COUNSELLOR,
+            Notice.REASSIGNED: texts.REASSIGNED_COUNSELLOR,  # issue 14
+            Notice.REASSIGNED_TO_BACKUP: texts.REASSIGNED_BACKUP_COUNSELLOR,
         }[notice]
         recipient = handoff.recipient
         return self.say(
@@ -380,3 +382,35 @@ class Cards:
             "vorige_titel": texts.PREVIOUS_PAGE,
             "volgende_titel": texts.NEXT_PAGE,
         })
+
+    def colleague_choice(self, handoff: Handoff, colleagues: Sequence[Recipient]) -> Card:
+        """"Doorsturen naar een collega": a choice of the agency's other trajectbegeleiders (never
+        free typing); no client data. Without colleagues: say so, and offer the card again."""
+        agency = texts.AGENCY_NAMES[handoff.agency]
+        if not colleagues:
+            card = self.message(texts.FORWARD_NONE_TITLE, self.say(texts.FORWARD_NONE, agency=agency))
+            card["actions"] = [{"type": "Action.Execute", "verb": Verb.TOON.value, "title": texts.FORWARD_BACK,
+                                "associatedInputs": "none", "data": {"handoff": handoff.id}}]
+            return card
+        return self.templates.bind("doorsturen", {
+            "handoff": handoff.id,
+            "poging": handoff.live_attempt,
+            "titel": texts.FORWARD_TITLE.format(reference=handoff.reference),
+            "stijl": "accent",
+            "inleiding": texts.FORWARD_INTRO.format(agency=agency),
+            "label": texts.FORWARD_LABEL,
+            "placeholder": texts.FORWARD_PLACEHOLDER,
+            "verplicht": texts.FORWARD_REQUIRED,
+            "collegas": [{"naam": c.naam, "id": c.aad_object_id} for c in colleagues],
+            "knop": texts.FORWARD_CONFIRM,
+            "terug": texts.FORWARD_BACK,
+        })
+
+    def forwarded(self, handoff: Handoff, *, copy: bool = False) -> Card:
+        """What the previous recipient sees after "Doorsturen" and what their old ``copy`` becomes:
+        "verwijderd" only once Teams confirmed it."""
+        person = texts.PERSON_AT.format(name=handoff.recipient.naam, agency=texts.AGENCY_NAMES[handoff.agency])
+        text = (texts.FORWARDED_COPY if copy else
+                texts.FORWARDED_PENDING if handoff.stale_copy is not None else texts.FORWARDED)
+        return self.templates.bind("afgehandeld", {"referentie": handoff.reference,
+                                                   "tekst": text.format(reference=handoff.reference, recipient=person)})

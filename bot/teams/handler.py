@@ -193,6 +193,10 @@ class TerugkoppelingBot(TeamsActivityHandler):
             # -- the trajectbegeleider's side (issue 14, branch hrecip) --
             case r.Pending(handoffs, page, more, unreadable):
                 return self.cards.pending(handoffs, page=page, more=more, unreadable=unreadable)
+            case r.ColleagueChoice(handoff, colleagues):
+                return self.cards.colleague_choice(handoff, colleagues)
+            case r.Reassigned(handoff):
+                return self.cards.forwarded(handoff)
             case _:
                 assert_never(result)
 
@@ -232,6 +236,11 @@ VERBS: dict[Verb, UseCase] = {
     # -- the trajectbegeleider's side (issue 14, branch hrecip) --
     Verb.TOON: lambda app, call: recipient.show(app, call.actor, call.handoff),
     Verb.OPENSTAAND: lambda app, call: recipient.pending(app, call.actor, call.action.data.pagina or 1),
+    Verb.DOORSTUREN: lambda app, call: recipient.choose_colleague(app, call.actor, call.handoff,
+                                                                  call.action.data.poging),
+    Verb.BEVESTIG_DOORSTUREN: lambda app, call: recipient.reassign(app, call.actor, call.handoff,
+                                                                   call.action.data.poging,
+                                                                   call.inputs.get("collega", "")),
 }
 
 

@@ -356,3 +356,39 @@ PENDING_PAGE_UNREADABLE = (
 )
 PREVIOUS_PAGE = "Vorige"
 NEXT_PAGE = "Volgende"
+# "Doorsturen naar een collega" and the backup recipient
+FORWARD = "Doorsturen"
+FORWARD_TITLE = "{reference} doorsturen"
+FORWARD_INTRO = (
+    "Kies de collega van {agency} die deze terugkoppeling overneemt. Die krijgt het bericht in de eigen chat; "
+    "bij jou wordt het verwijderd. De bemiddelaar krijgt een melding."
+)
+FORWARD_LABEL = "Collega"
+FORWARD_PLACEHOLDER = "Kies een collega"
+FORWARD_REQUIRED = "Kies een collega uit de lijst."
+FORWARD_CONFIRM = "Doorsturen"
+FORWARD_BACK = "Annuleren"
+FORWARD_NONE_TITLE = "Geen collega gevonden"
+FORWARD_NONE = (
+    "Het klantvolgsysteem kent geen andere trajectbegeleiders van {agency}. Vraag {beheerder} om hulp, of "
+    "handel de terugkoppeling zelf af."
+)
+FORWARDED_TITLE = "Doorgestuurd"
+FORWARDED = "{reference} is doorgestuurd naar {recipient}. Het bericht is uit jouw chat verwijderd."
+FORWARDED_PENDING = (
+    "{reference} wordt doorgestuurd naar {recipient}. Zodra Teams bereikbaar is, krijgt die het bericht en "
+    "wordt het uit jouw chat verwijderd."
+)
+FORWARDED_COPY = "{reference} is doorgestuurd naar {recipient}. De inhoud staat niet meer in deze chat."
+REASSIGNED_COUNSELLOR = (
+    "{reference} werd door de trajectbegeleider doorgestuurd naar een collega: {recipient}. Je hoeft niets te doen."
+)
+REASSIGNED_BACKUP_COUNSELLOR = (
+    "{reference} bleef na de herinneringen liggen en ging naar de vervanger bij het agentschap: "
+    "{recipient}. Je hoeft niets te doen."
+)
+REFUSALS[Reason.NOT_A_COLLEAGUE] = (
+    "Niet doorgestuurd",
+    "Deze persoon staat niet als trajectbegeleider van je agentschap in het klantvolgsysteem. Er werd niets "
+    "doorgestuurd.",
+)

@@ -27,3 +27,5 @@ class Verb(StrEnum):
     # -- the trajectbegeleider's side (issue 14: openstaand, toon, doorsturen, undo) --
     TOON = "toon"  # re-show a pending card to its recipient; data.handoff (also from digest reminders)
     OPENSTAAND = "openstaand"  # a page of the trajectbegeleider's waiting cards; data.pagina
+    DOORSTUREN = "doorsturen"  # the choice of a colleague of the same agency; changes nothing
+    BEVESTIG_DOORSTUREN = "bevestig_doorsturen"  # hand it to the chosen colleague (data.collega: from the list)

@@ -32,7 +32,8 @@ from tests.support.connector import FakeConnector
 from tests.support.teams import Harness
 
 VERBS = ["identificeer", "herbegin", "bevestig_herhaling", "bekijk", "wijzig", "annuleer", "verstuur",
-         "overgezet", "niet_mijn_klant", "bevestig_niet_mijn_klant", "kennis_genomen", "toon", "openstaand",
+         "overgezet", "niet_mijn_klant", "bevestig_niet_mijn_klant", "kennis_genomen",
+         "toon", "openstaand", "doorsturen", "bevestig_doorsturen",  # issue 14, the trajectbegeleider's side
          "ververs"]  # not "nieuw": that one legitimately opens a draft
 STALL_BOUND_S = 0.050
 BODY_LIMIT = 256 * 1024

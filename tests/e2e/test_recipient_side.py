@@ -5,8 +5,13 @@ for a short window."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
+
+from tests.e2e.conftest import ATLAS, PIETER
 from tests.e2e.flows import CONTENT, receive, send
 from tests.support.cards import action_data, nodes, texts, verbs
 
@@ -115,3 +120,104 @@ async def test_openstaand_pages_by_ten_oldest_first(harness, counsellor, els):
 def action_data_in(card, verb: str) -> dict:
     """The data of the first ``verb`` button anywhere on the card (also inside an ActionSet)."""
     return next(n["data"] for n in nodes(card) if n.get("type") == "Action.Execute" and n.get("verb") == verb)
+
+
+# -- Doorsturen naar een collega ----------------------------------------------------------------
+
+JAN = "6f1c2a4e-8d3b-4c1a-9e2f-1a2b3c4d5e09"
+
+
+@pytest.fixture
+def bot_env(tmp_path) -> dict[str, str]:
+    """The demo directory plus a second trajectbegeleider at Atlas (Jan), for "Doorsturen"."""
+    demo = json.loads((Path(__file__).resolve().parents[2] / "examples" / "clients.json").read_text())
+    demo["clients"].append({
+        "klant_id": "K-2001", "naam": "Noor Vermeulen", "geboortedatum": "1994-08-08",
+        "actief_inburgeringstraject": True,
+        "trajectbegeleider": {"naam": "Jan Janssens", "email": "jan.janssens@atlas.example", "aad_object_id": JAN,
+                              "tenant_id": ATLAS, "agentschap": "atlas"}})
+    path = tmp_path / "clients.json"
+    path.write_text(json.dumps(demo))
+    return {"BOT_DIRECTORY_FILE": str(path)}
+
+
+@pytest.fixture
+def jan(harness):
+    return harness.user(JAN, ATLAS, "Jan Janssens")
+
+
+def live_copies(connector, needle: str = NAME) -> int:
+    """Messages in any chat that show the client's data, as Teams holds them now."""
+    conversations = {c.conversation_id for c in connector.ok() if c.conversation_id}
+    return sum(needle in json.dumps(a) for conv in conversations for a in connector.live_activities(conv))
+
+
+async def test_doorsturen_offers_only_colleagues_of_the_same_agency(harness, counsellor, els):
+    await send(counsellor)
+    receive(els)
+    choice = await els.click("doorsturen")
+    options = [c["value"] for n in nodes(choice) if n.get("type") == "Input.ChoiceSet" for c in n["choices"]]
+    assert options == [JAN]  # not Els herself, not Pieter (Amal), not Sofie (AgII)
+    assert NAME not in json.dumps(choice)
+
+
+async def test_doorsturen_hands_the_card_to_the_colleague_with_one_live_copy(harness, connector, counsellor, els,
+                                                                          jan):
+    await send(counsellor)
+    card = receive(els)
+    old_copy = els.card_activity_id
+    handoff = action_data(card, "overgezet")["handoff"]
+    await els.click("doorsturen")
+    done = await els.click("bevestig_doorsturen", {"collega": JAN})
+    assert any("doorgestuurd naar Jan Janssens" in t for t in texts(done))
+    assert NAME not in json.dumps(done)
+    assert old_copy in {c.activity_id for c in connector.deleted()}
+    assert live_copies(connector) == 1
+    new_card = receive(jan)
+    assert NAME in json.dumps(new_card)
+    assert action_data(new_card, "overgezet")["handoff"] == handoff
+    assert ("reassigned", "colleague") in await events(harness)
+    assert ("card_overwritten", "reassigned") in await events(harness)
+    assert ("card_deleted", "reassigned") in await events(harness)
+    assert any("doorgestuurd naar een collega: Jan Janssens" in t for t in counsellor.texts())
+    # Jan has it on his list, Els no longer; Els cannot open it any more
+    await jan.say("openstaand")
+    assert len(listed(jan.card)) == 1
+    await els.say("openstaand")
+    assert listed(els.card) == []
+    refused = await els.click("toon", card=card, data={"handoff": handoff})
+    assert "Niet voor jou bestemd" in texts(refused)
+    # Jan closes it: purged, the counsellor told
+    jan.adopt(jan.conversation_id, connector.last_card(jan.conversation_id)[0], new_card)
+    await jan.click("overgezet")
+    assert live_copies(connector) == 0
+    stored = await harness.runtime.store.get_handoff(handoff)
+    assert stored.client is None and stored.state.value == "transferred"
+    assert NAME.encode() not in harness.db_bytes()
+    assert NAME not in harness.all_logs()
+
+
+async def test_doorsturen_refuses_someone_the_directory_does_not_list(harness, counsellor, els):
+    await send(counsellor)
+    receive(els)
+    handoff = action_data(els.card, "overgezet")["handoff"]
+    before = await harness.runtime.store.get_handoff(handoff)
+    choice = await els.click("doorsturen")
+    refused = await els.click("bevestig_doorsturen", {"collega": PIETER}, card=choice)
+    assert "Niet doorgestuurd" in texts(refused)
+    assert await harness.runtime.store.get_handoff(handoff) == before
+    assert ("refused", "not_a_colleague") in await events(harness)
+
+
+async def test_doorsturen_when_teams_is_down_retries_through_the_outbox(harness, connector, counsellor, els, jan):
+    await send(counsellor)
+    receive(els)
+    await els.click("doorsturen")
+    connector.fail(method="POST", path_contains="/v3/conversations", status=503, times=1)
+    pending = await els.click("bevestig_doorsturen", {"collega": JAN})
+    assert any("wordt doorgestuurd" in t or "doorgestuurd naar" in t for t in texts(pending))
+    assert live_copies(connector) == 0  # the old copy went first; the new one waits
+    assert ("delivery_deferred", "503") in await events(harness)
+    assert (await harness.sweep(harness.clock.now() + timedelta(hours=2))).get("deliver") == 1
+    assert live_copies(connector) == 1 and NAME in json.dumps(receive(jan))
+    assert any("doorgestuurd naar een collega" in t for t in counsellor.texts())

@@ -279,3 +279,61 @@ def test_a_closed_envelope_is_kept_then_forgotten():
     assert change.delete and names(change) == ["record_deleted"] and change.events[0].reason == "retention"
     with pytest.raises(IllegalTransition):
         delivered().forgotten(f.NOW)  # an open one is never forgotten
+
+
+# -- the trajectbegeleider's side (issue 14): Doorsturen, the backup -----------------------------
+
+JAN = f.RECIPIENT.model_copy(update={"aad_object_id": "aad-jan", "naam": "Jan Janssens"})
+
+
+def test_reassigned_goes_back_to_the_outbox_for_the_colleague_and_keeps_the_old_copy_to_remove():
+    handoff = delivered().reminded(at=f.NOW, schedule=SCHEDULE).record
+    change = handoff.reassigned(JAN, reason="colleague", at=f.NOW, lease=LEASE, actor="aad-els")
+    moved = change.record
+    assert moved.state is HandoffState.DELIVERING and moved.recipient == JAN and moved.delivery is None
+    assert moved.stale_copy == DELIVERY and moved.attempts == handoff.attempts + 1 and moved.due_at == f.NOW + LEASE
+    assert moved.reminders_sent == 0 and not moved.escalated and moved.client == handoff.client
+    assert moved.pending_key is None  # in nobody's list until it landed
+    assert [(e.event.value, e.reason, e.actor) for e in change.events] == [("reassigned", "colleague", "aad-els")]
+    # the copy goes first, then it is delivered to Jan: not counted as a second send (art. 5)
+    removed = moved.copy_removed(overwritten=True, deleted=True, status=None, retryable=False, at=f.NOW)
+    assert removed.record.stale_copy is None and names(removed) == ["card_overwritten", "card_deleted"]
+    landed = removed.record.delivered(Delivery(address=f.ADDRESS, activity_id="act-2", attempt=moved.attempts),
+                                      at=f.NOW, schedule=SCHEDULE)
+    assert landed.mark_sent is None and landed.record.pending_key == f"{JAN.tenant_id}|aad-jan"
+
+
+def test_reassigned_never_to_another_agency_nor_to_the_same_person():
+    from bot.domain.model import Agency
+
+    with pytest.raises(IllegalTransition):
+        delivered().reassigned(JAN.model_copy(update={"agentschap": Agency.AMAL}), reason="colleague", at=f.NOW,
+                               lease=LEASE)
+    with pytest.raises(IllegalTransition):
+        delivered().reassigned(f.RECIPIENT, reason="colleague", at=f.NOW, lease=LEASE)
+
+
+@pytest.mark.parametrize("state", list(HandoffState))
+def test_reassigned_only_from_delivered(state):
+    if state is HandoffState.DELIVERED:
+        assert in_state(state).reassigned(JAN, reason="backup", at=f.NOW, lease=LEASE).record.recipient == JAN
+    else:
+        with pytest.raises(IllegalTransition):
+            in_state(state).reassigned(JAN, reason="backup", at=f.NOW, lease=LEASE)
+
+
+@pytest.mark.parametrize(("overwritten", "deleted", "retryable", "kept", "events"), [
+    (True, False, True, False, ["card_overwritten", "card_delete_failed"]),  # content gone: done
+    (False, False, True, True, ["card_delete_failed"]),  # tried again before the new copy is posted
+    (False, False, False, False, ["card_delete_failed", "incident"]),  # content may be left: art. 9
+])
+def test_a_copy_that_could_not_be_removed(overwritten, deleted, retryable, kept, events):
+    moved = delivered().reassigned(JAN, reason="colleague", at=f.NOW, lease=LEASE).record
+    change = moved.copy_removed(overwritten=overwritten, deleted=deleted, status=503, retryable=retryable, at=f.NOW)
+    assert (change.record.stale_copy is not None) is kept and names(change) == events
+
+
+@pytest.mark.parametrize("state", list(HandoffState))
+def test_copy_removed_only_while_a_reassigned_handoff_is_in_the_outbox(state):
+    with pytest.raises(IllegalTransition):  # no previous copy, or not in the outbox
+        in_state(state).copy_removed(overwritten=True, deleted=True, status=None, retryable=False, at=f.NOW)
