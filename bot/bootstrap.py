@@ -25,6 +25,7 @@ from bot.adapters.directory_http import CircuitBreaker, HttpDirectory, Limits
 from bot.adapters.resolver import RecipientResolver
 from bot.adapters.sqlite_checks import StoreFileRefused, check_key_file, check_sqlite_file
 from bot.adapters.sqlite_store import SqliteStore
+from bot.app.outbox import Backups
 from bot.app.ports import ClientDirectory, Clock, DirectoryUnavailable, Store, StoreUnavailable
 from bot.app.services import Bounds, Terugkoppeling
 from bot.config import Settings
@@ -338,6 +339,14 @@ def schedule_of(settings: Settings) -> Schedule:
     )
 
 
+def backups_of(settings: Settings) -> Backups | None:
+    """Issue 14: the backup recipient per agency (BOT_BACKUP_RECIPIENTS), if any is configured."""
+    if not settings.backup_recipients:
+        return None
+    after = settings.backup_after_reminders
+    return Backups(dict(settings.backup_recipients), settings.max_reminders if after is None else after)
+
+
 def bounds_of(settings: Settings) -> Bounds:
     window = timedelta(minutes=settings.rate_window_minutes)
     return Bounds(commands=SlidingWindow(settings.rate_commands, window),
@@ -465,6 +474,7 @@ def _assemble(settings: Settings, clock: Clock | None, installer: GraphInstaller
         schedule=schedule_of(settings),
         bounds=bounds_of(settings),
         dpo=settings.dpo,  # art. 9: who hears of incidents (bot.app.incidents)
+        backups=backups_of(settings),  # issue 14
     )
     bot = TerugkoppelingBot(service, cards)
     mode = "production" if not settings.local_mode else "local" if is_loopback(settings.host) else "insecure"

@@ -99,11 +99,21 @@ class Rejected:
     error: DeliveryError
 
 
+@dataclass(frozen=True, slots=True)
+class Backups:
+    """Issue 14: per agency, the backup trajectbegeleider (object id or e-mail, as the directory
+    names them) who gets the cards nobody reacted to after ``after`` reminders."""
+
+    recipients: dict[str, str]
+    after: int = 3
+
+
 class Outbox:
     def __init__(
         self, *, store: Store, messenger: Messenger, clock: Clock, schedule: Schedule,
-        directory: ClientDirectory | None = None, policy: Policy | None = None,
+        directory: ClientDirectory | None = None, policy: Policy | None = None, backups: Backups | None = None,
     ) -> None:
+        self.backups = backups  # issue 14
         self.store = store
         self.policy = policy or Policy()
         self.directory = directory  # asked again before a queued card goes out (art. 4, F.2.a)
@@ -398,6 +408,8 @@ class Outbox:
                 await self.redeliver(claimed)
             elif await self._still_backed(claimed):
                 await self.deliver(claimed, first=False)
+        elif step in (Step.REMIND, Step.ESCALATE) and await self._to_backup(claimed):
+            return "backup"  # issue 14: to the agency's backup instead of one more reminder or the escalation
         elif step is Step.REMIND:
             await self._remind(claimed)
         elif step is Step.ESCALATE:
@@ -504,6 +516,35 @@ class Outbox:
         if isinstance(outcome, Delivered | Deferred):
             return outcome.handoff
         return await self.store.get_handoff(handoff.id) or handoff
+
+
+    async def _to_backup(self, handoff: Handoff) -> bool:
+        """Issue 14: nobody reacted after the configured number of reminders, and the agency has a
+        backup the directory knows: the card goes to them, through the same mechanics as
+        "Doorsturen" (audited ``reassigned``, reason ``backup``), once per handoff; the backup is
+        reminded in turn and only then is the counsellor told. ``False``: the usual step goes on."""
+        backups = self.backups
+        if (backups is None or self.directory is None or handoff.state is not HandoffState.DELIVERED
+                or handoff.reminders_sent < backups.after or handoff.tell_reassigned == "backup"):
+            return False
+        wanted = backups.recipients.get(handoff.agency.value)
+        if not wanted:
+            return False
+        try:
+            known = await self.directory.colleagues(handoff.agency)
+        except (DirectoryUnavailable, RecipientUnresolved) as error:
+            log.warning("directory unavailable for the backup", extra={"ref": handoff.reference,
+                                                                       "error": getattr(error, "reason", "")})
+            return False
+        backup = next((p for p in known if wanted in (p.aad_object_id, p.email) and p.agentschap is handoff.agency
+                       and self.policy.may_receive(p) is None), None)
+        if backup is None or (backup.aad_object_id, backup.tenant_id) == (handoff.recipient.aad_object_id,
+                                                                          handoff.recipient.tenant_id):
+            if backup is None:
+                log.warning("backup recipient not in the directory", extra={"ref": handoff.reference,
+                                                                           "agency": handoff.agency.value})
+            return False
+        return await self.reassign(handoff, backup, reason="backup") is not None
 
 
 async def _tally(done: Counter[str], steps: list[Awaitable[str | bool | None]], label: str | None = None) -> None:

@@ -129,6 +129,10 @@ JAN = "6f1c2a4e-8d3b-4c1a-9e2f-1a2b3c4d5e09"
 
 @pytest.fixture
 def bot_env(tmp_path) -> dict[str, str]:
+    return directory_with_jan(tmp_path)
+
+
+def directory_with_jan(tmp_path: Path) -> dict[str, str]:
     """The demo directory plus a second trajectbegeleider at Atlas (Jan), for "Doorsturen"."""
     demo = json.loads((Path(__file__).resolve().parents[2] / "examples" / "clients.json").read_text())
     demo["clients"].append({
