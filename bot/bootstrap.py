@@ -336,6 +336,7 @@ def schedule_of(settings: Settings) -> Schedule:
         retry_base=timedelta(seconds=settings.delivery_retry_base_seconds),
         retry_cap=timedelta(seconds=settings.delivery_retry_cap_seconds),
         max_attempts=settings.delivery_max_attempts,
+        undo_window=timedelta(minutes=settings.undo_minutes),  # issue 14
     )
 
 

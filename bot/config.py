@@ -122,6 +122,8 @@ class Settings(BaseSettings):
     backup_recipients: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict,
                                                                    alias="BOT_BACKUP_RECIPIENTS")
     backup_after_reminders: int | None = Field(None, ge=0, le=10, alias="BOT_BACKUP_AFTER_REMINDERS")
+    # Issue 14: "Overgezet" can be undone this many minutes; the content is purged after (0: at once).
+    undo_minutes: int = Field(10, ge=0, le=60, alias="BOT_UNDO_MINUTES")
     # Where the protocol is published (the help card's "Protocol lezen"); empty: ask the administrator.
     protocol_url: str = Field("", pattern=r"^(https://[^\s]+)?$", max_length=2000, alias="BOT_PROTOCOL_URL")
     # How users reach the functioneel beheerder, e.g. an e-mail address or a team's name; shown after

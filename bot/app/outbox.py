@@ -394,6 +394,8 @@ class Outbox:
             if applied and closed is not None:
                 await self.follow_up(closed)
             return step if applied else None
+        if step is Step.TRANSFER:  # issue 14: the undo window of "Overgezet" has passed
+            return step if await self.transfer_after_window(handoff) else None
         claimed, applied = await self.handoff(
             handoff, lambda h: h.claimed(until=now + lease, delivery_attempt=step is Step.DELIVER)
             if self.schedule.step(h, now) is step else None,
@@ -517,6 +519,17 @@ class Outbox:
             return outcome.handoff
         return await self.store.get_handoff(handoff.id) or handoff
 
+
+    async def transfer_after_window(self, handoff: Handoff) -> bool:
+        """Issue 14: "Overgezet" was not undone in time: closed as transferred, purged, the card
+        removed and the counsellor told (only now). ``True`` if this call closed it."""
+        now = self.clock.now()
+        closed, applied = await self.handoff(handoff, lambda h: h.transfer_window_passed(
+            at=now, lease=self.schedule.lease,
+        ) if h.state is HandoffState.DELIVERED and h.undo_until is not None and h.undo_until <= now else None)
+        if applied and closed is not None:
+            await self.follow_up(closed)
+        return applied
 
     async def _to_backup(self, handoff: Handoff) -> bool:
         """Issue 14: nobody reacted after the configured number of reminders, and the agency has a

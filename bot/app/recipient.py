@@ -17,6 +17,7 @@ from bot.app.results import (
     Refused,
     Stale,
     Superseded,
+    UndoOffered,
 )
 from bot.domain.handoff import Handoff, HandoffState
 from bot.domain.model import Actor, Reason, Recipient
@@ -54,7 +55,7 @@ async def close(
 
 
 async def view(app: Terugkoppeling, actor: Actor, handoff_id: str, attempt: int | None
-               ) -> Current | Superseded | AlreadyClosed | Refused | Stale:
+               ) -> Current | Superseded | AlreadyClosed | Refused | Stale | UndoOffered:
     """Teams refreshes a card when someone looks at it: only the recipient, and only on the copy
     the bot recorded, sees the content."""
     handoff = await _addressed(app, actor, handoff_id)
@@ -62,6 +63,8 @@ async def view(app: Terugkoppeling, actor: Actor, handoff_id: str, attempt: int 
         return handoff
     if not handoff.state.is_open or handoff.client is None:
         return AlreadyClosed(handoff)
+    if handoff.undo_until is not None:  # issue 14: "Overgezet" clicked, undoable for a while
+        return UndoOffered(handoff) if attempt == handoff.live_attempt else Superseded(handoff)
     return Current(handoff) if attempt == handoff.live_attempt else Superseded(handoff)
 
 
@@ -106,7 +109,7 @@ async def _colleagues(app: Terugkoppeling, actor: Actor, handoff: Handoff) -> li
 
 
 async def choose_colleague(app: Terugkoppeling, actor: Actor, handoff_id: str, attempt: int | None
-                           ) -> ColleagueChoice | Current | Superseded | AlreadyClosed | Refused | Stale:
+                           ) -> ColleagueChoice | Current | Superseded | AlreadyClosed | Refused | Stale | UndoOffered:
     """"Doorsturen naar een collega": only the recipient, on the live copy, gets the choice; nothing
     changes yet."""
     seen = await view(app, actor, handoff_id, attempt)
@@ -119,7 +122,7 @@ async def choose_colleague(app: Terugkoppeling, actor: Actor, handoff_id: str, a
 
 
 async def reassign(app: Terugkoppeling, actor: Actor, handoff_id: str, attempt: int | None, chosen: str
-                   ) -> Reassigned | Current | Superseded | AlreadyClosed | Refused | Stale:
+                   ) -> Reassigned | Current | Superseded | AlreadyClosed | Refused | Stale | UndoOffered:
     """Hand the card to the chosen colleague: only someone the directory lists for the agency (the
     choice's value is checked again here, never taken on trust), audited ``reassigned``."""
     seen = await view(app, actor, handoff_id, attempt)
@@ -136,3 +139,48 @@ async def reassign(app: Terugkoppeling, actor: Actor, handoff_id: str, attempt: 
         return await app.refuse(Reason.NOT_A_COLLEAGUE, actor, handoff.reference, handoff.agency)
     moved = await app.outbox.reassign(handoff, to, reason="colleague", actor=actor.aad_object_id)
     return Stale() if moved is None else Reassigned(moved)
+
+
+async def transfer(app: Terugkoppeling, actor: Actor, handoff_id: str
+                   ) -> UndoOffered | Closed | AlreadyClosed | Refused | Stale:
+    """``overgezet``: one click. With an undo window (``Schedule.undo_window``) the card says so with
+    "Ongedaan maken" and the sweep purges once it has passed (the counsellor is told then); without
+    one, or for a card still in the outbox, it closes at once as before."""
+    handoff = await _addressed(app, actor, handoff_id)
+    if not isinstance(handoff, Handoff):
+        return handoff
+    window = app.schedule.undo_window
+    if not window or handoff.state is not HandoffState.DELIVERED:
+        return await close(app, actor, handoff_id, HandoffState.TRANSFERRED)
+    now = app.clock.now()
+    until = min(now + window, app.schedule.purge_at(handoff))  # never past the retention cap
+    offered, _ = await app.outbox.handoff(handoff, lambda h: h.transfer_offered(actor=actor, at=now, until=until)
+                                          if h.state is HandoffState.DELIVERED and h.undo_until is None else None)
+    if offered is None:
+        return Stale()
+    if offered.state is not HandoffState.DELIVERED or offered.undo_until is None:
+        return AlreadyClosed(offered)  # closed meanwhile (e.g. by the window of an earlier click)
+    return UndoOffered(offered)  # a double click sees the same window
+
+
+async def undo_transfer(app: Terugkoppeling, actor: Actor, handoff_id: str
+                        ) -> Current | Closed | AlreadyClosed | Refused | Stale:
+    """"Ongedaan maken": within the window the card waits again, shown to the recipient alone; once
+    the window has passed it is too late, and the transfer is completed now (what the sweep would do)."""
+    handoff = await _addressed(app, actor, handoff_id)
+    if not isinstance(handoff, Handoff):
+        return handoff
+    if handoff.undo_until is None or handoff.state is not HandoffState.DELIVERED:
+        return AlreadyClosed(handoff) if not handoff.state.is_open else Current(handoff)
+    now = app.clock.now()
+    if now >= handoff.undo_until:
+        await app.outbox.transfer_after_window(handoff)
+        latest = await app.store.get_handoff(handoff.id)
+        return Closed(latest) if latest is not None else Stale()
+    back, _ = await app.outbox.handoff(handoff, lambda h: h.transfer_undone(actor=actor, at=now, schedule=app.schedule)
+                                       if h.undo_until is not None and now < h.undo_until else None)
+    if back is None:
+        return Stale()
+    if not back.state.is_open or back.client is None:
+        return AlreadyClosed(back)
+    return Current(back)

@@ -130,9 +130,16 @@ class Reassigned:
     handoff: Handoff
 
 
+@dataclass(frozen=True, slots=True)
+class UndoOffered:
+    """"Overgezet" was clicked: the card says so, with "Ongedaan maken" until ``handoff.undo_until``."""
+
+    handoff: Handoff
+
+
 Result = (
     Shown | FormErrors | Unidentified | Refused | Stale | Cancelled | Sent | Queued | NotDelivered | Closed
     | AlreadyClosed
     | Current | Superseded
-    | Pending | ColleagueChoice | Reassigned
+    | Pending | ColleagueChoice | Reassigned | UndoOffered
 )

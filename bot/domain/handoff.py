@@ -22,6 +22,8 @@ keeps either the old state or the new state with all of its evidence, never a st
              DELIVERED ─reminded / escalated→ DELIVERED ─expired→ EXPIRED
              closed ─followed_up→ closed (the card removed and the counsellor told)
              DELIVERED ─reassigned→ DELIVERING (another recipient) ─copy_removed→ DELIVERING ─delivered→ …
+             DELIVERED ─transfer_offered→ DELIVERED (undo_until) ─transfer_undone→ DELIVERED
+                                                              └─closed (the sweep, after the window)→ TRANSFERRED
 """
 
 from __future__ import annotations
@@ -250,6 +252,10 @@ class Handoff(_Record):
     stale_copy: Delivery | None = None
     reassignments: int = 0
     tell_reassigned: str | None = None  # "colleague" or "backup": the counsellor is told once it landed
+    # Issue 14, undo for "Overgezet": until then the click can be undone; the sweep closes it after
+    # (``due_at`` is this moment: the purge runs through the due index). Who clicked.
+    undo_until: datetime | None = None
+    transferred_by: str | None = None
 
     @property
     def agency(self) -> Agency:
@@ -270,7 +276,7 @@ class Handoff(_Record):
     @property
     def pending_key(self) -> str | None:
         """Whose ``openstaand`` list holds it (tenant|object id): a card in their chat, not closed."""
-        if self.state is not HandoffState.DELIVERED:
+        if self.state is not HandoffState.DELIVERED or self.undo_until is not None:
             return None
         return f"{self.recipient.tenant_id}|{self.recipient.aad_object_id}"
 
@@ -476,3 +482,32 @@ class Handoff(_Record):
             events.append(self._event(AuditName.INCIDENT, at, "content_left_in_teams"))
         keep = self.stale_copy if not gone and retryable else None
         return Change(self._with(stale_copy=keep), tuple(events))
+
+    # -- the trajectbegeleider's side (issue 14): "Overgezet" can be undone for a short window -------
+
+    def transfer_offered(self, *, actor: Actor, at: datetime, until: datetime) -> Change[Handoff]:
+        """"Overgezet" with an undo window: the content stays sealed until ``until`` (no reminder, off
+        ``openstaand``); then the sweep closes it as transferred and purges (through ``due_at``)."""
+        self._require("transfer_offered", HandoffState.DELIVERED)
+        if self.undo_until is not None:
+            raise IllegalTransition("handoff", "undo window open", "transfer_offered")
+        offered: Handoff = self._with(undo_until=until, due_at=until, transferred_by=actor.aad_object_id)
+        minutes = str(max(0, round((until - at).total_seconds() / 60)))
+        return Change(offered, (self._event(AuditName.TRANSFER_UNDOABLE, at, minutes, actor=actor.aad_object_id),))
+
+    def transfer_undone(self, *, actor: Actor, at: datetime, schedule: Schedule) -> Change[Handoff]:
+        """"Ongedaan maken" within the window: waiting again, for the recipient alone."""
+        self._require("transfer_undone", HandoffState.DELIVERED)
+        if self.undo_until is None or at >= self.undo_until:
+            raise IllegalTransition("handoff", "no undo window", "transfer_undone")
+        back: Handoff = self._with(undo_until=None, transferred_by=None)
+        back = back._with(due_at=schedule.due(back))
+        return Change(back, (self._event(AuditName.TRANSFER_UNDONE, at, actor=actor.aad_object_id),))
+
+    def transfer_window_passed(self, *, at: datetime, lease: timedelta) -> Change[Handoff]:
+        """The window ended without an undo: closed as transferred by whoever clicked, and purged."""
+        if self.undo_until is None or at < self.undo_until:
+            raise IllegalTransition("handoff", self.state.value, "transfer_window_passed")
+        who = Actor(aad_object_id=self.transferred_by or "", tenant_id=self.recipient.tenant_id)
+        ended: Handoff = self._with(undo_until=None)
+        return ended.closed(HandoffState.TRANSFERRED, actor=who, at=at, lease=lease)

@@ -157,6 +157,8 @@ class AuditName(StrEnum):
     FORGOTTEN = "record_deleted"  # the bot's own retention: a closed handoff's envelope is deleted
     # -- the trajectbegeleider's side (issue 14) --
     REASSIGNED = "reassigned"  # handed to another trajectbegeleider of the agency (reason: colleague | backup)
+    TRANSFER_UNDOABLE = "transfer_undoable"  # "Overgezet" clicked: undoable until the window ends (reason: minutes)
+    TRANSFER_UNDONE = "transfer_undone"  # "Ongedaan maken": back to waiting, the content was never purged
 
 
 class AuditEvent(BaseModel):

@@ -414,3 +414,15 @@ class Cards:
                 texts.FORWARDED_PENDING if handoff.stale_copy is not None else texts.FORWARDED)
         return self.templates.bind("afgehandeld", {"referentie": handoff.reference,
                                                    "tekst": text.format(reference=handoff.reference, recipient=person)})
+
+    def undo_offered(self, handoff: Handoff) -> Card:
+        """After "Overgezet" with an undo window: no client data, "Ongedaan maken" until HH:MM."""
+        assert handoff.undo_until is not None
+        return self.templates.bind("overgezet", {
+            "handoff": handoff.id,
+            "poging": handoff.live_attempt,
+            "titel": texts.UNDO_TITLE.format(reference=handoff.reference),
+            "stijl": "good",
+            "tekst": texts.UNDO_TEXT.format(until=f"{handoff.undo_until.astimezone(BRUSSELS):%H:%M}"),
+            "knop": texts.UNDO,
+        })

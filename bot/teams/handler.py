@@ -197,6 +197,8 @@ class TerugkoppelingBot(TeamsActivityHandler):
                 return self.cards.colleague_choice(handoff, colleagues)
             case r.Reassigned(handoff):
                 return self.cards.forwarded(handoff)
+            case r.UndoOffered(handoff):
+                return self.cards.undo_offered(handoff)
             case _:
                 assert_never(result)
 
@@ -227,7 +229,7 @@ VERBS: dict[Verb, UseCase] = {
     Verb.WIJZIG: lambda app, call: counsellor.edit(app, call.actor, call.draft, call.card),
     Verb.ANNULEER: lambda app, call: counsellor.cancel(app, call.actor, call.draft, call.card),
     Verb.VERSTUUR: lambda app, call: counsellor.send(app, call.actor, call.draft),
-    Verb.OVERGEZET: lambda app, call: recipient.close(app, call.actor, call.handoff, HandoffState.TRANSFERRED),
+    Verb.OVERGEZET: lambda app, call: recipient.transfer(app, call.actor, call.handoff),  # issue 14: undoable
     Verb.NIET_MIJN_KLANT: _ask_return,
     Verb.BEVESTIG_NIET_MIJN_KLANT: lambda app, call: recipient.close(app, call.actor, call.handoff,
                                                                      HandoffState.RETURNED),
@@ -241,6 +243,7 @@ VERBS: dict[Verb, UseCase] = {
     Verb.BEVESTIG_DOORSTUREN: lambda app, call: recipient.reassign(app, call.actor, call.handoff,
                                                                    call.action.data.poging,
                                                                    call.inputs.get("collega", "")),
+    Verb.ONGEDAAN_MAKEN: lambda app, call: recipient.undo_transfer(app, call.actor, call.handoff),
 }
 
 

@@ -392,3 +392,10 @@ REFUSALS[Reason.NOT_A_COLLEAGUE] = (
     "Deze persoon staat niet als trajectbegeleider van je agentschap in het klantvolgsysteem. Er werd niets "
     "doorgestuurd.",
 )
+# "Overgezet" can be undone for a short window (BOT_UNDO_MINUTES)
+UNDO_TITLE = "{reference} overgezet"
+UNDO_TEXT = (
+    "Je hebt deze terugkoppeling als overgezet naar KBI/Allis gemarkeerd. Tot {until} kun je dat ongedaan "
+    "maken. Daarna wordt de inhoud gewist, verdwijnt dit bericht en krijgt de bemiddelaar een melding."
+)
+UNDO = "Ongedaan maken"

@@ -29,3 +29,4 @@ class Verb(StrEnum):
     OPENSTAAND = "openstaand"  # a page of the trajectbegeleider's waiting cards; data.pagina
     DOORSTUREN = "doorsturen"  # the choice of a colleague of the same agency; changes nothing
     BEVESTIG_DOORSTUREN = "bevestig_doorsturen"  # hand it to the chosen colleague (data.collega: from the list)
+    ONGEDAAN_MAKEN = "ongedaan_maken"  # "Overgezet" undone within its window: the card waits again

@@ -337,3 +337,37 @@ def test_a_copy_that_could_not_be_removed(overwritten, deleted, retryable, kept,
 def test_copy_removed_only_while_a_reassigned_handoff_is_in_the_outbox(state):
     with pytest.raises(IllegalTransition):  # no previous copy, or not in the outbox
         in_state(state).copy_removed(overwritten=True, deleted=True, status=None, retryable=False, at=f.NOW)
+
+
+# -- "Overgezet" with an undo window (issue 14) --------------------------------------------------
+
+
+def test_transfer_offered_then_undone_or_closed_after_the_window():
+    until = f.NOW + timedelta(minutes=10)
+    offered = delivered().transfer_offered(actor=ELS, at=f.NOW, until=until)
+    assert offered.record.undo_until == until and offered.record.due_at == until
+    assert offered.record.client is not None and offered.record.pending_key is None
+    assert [(e.event.value, e.reason) for e in offered.events] == [("transfer_undoable", "10")]
+    assert SCHEDULE.step(offered.record, until) == "transfer" and SCHEDULE.step(offered.record, f.NOW) is None
+    undone = offered.record.transfer_undone(actor=ELS, at=f.NOW + timedelta(minutes=9), schedule=SCHEDULE)
+    assert undone.record.undo_until is None and undone.record.due_at == SCHEDULE.due(delivered())
+    assert names(undone) == ["transfer_undone"]
+    with pytest.raises(IllegalTransition):  # too late
+        offered.record.transfer_undone(actor=ELS, at=until, schedule=SCHEDULE)
+    with pytest.raises(IllegalTransition):  # too early
+        offered.record.transfer_window_passed(at=f.NOW, lease=LEASE)
+    closed = offered.record.transfer_window_passed(at=until, lease=LEASE)
+    assert closed.record.state is HandoffState.TRANSFERRED and closed.record.client is None
+    assert names(closed) == ["transferred", "purged"] and closed.events[0].actor == ELS.aad_object_id
+
+
+@pytest.mark.parametrize("state", list(HandoffState))
+def test_the_undo_window_opens_only_on_a_delivered_card(state):
+    until = f.NOW + timedelta(minutes=10)
+    if state is HandoffState.DELIVERED:
+        assert in_state(state).transfer_offered(actor=ELS, at=f.NOW, until=until).record.undo_until == until
+    else:
+        with pytest.raises(IllegalTransition):
+            in_state(state).transfer_offered(actor=ELS, at=f.NOW, until=until)
+    with pytest.raises(IllegalTransition):  # no window open
+        in_state(state).transfer_undone(actor=ELS, at=f.NOW, schedule=SCHEDULE)
