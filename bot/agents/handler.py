@@ -237,7 +237,7 @@ VERBS: dict[Verb, UseCase] = {
     Verb.KENNIS_GENOMEN: lambda app, call: incidents.acknowledge(app, call.actor, call.handoff),
     Verb.VERVERS: _refresh,
     # -- the trajectbegeleider's side (issue 14, branch hrecip) --
-    Verb.TOON: lambda app, call: recipient.show(app, call.actor, call.handoff),
+    Verb.TOON: lambda app, call: recipient.show(app, call.actor, call.handoff, call.card),
     Verb.OPENSTAAND: lambda app, call: recipient.pending(app, call.actor, call.action.data.pagina or 1),
     Verb.DOORSTUREN: lambda app, call: recipient.choose_colleague(app, call.actor, call.handoff,
                                                                   call.action.data.poging),

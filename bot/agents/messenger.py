@@ -151,7 +151,7 @@ class AgentsMessenger:
         address = copy.address
         url, tenant, conversation = address.service_url, address.tenant_id, address.conversation_id
         failed: list[int | None] = []
-        replacement = card_activity(self._cards.forwarded(handoff, copy=True))
+        replacement = card_activity(self._cards.old_copy(handoff))
         overwritten = await self._attempt("update", handoff, failed,
                                           self._connector.update(url, tenant, conversation, copy.activity_id,
                                                                  replacement))

@@ -241,6 +241,8 @@ class Outbox:
         the sweep does it again once the lease has passed. What happened to the card is audited, and
         a failed removal is retried (bounded)."""
         removal = await self.messenger.withdraw(handoff) if handoff.delivery is not None else None
+        if handoff.stale_copy is not None:  # issue 14: an old copy Teams did not let go of before
+            await self.messenger.remove_copy(handoff, handoff.stale_copy)
         if not handoff.counsellor_told:
             await self.messenger.notify_counsellor(handoff, closing_notice(handoff))
         if removal is None:
@@ -490,6 +492,29 @@ class Outbox:
         if not applied or moved is None:
             return None
         return await self.redeliver(moved)
+
+    async def move_copy(self, handoff: Handoff, activity_id: str) -> Handoff | None:
+        """``toon`` from another message: that message becomes the live copy, and the old copy is
+        overwritten and deleted first (it is retried when the handoff closes if Teams failed now).
+        ``None`` if it could not be moved (e.g. it moved on meanwhile): show nothing then."""
+        moved, applied = await self.handoff(handoff, lambda h: h.shown_in(activity_id)
+                                            if h.version == handoff.version and h.state is HandoffState.DELIVERED
+                                            and h.delivery is not None and h.stale_copy is None
+                                            and h.undo_until is None else None)
+        if not applied or moved is None or moved.stale_copy is None:
+            return None
+        return await self._remove_stale_copy(moved)
+
+    async def _remove_stale_copy(self, handoff: Handoff) -> Handoff:
+        assert handoff.stale_copy is not None
+        copy = handoff.stale_copy
+        removal = await self.messenger.remove_copy(handoff, copy)
+        now = self.clock.now()
+        saved, _ = await self.handoff(handoff, lambda h: h.copy_removed(
+            overwritten=removal.overwritten, deleted=removal.deleted, status=removal.status,
+            retryable=removal.retryable, at=now,
+        ) if h.state.is_open and h.stale_copy == copy else None)
+        return saved or handoff
 
     async def redeliver(self, handoff: Handoff) -> Handoff:
         """A reassigned handoff in the outbox: never two live copies, so the previous recipient's

@@ -71,17 +71,25 @@ async def view(app: Terugkoppeling, actor: Actor, handoff_id: str, attempt: int 
 # -- the trajectbegeleider's side (issue 14): toon, openstaand, doorsturen, undo ----------------
 
 
-async def show(app: Terugkoppeling, actor: Actor, handoff_id: str) -> Current | AlreadyClosed | Refused | Stale:
+async def show(app: Terugkoppeling, actor: Actor, handoff_id: str, card: str | None = None
+               ) -> Current | AlreadyClosed | Refused | Stale | UndoOffered:
     """``toon`` (from ``openstaand`` or a reminder): the pending card again, to its recipient alone.
 
-    The card shown is bound to the live delivery attempt, so its refresh turns it content-free as
-    soon as the handoff closes (like any other copy that is not the recorded one)."""
+    The clicked message (``card``) becomes the live copy and the previous one is overwritten and
+    deleted, so the content is in one message at any time and "Overgezet" removes it there."""
     handoff = await _addressed(app, actor, handoff_id)
     if not isinstance(handoff, Handoff):
         return handoff
     if not handoff.state.is_open or handoff.client is None:
         return AlreadyClosed(handoff)
-    return Current(handoff)
+    if handoff.undo_until is not None:
+        return UndoOffered(handoff)
+    delivery = handoff.delivery
+    if (handoff.state is not HandoffState.DELIVERED or delivery is None or card is None
+            or card == delivery.activity_id or handoff.stale_copy is not None):
+        return Current(handoff)  # the live copy itself (or no message to move it to, or a move unfinished)
+    moved = await app.outbox.move_copy(handoff, card)
+    return Current(moved) if moved is not None and moved.client is not None else Stale()
 
 
 async def pending(app: Terugkoppeling, actor: Actor, page: int = 1) -> Pending:

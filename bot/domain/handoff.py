@@ -463,19 +463,34 @@ class Handoff(_Record):
         )
         return Change(moved, (self._event(AuditName.REASSIGNED, at, reason, actor=actor),))
 
+    def shown_in(self, activity_id: str) -> Change[Handoff]:
+        """``toon`` in another message of the recipient's chat (``openstaand``, a reminder): that
+        message becomes the live copy (a new attempt number, so the old card's refresh shows no
+        content) and the old one is remembered to be overwritten and deleted: one live copy."""
+        self._require("shown_in", HandoffState.DELIVERED)
+        if self.delivery is None or self.stale_copy is not None or self.undo_until is not None:
+            raise IllegalTransition("handoff", "no single live copy", "shown_in")
+        number = self.attempts + 1
+        moved: Handoff = self._with(
+            delivery=self.delivery.model_copy(update={"activity_id": activity_id, "attempt": number}),
+            attempts=number, stale_copy=self.delivery,
+        )
+        return Change(moved)
+
     def copy_removed(
         self, *, overwritten: bool, deleted: bool, status: int | None, retryable: bool, at: datetime
     ) -> Change[Handoff]:
         """What became of the previous recipient's copy (art. 6: evidence). Done once its content is
         gone (overwritten or deleted); a retryable failure keeps it for another try; a final failure
         with the content maybe still shown is an incident (art. 9), and the handoff goes on."""
-        self._require("copy_removed", HandoffState.DELIVERING)
+        self._require("copy_removed", HandoffState.DELIVERING, HandoffState.DELIVERED)
         if self.stale_copy is None:
             raise IllegalTransition("handoff", "no previous copy", "copy_removed")
         events = []
+        why = "reassigned" if self.state is HandoffState.DELIVERING else "moved"
         if overwritten:
-            events.append(self._event(AuditName.CARD_OVERWRITTEN, at, "reassigned"))
-        events.append(self._event(AuditName.CARD_DELETED, at, "reassigned") if deleted
+            events.append(self._event(AuditName.CARD_OVERWRITTEN, at, why))
+        events.append(self._event(AuditName.CARD_DELETED, at, why) if deleted
                       else self._event(AuditName.CARD_DELETE_FAILED, at, str(status or "network")))
         gone = overwritten or deleted
         if not gone and not retryable:

@@ -426,3 +426,10 @@ class Cards:
             "tekst": texts.UNDO_TEXT.format(until=f"{handoff.undo_until.astimezone(BRUSSELS):%H:%M}"),
             "knop": texts.UNDO,
         })
+
+    def old_copy(self, handoff: Handoff) -> Card:
+        """What a recipient's previous copy becomes: handed on ("doorgestuurd"), or moved further
+        down the chat by ``toon`` (or closed meanwhile); never client data."""
+        if handoff.state is HandoffState.DELIVERING:
+            return self.forwarded(handoff, copy=True)
+        return self.superseded(handoff) if handoff.state.is_open else self.closed(handoff)

@@ -293,7 +293,7 @@ class TeamsMessenger:
 
     async def remove_copy(self, handoff: Handoff, copy: Delivery) -> CardRemoval:
         """Overwrite the previous recipient's copy with a content-free card, then delete it."""
-        replacement = self._cards.forwarded(handoff, copy=True)
+        replacement = self._cards.old_copy(handoff)
         outcome: dict[str, object] = {}
 
         async def overwrite_then_delete(context: TurnContext) -> None:

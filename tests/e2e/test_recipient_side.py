@@ -32,7 +32,7 @@ async def test_toon_shows_the_pending_card_to_its_recipient(harness, counsellor,
     shown = await els.click("toon", card=card, data={"handoff": handoff})
     assert NAME in " ".join(texts(shown))
     assert "overgezet" in [a["verb"] for a in shown["actions"]]
-    # the copy is bound to the live attempt: its refresh shows the content while the card is open
+    # clicked on the live copy itself: it stays the live copy (its refresh shows the content)
     assert shown["refresh"]["action"]["data"] == card["refresh"]["action"]["data"]
 
 
@@ -79,7 +79,8 @@ def listed(card) -> list[str]:
 async def test_openstaand_lists_the_recipients_waiting_cards_with_a_toon_button(harness, counsellor, els, pieter):
     receipt = await send(counsellor)
     reference = next(t for t in texts(receipt) if t.startswith("TK-"))
-    card = receive(els)
+    receive(els)
+    els_card_id = els.card_activity_id
     await els.say("openstaand")
     overview = els.card
     assert listed(overview) == [reference]
@@ -87,14 +88,21 @@ async def test_openstaand_lists_the_recipients_waiting_cards_with_a_toon_button(
     assert "Bram Bemiddelaar" in words and "30/11/2026 om 09:00" in words
     assert "30/12/2026" in words  # the purge date: 30 days after it was sent
     assert NAME not in words  # no client data on the list
+    old_copy = els_card_id
     shown = await els.click("toon", card=overview, data=action_data_in(overview, "toon"))
     assert NAME in " ".join(texts(shown))
+    # the list's message became the live copy; the old one was overwritten and deleted: one copy
+    harness.connector.show(els.conversation_id, els.card_activity_id, shown)
+    assert old_copy in {c.activity_id for c in harness.connector.deleted()}
+    assert live_copies(harness.connector) == 1
+    assert ("card_deleted", "moved") in await events(harness)
     # Pieter (another agency) sees none of Els's; nothing waits for him
     await pieter.say("openstaand")
     assert listed(pieter.card) == [] and "Er wachten geen terugkoppelingen op jou" in " ".join(texts(pieter.card))
-    # once overgezet it is off the list
-    els.adopt(els.conversation_id, els.card_activity_id, card)
-    await els.click("overgezet", card=card)
+    # once overgezet (on the moved copy) it is off the list, and no copy is left
+    els.adopt(els.conversation_id, els.card_activity_id, shown)
+    await els.click("overgezet")
+    assert live_copies(harness.connector) == 0
     await els.say("openstaand")
     assert listed(els.card) == []
 

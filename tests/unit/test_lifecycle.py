@@ -371,3 +371,21 @@ def test_the_undo_window_opens_only_on_a_delivered_card(state):
             in_state(state).transfer_offered(actor=ELS, at=f.NOW, until=until)
     with pytest.raises(IllegalTransition):  # no window open
         in_state(state).transfer_undone(actor=ELS, at=f.NOW, schedule=SCHEDULE)
+
+
+def test_toon_in_another_message_moves_the_live_copy_and_keeps_the_old_to_remove():
+    change = delivered().shown_in("act-9")
+    moved = change.record
+    assert moved.delivery.activity_id == "act-9" and moved.live_attempt == moved.attempts == 2
+    assert moved.stale_copy == DELIVERY and change.events == ()
+    removed = moved.copy_removed(overwritten=True, deleted=True, status=None, retryable=False, at=f.NOW)
+    assert [(e.event.value, e.reason) for e in removed.events] == [("card_overwritten", "moved"),
+                                                                   ("card_deleted", "moved")]
+    with pytest.raises(IllegalTransition):  # one move at a time
+        moved.shown_in("act-10")
+
+
+@pytest.mark.parametrize("state", [s for s in HandoffState if s is not HandoffState.DELIVERED])
+def test_toon_moves_only_a_delivered_card(state):
+    with pytest.raises(IllegalTransition):
+        in_state(state).shown_in("act-9")
