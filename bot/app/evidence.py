@@ -90,6 +90,7 @@ SUMMARY_EVENTS = {
     "reminded": "reminders",
     "escalated": "escalations to the counsellor",
     "refused": "refusals",
+    "reassigned": "reassigned (doorgestuurd to a colleague or the backup)",  # issue 14
 }
 
 
