@@ -233,3 +233,22 @@ async def test_doorsturen_when_teams_is_down_retries_through_the_outbox(harness,
     assert (await harness.sweep(harness.clock.now() + timedelta(hours=2))).get("deliver") == 1
     assert live_copies(connector) == 1 and NAME in json.dumps(receive(jan))
     assert any("doorgestuurd naar een collega" in t for t in counsellor.texts())
+
+
+async def test_an_old_copy_teams_would_not_remove_holds_the_new_one_back(harness, connector, counsellor, els, jan):
+    """Never two live copies: until the previous recipient's copy is overwritten or deleted, the
+    colleague's is not posted; the sweep tries both again."""
+    await send(counsellor)
+    receive(els)
+    await els.click("doorsturen")
+    # (412: retryable for Teams, not retried inside msrest)
+    connector.fail(method="PUT", status=412, times=1)
+    connector.fail(method="DELETE", status=412, times=1)
+    await els.click("bevestig_doorsturen", {"collega": JAN})
+    assert connector.conversation_for(JAN) is None  # nothing posted to Jan yet
+    assert ("card_delete_failed", "412") in await events(harness)
+    assert not any("doorgestuurd naar een collega" in t for t in counsellor.texts())
+    assert (await harness.sweep(harness.clock.now() + timedelta(hours=2))).get("deliver") == 1
+    assert ("card_deleted", "reassigned") in await events(harness)
+    assert live_copies(connector) == 1 and NAME in json.dumps(receive(jan))
+    assert any("doorgestuurd naar een collega" in t for t in counsellor.texts())
