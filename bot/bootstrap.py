@@ -26,13 +26,14 @@ from bot.adapters.directory_http import CircuitBreaker, HttpDirectory, Limits
 from bot.adapters.resolver import RecipientResolver
 from bot.adapters.sqlite_checks import StoreFileRefused, check_key_file, check_sqlite_file
 from bot.adapters.sqlite_store import SqliteStore
+from bot.app.outbox import Backups
 from bot.app.ports import ClientDirectory, Clock, DirectoryUnavailable, Store, StoreUnavailable
 from bot.app.retention import RetentionSweep, Signer
 from bot.app.services import Bounds, Terugkoppeling
 from bot.config import Settings
 from bot.domain.calendar import Calendars
 from bot.domain.limits import SlidingWindow
-from bot.domain.model import DirectoryClient
+from bot.domain.model import Agency, DirectoryClient, Recipient
 from bot.domain.policy import Policy
 from bot.domain.retention import Retention
 from bot.domain.schedule import Schedule
@@ -338,6 +339,7 @@ def schedule_of(settings: Settings) -> Schedule:
         retry_base=timedelta(seconds=settings.delivery_retry_base_seconds),
         retry_cap=timedelta(seconds=settings.delivery_retry_cap_seconds),
         max_attempts=settings.delivery_max_attempts,
+        undo_window=timedelta(minutes=settings.undo_minutes),  # issue 14
     )
 
 
@@ -366,6 +368,12 @@ def checkpoint_signer_of(settings: Settings) -> Signer:
         return loaded[0]
 
     return signer
+def backups_of(settings: Settings) -> Backups | None:
+    """Issue 14: the backup recipient per agency (BOT_BACKUP_RECIPIENTS), if any is configured."""
+    if not settings.backup_recipients:
+        return None
+    after = settings.backup_after_reminders
+    return Backups(dict(settings.backup_recipients), settings.max_reminders if after is None else after)
 
 
 def bounds_of(settings: Settings) -> Bounds:
@@ -444,6 +452,9 @@ class UnreachableDirectory:
     async def lookup(self, klant_id: str) -> DirectoryClient | None:
         raise DirectoryUnavailable(self.reason)
 
+    async def colleagues(self, agency: Agency) -> list[Recipient]:  # issue 14, "Doorsturen"
+        raise DirectoryUnavailable(self.reason)
+
 
 def _directory(settings: Settings) -> FileDirectory:
     """The directory file, or one line that says what is wrong with it (never an entry's values)."""
@@ -494,6 +505,7 @@ def _assemble(settings: Settings, clock: Clock | None, installer: GraphInstaller
         dpo=settings.dpo,  # art. 9: who hears of incidents (bot.app.incidents)
         retention=RetentionSweep(store=store, clock=clock or SystemClock(), rules=retention_of(settings),
                                  audit_key=sealer.audit_key, signer=checkpoint_signer_of(settings)),
+        backups=backups_of(settings),  # issue 14
     )
     bot = TerugkoppelingBot(service, cards)
     mode = "production" if not settings.local_mode else "local" if is_loopback(settings.host) else "insecure"

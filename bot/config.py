@@ -116,6 +116,14 @@ class Settings(BaseSettings):
     # Art. 8: one agency's participation ends (its last day): "atlas=2027-03-31,amal=2027-06-30".
     agency_end: Annotated[dict[str, date], NoDecode] = Field(default_factory=dict, alias="BOT_AGENCY_END")
     protocol_end_notice_days: int = Field(30, ge=0, alias="BOT_PROTOCOL_END_NOTICE_DAYS")
+    # Issue 14: a backup trajectbegeleider per agency, as the directory names them (Entra object id or
+    # e-mail): "atlas=<id>,amal=<e-mail>". Cards nobody reacted to after BOT_BACKUP_AFTER_REMINDERS
+    # reminders (default BOT_MAX_REMINDERS: after the last, before the counsellor is told) go there.
+    backup_recipients: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict,
+                                                                   alias="BOT_BACKUP_RECIPIENTS")
+    backup_after_reminders: int | None = Field(None, ge=0, le=10, alias="BOT_BACKUP_AFTER_REMINDERS")
+    # Issue 14: "Overgezet" can be undone this many minutes; the content is purged after (0: at once).
+    undo_minutes: int = Field(10, ge=0, le=60, alias="BOT_UNDO_MINUTES")
     # Where the protocol is published (the help card's "Protocol lezen"); empty: ask the administrator.
     protocol_url: str = Field("", pattern=r"^(https://[^\s]+)?$", max_length=2000, alias="BOT_PROTOCOL_URL")
     # How users reach the functioneel beheerder, e.g. an e-mail address or a team's name; shown after
@@ -268,6 +276,19 @@ class Settings(BaseSettings):
                 raise ValueError(f"expected agency=YYYY-MM-DD with agency agii, atlas or amal, got {part!r}")
             ends[agency.strip()] = day.strip()
         return ends
+
+    @field_validator("backup_recipients", mode="before")
+    @classmethod
+    def _backup_recipients(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        backups: dict[str, str] = {}
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            agency, _, who = part.partition("=")
+            if agency.strip() not in ("agii", "atlas", "amal") or not who.strip():
+                raise ValueError(f"expected agency=<object id or e-mail> with agency agii, atlas or amal, got {part!r}")
+            backups[agency.strip()] = who.strip()
+        return backups
 
     @field_validator("closed_days", mode="before")
     @classmethod

@@ -81,6 +81,30 @@ def example_cards() -> dict[str, dict]:
         "hulp": cards.help(counsellor=True, recipient=False, unknown=True),
         "welkom-bemiddelaar": cards.help(counsellor=True, recipient=False, welcome=True),
         "welkom-trajectbegeleider": cards.help(counsellor=False, recipient=True, welcome=True),
+        **recipient_side(cards, handoff),
+    }
+
+
+RECIPIENT_SIDE = ("openstaand", "openstaand-leeg", "doorsturen", "doorsturen-geen-collega", "doorgestuurd",
+                  "overgezet-ongedaan-maken")
+
+
+def recipient_side(cards: Cards, handoff: Handoff) -> dict[str, dict]:
+    """Issue 14, the trajectbegeleider's side: openstaand, Doorsturen, undo for Overgezet."""
+    jan = handoff.recipient.model_copy(update={"naam": "Jan Janssens", "aad_object_id": "aad-jan"})
+    an = handoff.recipient.model_copy(update={"naam": "An De Vos", "aad_object_id": "aad-an"})
+    waiting = [handoff.model_copy(update={"id": f"{i}" * 22, "reference": ref, "sent_at": NOW - timedelta(days=d),
+                                          "created_at": NOW - timedelta(days=d)})
+               for i, (ref, d) in enumerate((("TK-1B2C3D", 12), ("TK-4E5F6A", 3), ("TK-7F3A9C", 0)), start=1)]
+    forwarded = handoff.model_copy(update={"recipient": jan, "state": HandoffState.DELIVERED, "stale_copy": None})
+    undo = handoff.model_copy(update={"undo_until": NOW + timedelta(minutes=10)})
+    return {
+        "openstaand": cards.pending(waiting, page=1, more=True),
+        "openstaand-leeg": cards.pending([], page=1, more=False),
+        "doorsturen": cards.colleague_choice(handoff, [jan, an]),
+        "doorsturen-geen-collega": cards.colleague_choice(handoff, []),
+        "doorgestuurd": cards.forwarded(forwarded),
+        "overgezet-ongedaan-maken": cards.undo_offered(undo),
     }
 
 

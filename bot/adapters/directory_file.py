@@ -32,7 +32,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from bot.domain.directory import lookup_key
-from bot.domain.model import DirectoryClient, Recipient
+from bot.domain.model import Agency, DirectoryClient, Recipient
 from bot.domain.template import Identity
 
 log = logging.getLogger(__name__)
@@ -326,6 +326,15 @@ class FileDirectory:
         index = self._index
         entry = index.by_id.get(klant_id)
         return _client(entry, index.recipients) if entry is not None else None
+
+    async def colleagues(self, agency: Agency) -> list[Recipient]:
+        """Issue 14, "Doorsturen": every trajectbegeleider of ``agency`` the file names, once each."""
+        await self._follow_changes()
+        seen: dict[tuple[str, str], Recipient] = {}
+        for person in self._index.recipients:
+            if person.agentschap is agency:
+                seen.setdefault((person.tenant_id, person.aad_object_id), person)
+        return list(seen.values())
 
     async def _follow_changes(self) -> None:
         now = time.monotonic()

@@ -107,6 +107,14 @@ MIGRATIONS: list[str] = [
     CREATE INDEX sent_clients_sent ON sent_clients (last_sent_at);
     CREATE TABLE audit_checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, doc TEXT NOT NULL);
     """,
+    # 8: issue 14, openstaand: a trajectbegeleider's pending cards by this index alone
+    # (``Handoff.pending_key``; NULL once not waiting in their chat).
+    """
+    ALTER TABLE handoffs ADD COLUMN pending_for TEXT;
+    UPDATE handoffs SET pending_for = json_extract(doc, '$.recipient.tenant_id') || '|'
+        || json_extract(doc, '$.recipient.aad_object_id') WHERE state = 'delivered';
+    CREATE INDEX handoffs_pending ON handoffs (pending_for) WHERE pending_for IS NOT NULL;
+    """,
 ]
 KEY_STORE_VERSION = MIGRATIONS.index(KEY_STORE_SCRIPT) + 1  # stores before it kept keys in the content file
 # The key store's one table. Keys moved from an older store keep ``key_ref`` '' (as does their ciphertext).
@@ -516,8 +524,8 @@ class SqliteStore(Store):
         async with self._write(handoff.id, sealed) as db:
             try:
                 await db.execute(
-                    "INSERT INTO handoffs (id, reference, draft_id, version, state, due_at, doc)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO handoffs (id, reference, draft_id, version, state, due_at, doc, pending_for)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         handoff.id,
                         handoff.reference,
@@ -526,6 +534,7 @@ class SqliteStore(Store):
                         handoff.state.value,
                         _utc(handoff.due_at),
                         envelope(handoff),
+                        handoff.pending_key,
                     ),
                 )
             except sqlite3.IntegrityError as error:
@@ -557,8 +566,10 @@ class SqliteStore(Store):
         sealed, kept = await self._reseal(handoff.id, handoff.client)
         async with self._write(handoff.id, None if kept else sealed) as db:
             cursor = await db.execute(
-                "UPDATE handoffs SET version = ?, state = ?, due_at = ?, doc = ? WHERE id = ? AND version = ?",
-                (saved.version, saved.state.value, _utc(saved.due_at), envelope(saved), handoff.id, handoff.version),
+                "UPDATE handoffs SET version = ?, state = ?, due_at = ?, doc = ?, pending_for = ?"
+                " WHERE id = ? AND version = ?",
+                (saved.version, saved.state.value, _utc(saved.due_at), envelope(saved), saved.pending_key, handoff.id,
+                 handoff.version),
             )
             if cursor.rowcount != 1:
                 raise Conflict(handoff.reference)
@@ -595,6 +606,16 @@ class SqliteStore(Store):
             f"SELECT d.doc, {SEALED_COLUMNS} FROM handoffs d {SEALED_JOIN}"
             " WHERE d.state IN ('delivering', 'delivered') ORDER BY d.rowid LIMIT ?",
             (limit,),
+        )
+        return [self._handoff_or_unreadable(row) for row in rows]
+
+    # -- the trajectbegeleider's side (issue 14: openstaand) ----------------------------------------
+
+    async def pending_for(self, recipient: str, offset: int, limit: int) -> list[Handoff | UnreadableRecord]:
+        rows = await self._sealed_query(
+            f"SELECT d.doc, {SEALED_COLUMNS} FROM handoffs d {SEALED_JOIN}"
+            " WHERE d.pending_for = ? ORDER BY d.rowid LIMIT ? OFFSET ?",
+            (recipient, limit, offset),
         )
         return [self._handoff_or_unreadable(row) for row in rows]
 

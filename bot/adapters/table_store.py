@@ -19,6 +19,7 @@ row key                     holds
 ``c|incidents``             the audit seq up to which incidents have notifications
 ``f|<sent>|<fingerprint>``  time index of fingerprints: the retention sweep is one range query
 ``c|audit-checkpoint``      where the audit chain resumes once its oldest events are pruned
+``w|<recipient>|<sent>|<id>``  pending index (issue 14, ``openstaand``): a trajectbegeleider's waiting cards
 ==========================  ===========================================================
 
 The records' sealed client data is split in two: the ciphertext stays on the record
@@ -139,6 +140,20 @@ def _replacing(current: Entity, entity: Entity, index: str) -> list[Operation]:
             operations.append(("delete", {"PartitionKey": partition, "RowKey": old}))
         if new:
             operations.append(("create", {"PartitionKey": partition, "RowKey": new, "Id": entity["RowKey"][2:]}))
+    return operations
+
+
+def _moving_entry(current: Entity, entity: Entity, index: str) -> list[Operation]:
+    """Move a record's second index entry (property ``index``, absent on older rows = none) in the
+    same transaction as the record (issue 14: the pending index)."""
+    old, new, partition = current.get(index, ""), entity.get(index, ""), entity["PartitionKey"]
+    if old == new:
+        return []
+    operations: list[Operation] = []
+    if old:
+        operations.append(("delete", {"PartitionKey": partition, "RowKey": old}))
+    if new:
+        operations.append(("create", {"PartitionKey": partition, "RowKey": new, "Id": entity["RowKey"][2:]}))
     return operations
 
 
@@ -455,7 +470,7 @@ class TableStore(Store):
         return {
             "PartitionKey": HANDOFF, "RowKey": f"h|{handoff.id}", "Doc": envelope(handoff),
             "Version": handoff.version, "Due": self._due_key(handoff), "Reference": handoff.reference,
-            "DraftId": handoff.draft_id, **_sealed_properties(sealed),
+            "DraftId": handoff.draft_id, "Pending": self._pending_key(handoff), **_sealed_properties(sealed),
         }
 
     async def add_handoff(self, handoff: Handoff, events: Events = ()) -> Handoff:
@@ -469,6 +484,8 @@ class TableStore(Store):
         ]
         if entity["Due"]:
             operations.append(("create", {"PartitionKey": HANDOFF, "RowKey": entity["Due"], "Id": handoff.id}))
+        if entity["Pending"]:
+            operations.append(("create", {"PartitionKey": HANDOFF, "RowKey": entity["Pending"], "Id": handoff.id}))
         await self._sealed_write(handoff.id, sealed, lambda: self._transact(operations, events), new=True)
         return handoff
 
@@ -493,7 +510,8 @@ class TableStore(Store):
             raise Conflict(handoff.reference)
         saved = handoff.model_copy(update={"version": handoff.version + 1})
         sealed, kept = await self._reseal(handoff.id, current, saved.client)
-        operations = _replacing(current, self._handoff_entity(saved, sealed), "Due")
+        entity = self._handoff_entity(saved, sealed)
+        operations = _replacing(current, entity, "Due") + _moving_entry(current, entity, "Pending")
         purged = [handoff.id] if sealed is None and "Ciphertext" in current else []
         if mark_sent is not None:
             operations += self._sent_operations(mark_sent.fingerprint, mark_sent.at)
@@ -506,7 +524,8 @@ class TableStore(Store):
 
     async def delete_handoff(self, handoff_id: str, events: Events = ()) -> None:
         await self._delete(HANDOFF, f"h|{handoff_id}",
-                           lambda h: [f"r|{h['Reference']}", f"p|{h['DraftId']}", h["Due"]], events)
+                           lambda h: [f"r|{h['Reference']}", f"p|{h['DraftId']}", h["Due"], h.get("Pending", "")],
+                           events)
 
     async def due_handoffs(self, now: datetime, limit: int) -> list[Handoff | UnreadableRecord]:
         due: list[Handoff | UnreadableRecord] = []
@@ -531,6 +550,23 @@ class TableStore(Store):
             found.append(self._handoff_or_unreadable(entity))
             if len(found) >= limit:
                 break
+        return found
+
+    # -- the trajectbegeleider's side (issue 14: openstaand) ----------------------------------------
+
+    @staticmethod
+    def _pending_key(handoff: Handoff) -> str:
+        key = handoff.pending_key
+        return f"w|{key}|{key_time(handoff.sent_at or handoff.created_at)}|{handoff.id}" if key else ""
+
+    async def pending_for(self, recipient: str, offset: int, limit: int) -> list[Handoff | UnreadableRecord]:
+        found: list[Handoff | UnreadableRecord] = []
+        pointers = await self._range(HANDOFF, f"w|{recipient}|", f"w|{recipient}|~", offset + limit, sealed=False)
+        for pointer in pointers[offset:]:
+            entity = await self._get(HANDOFF, f"h|{pointer['Id']}")
+            if entity is None or entity.get("Pending") != pointer["RowKey"]:
+                continue  # (an entry whose record moved on meanwhile is skipped)
+            found.append(self._handoff_or_unreadable(entity))
         return found
 
     async def next_due(self) -> datetime | None:

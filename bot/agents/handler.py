@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 
 START_COMMANDS = frozenset({"terugkoppeling"})
 HELP_COMMANDS = frozenset({"help", "hulp", "?"})
+# -- the trajectbegeleider's side (issue 14, branch hrecip) --
+PENDING_COMMANDS = frozenset({"openstaand", "openstaande"})
+NO_ID_VERBS = frozenset({Verb.NIEUW, Verb.OPENSTAAND})  # verbs whose data carries no draft or handoff id
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +110,10 @@ class AgentsBot:
             result = await counsellor.start(self.service, actor, address_of(activity))
             await self._reply(activity, card_activity(self._card_for(result)))
             return
+        # -- the trajectbegeleider's side (issue 14, branch hrecip) --
+        if command in PENDING_COMMANDS and actor is not None:
+            await self._reply(activity, card_activity(self._card_for(await recipient.pending(self.service, actor))))
+            return
         card = self._help(actor, unknown=command not in HELP_COMMANDS)
         await self._reply(activity, card_activity(card))
 
@@ -132,7 +139,7 @@ class AgentsBot:
             return 400, _error(400, "BadRequest", texts.BAD_ACTION)
         if not is_personal(activity):
             return 200, _card(self.cards.refusal(Reason.NOT_PERSONAL))
-        if action.verb is not Verb.NIEUW and not (action.data.draft or action.data.handoff):
+        if action.verb not in NO_ID_VERBS and not (action.data.draft or action.data.handoff):
             return 400, _error(400, "BadRequest", texts.BAD_ACTION)
         logs.sensitive(*action.data.inputs().values())
         log.info("card action", extra={"verb": action.verb, "draft": action.data.draft or action.data.handoff})
@@ -190,6 +197,15 @@ class AgentsBot:
                     return self.cards.message(texts.DPO_ACK_REFUSED_TITLE, texts.DPO_ACK_REFUSED_TEXT)
                 return self.cards.message(texts.DPO_ACK_TITLE, texts.DPO_ACK_TEXT.format(
                     reference=notification.subject, at=moment(notification.acknowledged_at)))
+            # -- the trajectbegeleider's side (issue 14, branch hrecip) --
+            case r.Pending(handoffs, page, more, unreadable):
+                return self.cards.pending(handoffs, page=page, more=more, unreadable=unreadable)
+            case r.ColleagueChoice(handoff, colleagues):
+                return self.cards.colleague_choice(handoff, colleagues)
+            case r.Reassigned(handoff):
+                return self.cards.forwarded(handoff)
+            case r.UndoOffered(handoff):
+                return self.cards.undo_offered(handoff)
             case _:
                 assert_never(result)
 
@@ -214,12 +230,21 @@ VERBS: dict[Verb, UseCase] = {
     Verb.WIJZIG: lambda app, call: counsellor.edit(app, call.actor, call.draft, call.card),
     Verb.ANNULEER: lambda app, call: counsellor.cancel(app, call.actor, call.draft, call.card),
     Verb.VERSTUUR: lambda app, call: counsellor.send(app, call.actor, call.draft),
-    Verb.OVERGEZET: lambda app, call: recipient.close(app, call.actor, call.handoff, HandoffState.TRANSFERRED),
+    Verb.OVERGEZET: lambda app, call: recipient.transfer(app, call.actor, call.handoff),  # issue 14: undoable
     Verb.NIET_MIJN_KLANT: _ask_return,
     Verb.BEVESTIG_NIET_MIJN_KLANT: lambda app, call: recipient.close(app, call.actor, call.handoff,
                                                                      HandoffState.RETURNED),
     Verb.KENNIS_GENOMEN: lambda app, call: incidents.acknowledge(app, call.actor, call.handoff),
     Verb.VERVERS: _refresh,
+    # -- the trajectbegeleider's side (issue 14, branch hrecip) --
+    Verb.TOON: lambda app, call: recipient.show(app, call.actor, call.handoff, call.card),
+    Verb.OPENSTAAND: lambda app, call: recipient.pending(app, call.actor, call.action.data.pagina or 1),
+    Verb.DOORSTUREN: lambda app, call: recipient.choose_colleague(app, call.actor, call.handoff,
+                                                                  call.action.data.poging),
+    Verb.BEVESTIG_DOORSTUREN: lambda app, call: recipient.reassign(app, call.actor, call.handoff,
+                                                                   call.action.data.poging,
+                                                                   call.inputs.get("collega", "")),
+    Verb.ONGEDAAN_MAKEN: lambda app, call: recipient.undo_transfer(app, call.actor, call.handoff),
 }
 
 

@@ -144,6 +144,23 @@ class AgentsMessenger:
         await self._attempt("notify", handoff, [], self._connector.send(
             address.service_url, handoff.counsellor.tenant_id, address.conversation_id, text))
 
+    # -- issue 14: the previous recipient's copy after "Doorsturen" / the backup -------------------
+
+    async def remove_copy(self, handoff: Handoff, copy: Delivery) -> CardRemoval:
+        """Overwrite the previous recipient's copy with a content-free card, then delete it."""
+        address = copy.address
+        url, tenant, conversation = address.service_url, address.tenant_id, address.conversation_id
+        failed: list[int | None] = []
+        replacement = card_activity(self._cards.old_copy(handoff))
+        overwritten = await self._attempt("update", handoff, failed,
+                                          self._connector.update(url, tenant, conversation, copy.activity_id,
+                                                                 replacement))
+        deleted = await self._attempt("delete", handoff, failed,
+                                      self._connector.delete(url, tenant, conversation, copy.activity_id))
+        status = failed[-1] if failed else None
+        return CardRemoval(overwritten=overwritten, deleted=deleted, status=status,
+                           retryable=status is None or status in RETRYABLE)
+
     # -- art. 9: incidents to the data protection officers (as bot.teams.messenger) ---------------
 
     async def notify_dpo(self, contact: DpoContact, incident: IncidentNotice) -> None:

@@ -146,6 +146,7 @@ SUMMARY_EVENTS = {
     "refused": "refusals",
     "dpo_notified": "incident notices delivered to a DPO (art. 9)",
     "acknowledged": "incident notices acknowledged by a DPO",
+    "reassigned": "reassigned (doorgestuurd to a colleague or the backup)",  # issue 14
 }
 
 

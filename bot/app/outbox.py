@@ -42,7 +42,7 @@ from bot.app.ports import (
 )
 from bot.domain.directory import still_backed
 from bot.domain.handoff import Change, Draft, Handoff, HandoffState
-from bot.domain.model import AuditEvent, AuditName, Reason, new_id, new_reference
+from bot.domain.model import AuditEvent, AuditName, Reason, Recipient, new_id, new_reference
 from bot.domain.policy import Policy
 from bot.domain.schedule import Schedule, Step
 
@@ -62,6 +62,7 @@ CLOSING_NOTICES = {
 }
 ENDED = frozenset({Reason.OUTSIDE_PROTOCOL.value, Reason.AGENCY_ENDED.value, Reason.AGENCY_NOT_LISTED.value})
 REPORTED = frozenset({"wrong_recipient", "other_breach"})  # withdrawn after a reported breach (bot.app.incidents)
+REASSIGNED_NOTICES = {"colleague": Notice.REASSIGNED, "backup": Notice.REASSIGNED_TO_BACKUP}  # issue 14
 
 
 def closing_notice(handoff: Handoff) -> Notice:
@@ -101,11 +102,21 @@ class Rejected:
     error: DeliveryError
 
 
+@dataclass(frozen=True, slots=True)
+class Backups:
+    """Issue 14: per agency, the backup trajectbegeleider (object id or e-mail, as the directory
+    names them) who gets the cards nobody reacted to after ``after`` reminders."""
+
+    recipients: dict[str, str]
+    after: int = 3
+
+
 class Outbox:
     def __init__(
         self, *, store: Store, messenger: Messenger, clock: Clock, schedule: Schedule,
-        directory: ClientDirectory | None = None, policy: Policy | None = None,
+        directory: ClientDirectory | None = None, policy: Policy | None = None, backups: Backups | None = None,
     ) -> None:
+        self.backups = backups  # issue 14
         self.store = store
         self.policy = policy or Policy()
         self.directory = directory  # asked again before a queued card goes out (art. 4, F.2.a)
@@ -169,6 +180,9 @@ class Outbox:
         assert saved is not None
         if applied and saved.tell_when_delivered:
             await self.messenger.notify_counsellor(saved, Notice.DELIVERED_LATE)
+        if applied and saved.tell_reassigned:  # issue 14: handed on, and now it landed
+            await self.messenger.notify_counsellor(saved, REASSIGNED_NOTICES.get(saved.tell_reassigned,
+                                                                                 Notice.REASSIGNED))
         return Delivered(saved)
 
     async def _defer(self, handoff: Handoff, error: DeliveryError, *, tell_counsellor: bool) -> Handoff:
@@ -230,6 +244,8 @@ class Outbox:
         the sweep does it again once the lease has passed. What happened to the card is audited, and
         a failed removal is retried (bounded)."""
         removal = await self.messenger.withdraw(handoff) if handoff.delivery is not None else None
+        if handoff.stale_copy is not None:  # issue 14: an old copy Teams did not let go of before
+            await self.messenger.remove_copy(handoff, handoff.stale_copy)
         if not handoff.counsellor_told:
             await self.messenger.notify_counsellor(handoff, closing_notice(handoff))
         if removal is None:
@@ -383,6 +399,8 @@ class Outbox:
             if applied and closed is not None:
                 await self.follow_up(closed)
             return step if applied else None
+        if step is Step.TRANSFER:  # issue 14: the undo window of "Overgezet" has passed
+            return step if await self.transfer_after_window(handoff) else None
         claimed, applied = await self.handoff(
             handoff, lambda h: h.claimed(until=now + lease, delivery_attempt=step is Step.DELIVER)
             if self.schedule.step(h, now) is step else None,
@@ -393,8 +411,12 @@ class Outbox:
             await self.handoff(claimed, lambda h: h.forgotten(now) if not h.state.is_open and not h.follow_up
                                else None)
         elif step is Step.DELIVER:
-            if await self._still_backed(claimed):
+            if claimed.reassignments:  # issue 14: handed on (the directory names the first recipient)
+                await self.redeliver(claimed)
+            elif await self._still_backed(claimed):
                 await self.deliver(claimed, first=False)
+        elif step in (Step.REMIND, Step.ESCALATE) and await self._to_backup(claimed):
+            return "backup"  # issue 14: to the agency's backup instead of one more reminder or the escalation
         elif step is Step.REMIND:
             await self._remind(claimed)
         elif step is Step.ESCALATE:
@@ -463,6 +485,113 @@ class Outbox:
         _, applied = await self.handoff(handoff, transition)
         if not applied and change is not None:
             await self.store.append_audit(*change.events)
+
+
+    # -- the trajectbegeleider's side (issue 14): "Doorsturen", the backup recipient -------------
+
+    async def reassign(self, handoff: Handoff, to: Recipient, *, reason: str, actor: str = "") -> Handoff | None:
+        """Hand a delivered handoff to ``to`` (same agency), audited ``reassigned``: the previous copy
+        is overwritten and deleted first, then the card goes to ``to`` (retried by the sweep like
+        any delivery; a crash halfway is picked up there once the lease has passed); the counsellor
+        is told once it landed. ``None`` if the handoff moved on meanwhile."""
+        now = self.clock.now()
+        moved, applied = await self.handoff(handoff, lambda h: h.reassigned(
+            to, reason=reason, at=now, lease=self.schedule.lease, actor=actor,
+        ) if h.state is HandoffState.DELIVERED and h.version == handoff.version else None)
+        if not applied or moved is None:
+            return None
+        return await self.redeliver(moved)
+
+    async def move_copy(self, handoff: Handoff, activity_id: str) -> Handoff | None:
+        """``toon`` from another message: that message becomes the live copy, and the old copy is
+        overwritten and deleted first (it is retried when the handoff closes if Teams failed now).
+        ``None`` if it could not be moved (e.g. it moved on meanwhile): show nothing then."""
+        moved, applied = await self.handoff(handoff, lambda h: h.shown_in(activity_id)
+                                            if h.version == handoff.version and h.state is HandoffState.DELIVERED
+                                            and h.delivery is not None and h.stale_copy is None
+                                            and h.undo_until is None else None)
+        if not applied or moved is None or moved.stale_copy is None:
+            return None
+        return await self._remove_stale_copy(moved)
+
+    async def _remove_stale_copy(self, handoff: Handoff) -> Handoff:
+        assert handoff.stale_copy is not None
+        copy = handoff.stale_copy
+        removal = await self.messenger.remove_copy(handoff, copy)
+        now = self.clock.now()
+        saved, _ = await self.handoff(handoff, lambda h: h.copy_removed(
+            overwritten=removal.overwritten, deleted=removal.deleted, status=removal.status,
+            retryable=removal.retryable, at=now,
+        ) if h.state.is_open and h.stale_copy == copy else None)
+        return saved or handoff
+
+    async def redeliver(self, handoff: Handoff) -> Handoff:
+        """A reassigned handoff in the outbox: never two live copies, so the previous recipient's
+        goes before the new one is posted; if it cannot go now, the delivery waits for it."""
+        if handoff.stale_copy is not None:
+            removal = await self.messenger.remove_copy(handoff, handoff.stale_copy)
+            now = self.clock.now()
+            copy = handoff.stale_copy
+            saved, _ = await self.handoff(handoff, lambda h: h.copy_removed(
+                overwritten=removal.overwritten, deleted=removal.deleted, status=removal.status,
+                retryable=removal.retryable, at=now,
+            ) if h.state is HandoffState.DELIVERING and h.stale_copy == copy else None)
+            if saved is None or saved.state is not HandoffState.DELIVERING:
+                return saved or handoff
+            if saved.stale_copy is not None:
+                if saved.attempts >= self.schedule.max_attempts:
+                    await self._give_up(saved, DeliveryError(removal.status, retryable=False))
+                    return await self.store.get_handoff(saved.id) or saved
+                delay = self.schedule.retry_delay(saved.attempts, None)
+                later, _ = await self.handoff(saved, lambda h: h.deferred(
+                    at=now, until=now + delay, status=removal.status, tell_counsellor=False,
+                ) if _same_attempt(h, saved) else None)
+                return later or saved
+            handoff = saved
+        outcome = await self.deliver(handoff, first=False)
+        if isinstance(outcome, Delivered | Deferred):
+            return outcome.handoff
+        return await self.store.get_handoff(handoff.id) or handoff
+
+
+    async def transfer_after_window(self, handoff: Handoff) -> bool:
+        """Issue 14: "Overgezet" was not undone in time: closed as transferred, purged, the card
+        removed and the counsellor told (only now). ``True`` if this call closed it."""
+        now = self.clock.now()
+        closed, applied = await self.handoff(handoff, lambda h: h.transfer_window_passed(
+            at=now, lease=self.schedule.lease,
+        ) if h.state is HandoffState.DELIVERED and h.undo_until is not None and h.undo_until <= now else None)
+        if applied and closed is not None:
+            await self.follow_up(closed)
+        return applied
+
+    async def _to_backup(self, handoff: Handoff) -> bool:
+        """Issue 14: nobody reacted after the configured number of reminders, and the agency has a
+        backup the directory knows: the card goes to them, through the same mechanics as
+        "Doorsturen" (audited ``reassigned``, reason ``backup``), once per handoff; the backup is
+        reminded in turn and only then is the counsellor told. ``False``: the usual step goes on."""
+        backups = self.backups
+        if (backups is None or self.directory is None or handoff.state is not HandoffState.DELIVERED
+                or handoff.reminders_sent < backups.after or handoff.tell_reassigned == "backup"):
+            return False
+        wanted = backups.recipients.get(handoff.agency.value)
+        if not wanted:
+            return False
+        try:
+            known = await self.directory.colleagues(handoff.agency)
+        except (DirectoryUnavailable, RecipientUnresolved) as error:
+            log.warning("directory unavailable for the backup", extra={"ref": handoff.reference,
+                                                                       "error": getattr(error, "reason", "")})
+            return False
+        backup = next((p for p in known if wanted in (p.aad_object_id, p.email) and p.agentschap is handoff.agency
+                       and self.policy.may_receive(p) is None), None)
+        if backup is None or (backup.aad_object_id, backup.tenant_id) == (handoff.recipient.aad_object_id,
+                                                                          handoff.recipient.tenant_id):
+            if backup is None:
+                log.warning("backup recipient not in the directory", extra={"ref": handoff.reference,
+                                                                           "agency": handoff.agency.value})
+            return False
+        return await self.reassign(handoff, backup, reason="backup") is not None
 
 
 async def _tally(done: Counter[str], steps: list[Awaitable[str | bool | None]], label: str | None = None) -> None:

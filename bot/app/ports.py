@@ -11,7 +11,7 @@ from typing import Protocol
 
 from bot.domain.audit import Checkpoint
 from bot.domain.handoff import Change, Draft, FingerprintMark, Handoff
-from bot.domain.model import AuditEvent, Delivery, DirectoryClient, DpoContact, Notification
+from bot.domain.model import Agency, AuditEvent, Delivery, DirectoryClient, DpoContact, Notification, Recipient
 from bot.domain.template import Identity
 
 Events = Sequence[AuditEvent]
@@ -81,6 +81,11 @@ class ClientDirectory(Protocol):
         Raises like ``find``."""
         ...
 
+    async def colleagues(self, agency: Agency) -> list[Recipient]:
+        """Issue 14, "Doorsturen": the trajectbegeleiders of ``agency`` the directory knows, reachable
+        in Teams. Raises like ``find``."""
+        ...
+
 
 class Notice(StrEnum):
     """What the counsellor is told about their handoff, by reference only."""
@@ -94,6 +99,9 @@ class Notice(StrEnum):
     NO_LONGER_ELIGIBLE = "no_longer_eligible"  # withdrawn before delivery: label lost or recipient changed
     PROTOCOL_ENDED = "protocol_ended"  # withdrawn: the protocol, or the agency's participation, ended
     INCIDENT_WITHDRAWN = "incident_withdrawn"  # withdrawn: a breach reported later (``incidents report``)
+    # -- issue 14: handed to another trajectbegeleider of the agency --
+    REASSIGNED = "reassigned"  # by the recipient ("Doorsturen naar een collega")
+    REASSIGNED_TO_BACKUP = "reassigned_to_backup"  # nobody reacted after the reminders: the agency's backup
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +139,11 @@ class Messenger(Protocol):
 
     async def notify_counsellor(self, handoff: Handoff, notice: Notice) -> None:
         """Tell the counsellor what became of their handoff (reference only)."""
+        ...
+
+    async def remove_copy(self, handoff: Handoff, copy: Delivery) -> CardRemoval:
+        """Issue 14: overwrite the previous recipient's ``copy`` with a content-free card ("doorgestuurd")
+        and delete it; say what happened."""
         ...
 
     async def notify_dpo(self, contact: DpoContact, incident: IncidentNotice) -> None:
@@ -337,6 +350,12 @@ class Store(abc.ABC):
         """Replace the checkpoint ``previous`` by ``checkpoint`` (``Conflict`` if another pruner moved
         it first), append ``events`` in the same write, and delete every event up to ``checkpoint.seq``;
         how many were deleted. ``audit_events`` never returns an event at or before the checkpoint."""
+    # -- the trajectbegeleider's side (issue 14: openstaand) ----------------------------------------
+
+    @abc.abstractmethod
+    async def pending_for(self, recipient: str, offset: int, limit: int) -> list[Handoff | UnreadableRecord]:
+        """The handoffs waiting in this trajectbegeleider's chat (``Handoff.pending_key``: delivered,
+        not closed), oldest first, from ``offset``: through an index on the recipient, never a scan."""
 
     @abc.abstractmethod
     async def close(self) -> None: ...

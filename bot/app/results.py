@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.domain.handoff import Draft, Handoff
-from bot.domain.model import Reason
+from bot.domain.model import Reason, Recipient
 from bot.domain.template import FieldError
 
 
@@ -101,8 +101,45 @@ class Superseded:
     handoff: Handoff
 
 
+# -- the trajectbegeleider's side (issue 14: openstaand, doorsturen, undo) ------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """``openstaand``: one page of the cards waiting in the trajectbegeleider's chat, oldest first."""
+
+    handoffs: tuple[Handoff, ...]
+    page: int
+    more: bool
+    unreadable: int = 0  # records on this page that could not be opened (reported and skipped)
+
+
+@dataclass(frozen=True, slots=True)
+class ColleagueChoice:
+    """"Doorsturen naar een collega": the agency's other trajectbegeleiders the directory knows."""
+
+    handoff: Handoff
+    colleagues: tuple[Recipient, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Reassigned:
+    """Handed to a colleague; ``handoff`` names the new recipient (its ``stale_copy`` set while the
+    previous copy is not removed yet)."""
+
+    handoff: Handoff
+
+
+@dataclass(frozen=True, slots=True)
+class UndoOffered:
+    """"Overgezet" was clicked: the card says so, with "Ongedaan maken" until ``handoff.undo_until``."""
+
+    handoff: Handoff
+
+
 Result = (
     Shown | FormErrors | Unidentified | Refused | Stale | Cancelled | Sent | Queued | NotDelivered | Closed
     | AlreadyClosed
     | Current | Superseded
+    | Pending | ColleagueChoice | Reassigned | UndoOffered
 )

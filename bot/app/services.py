@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.app.incidents import Incidents
-from bot.app.outbox import Outbox
+from bot.app.outbox import Backups, Outbox
 from bot.app.ports import ClientDirectory, Clock, Messenger, Store
 from bot.app.results import Refused
 from bot.app.retention import RetentionSweep
@@ -50,6 +50,7 @@ class Terugkoppeling:
         bounds: Bounds | None = None,
         dpo: DpoSettings | None = None,
         retention: RetentionSweep | None = None,
+        backups: Backups | None = None,
     ) -> None:
         self.store = store
         self.directory = directory
@@ -60,7 +61,7 @@ class Terugkoppeling:
         self.fingerprint_key = fingerprint_key
         self.bounds = bounds or Bounds()
         self.outbox = Outbox(store=store, messenger=messenger, clock=clock, schedule=self.schedule,
-                             directory=directory, policy=policy)
+                             directory=directory, policy=policy, backups=backups)
         self.incidents = Incidents(store=store, messenger=messenger, clock=clock, schedule=self.schedule, dpo=dpo)
         self.retention = retention  # issue 15: fingerprints and the audit trail past their periods
 

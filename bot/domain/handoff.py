@@ -21,6 +21,9 @@ keeps either the old state or the new state with all of its evidence, never a st
              DELIVERING ─refused→ (deleted; the draft stays at its preview)
              DELIVERED ─reminded / escalated→ DELIVERED ─expired→ EXPIRED
              closed ─followed_up→ closed (the card removed and the counsellor told)
+             DELIVERED ─reassigned→ DELIVERING (another recipient) ─copy_removed→ DELIVERING ─delivered→ …
+             DELIVERED ─transfer_offered→ DELIVERED (undo_until) ─transfer_undone→ DELIVERED
+                                                              └─closed (the sweep, after the window)→ TRANSFERRED
 """
 
 from __future__ import annotations
@@ -244,6 +247,15 @@ class Handoff(_Record):
     closed_because: str | None = None  # why it was withdrawn (a ``Reason`` value): content-free
     counsellor_told: bool = False  # the closing notice went out (the follow-up may be retried after)
     removal_attempts: int = 0  # tries to overwrite and delete the recipient's card
+    # Issue 14, "Doorsturen" and the backup recipient: the previous recipient's copy, removed before
+    # the card goes to the new one (never two live copies); how often it was handed on; the notice due.
+    stale_copy: Delivery | None = None
+    reassignments: int = 0
+    tell_reassigned: str | None = None  # "colleague" or "backup": the counsellor is told once it landed
+    # Issue 14, undo for "Overgezet": until then the click can be undone; the sweep closes it after
+    # (``due_at`` is this moment: the purge runs through the due index). Who clicked.
+    undo_until: datetime | None = None
+    transferred_by: str | None = None
 
     @property
     def agency(self) -> Agency:
@@ -260,6 +272,13 @@ class Handoff(_Record):
     def _require(self, transition: str, *states: HandoffState) -> None:
         if self.state not in states:
             raise IllegalTransition("handoff", self.state.value, transition)
+
+    @property
+    def pending_key(self) -> str | None:
+        """Whose ``openstaand`` list holds it (tenant|object id): a card in their chat, not closed."""
+        if self.state is not HandoffState.DELIVERED or self.undo_until is not None:
+            return None
+        return f"{self.recipient.tenant_id}|{self.recipient.aad_object_id}"
 
     def addressed_to(self, actor: Actor) -> bool:
         return self.recipient.aad_object_id == actor.aad_object_id and self.recipient.tenant_id == actor.tenant_id
@@ -288,7 +307,7 @@ class Handoff(_Record):
         arrived = arrived._with(due_at=schedule.due(arrived))
         event = arrived._event(AuditName.SENT, at, None if self.attempts == 1 else f"attempt {self.attempts}",
                                actor=self.counsellor.aad_object_id)
-        mark = FingerprintMark(self.fingerprint, at) if self.fingerprint else None
+        mark = FingerprintMark(self.fingerprint, at) if self.fingerprint and not self.reassignments else None
         return Change(arrived, (event,), mark_sent=mark, drop_draft=self.draft_id)
 
     def deferred(
@@ -422,3 +441,88 @@ class Handoff(_Record):
             return Change(done, tuple(events))
         later: Handoff = self._with(removal_attempts=attempts, due_at=retry_at, counsellor_told=True)
         return Change(later, tuple(events))
+
+    # -- the trajectbegeleider's side (issue 14): "Doorsturen naar een collega", the backup ---------
+
+    def reassigned(
+        self, to: Recipient, *, reason: str, at: datetime, lease: timedelta, actor: str = ""
+    ) -> Change[Handoff]:
+        """Handed to another trajectbegeleider of the same agency (``reason`` ``colleague``, or
+        ``backup`` when nobody reacted): back in the outbox for them, the reminders start again, and
+        the previous copy is remembered so it is removed before the new one is posted."""
+        self._require("reassigned", HandoffState.DELIVERED)
+        if to.agentschap is not self.recipient.agentschap:
+            raise IllegalTransition("handoff", "another agency", "reassigned")
+        if (to.aad_object_id, to.tenant_id) == (self.recipient.aad_object_id, self.recipient.tenant_id):
+            raise IllegalTransition("handoff", "the same recipient", "reassigned")
+        moved: Handoff = self._with(
+            recipient=to, state=HandoffState.DELIVERING, stale_copy=self.delivery, delivery=None,
+            attempts=self.attempts + 1, due_at=at + lease, reminders_sent=0, last_reminded_at=None,
+            escalated=False, tell_when_delivered=False, reassignments=self.reassignments + 1,
+            tell_reassigned=reason,
+        )
+        return Change(moved, (self._event(AuditName.REASSIGNED, at, reason, actor=actor),))
+
+    def shown_in(self, activity_id: str) -> Change[Handoff]:
+        """``toon`` in another message of the recipient's chat (``openstaand``, a reminder): that
+        message becomes the live copy (a new attempt number, so the old card's refresh shows no
+        content) and the old one is remembered to be overwritten and deleted: one live copy."""
+        self._require("shown_in", HandoffState.DELIVERED)
+        if self.delivery is None or self.stale_copy is not None or self.undo_until is not None:
+            raise IllegalTransition("handoff", "no single live copy", "shown_in")
+        number = self.attempts + 1
+        moved: Handoff = self._with(
+            delivery=self.delivery.model_copy(update={"activity_id": activity_id, "attempt": number}),
+            attempts=number, stale_copy=self.delivery,
+        )
+        return Change(moved)
+
+    def copy_removed(
+        self, *, overwritten: bool, deleted: bool, status: int | None, retryable: bool, at: datetime
+    ) -> Change[Handoff]:
+        """What became of the previous recipient's copy (art. 6: evidence). Done once its content is
+        gone (overwritten or deleted); a retryable failure keeps it for another try; a final failure
+        with the content maybe still shown is an incident (art. 9), and the handoff goes on."""
+        self._require("copy_removed", HandoffState.DELIVERING, HandoffState.DELIVERED)
+        if self.stale_copy is None:
+            raise IllegalTransition("handoff", "no previous copy", "copy_removed")
+        events = []
+        why = "reassigned" if self.state is HandoffState.DELIVERING else "moved"
+        if overwritten:
+            events.append(self._event(AuditName.CARD_OVERWRITTEN, at, why))
+        events.append(self._event(AuditName.CARD_DELETED, at, why) if deleted
+                      else self._event(AuditName.CARD_DELETE_FAILED, at, str(status or "network")))
+        gone = overwritten or deleted
+        if not gone and not retryable:
+            events.append(self._event(AuditName.INCIDENT, at, "content_left_in_teams"))
+        keep = self.stale_copy if not gone and retryable else None
+        return Change(self._with(stale_copy=keep), tuple(events))
+
+    # -- the trajectbegeleider's side (issue 14): "Overgezet" can be undone for a short window -------
+
+    def transfer_offered(self, *, actor: Actor, at: datetime, until: datetime) -> Change[Handoff]:
+        """"Overgezet" with an undo window: the content stays sealed until ``until`` (no reminder, off
+        ``openstaand``); then the sweep closes it as transferred and purges (through ``due_at``)."""
+        self._require("transfer_offered", HandoffState.DELIVERED)
+        if self.undo_until is not None:
+            raise IllegalTransition("handoff", "undo window open", "transfer_offered")
+        offered: Handoff = self._with(undo_until=until, due_at=until, transferred_by=actor.aad_object_id)
+        minutes = str(max(0, round((until - at).total_seconds() / 60)))
+        return Change(offered, (self._event(AuditName.TRANSFER_UNDOABLE, at, minutes, actor=actor.aad_object_id),))
+
+    def transfer_undone(self, *, actor: Actor, at: datetime, schedule: Schedule) -> Change[Handoff]:
+        """"Ongedaan maken" within the window: waiting again, for the recipient alone."""
+        self._require("transfer_undone", HandoffState.DELIVERED)
+        if self.undo_until is None or at >= self.undo_until:
+            raise IllegalTransition("handoff", "no undo window", "transfer_undone")
+        back: Handoff = self._with(undo_until=None, transferred_by=None)
+        back = back._with(due_at=schedule.due(back))
+        return Change(back, (self._event(AuditName.TRANSFER_UNDONE, at, actor=actor.aad_object_id),))
+
+    def transfer_window_passed(self, *, at: datetime, lease: timedelta) -> Change[Handoff]:
+        """The window ended without an undo: closed as transferred by whoever clicked, and purged."""
+        if self.undo_until is None or at < self.undo_until:
+            raise IllegalTransition("handoff", self.state.value, "transfer_window_passed")
+        who = Actor(aad_object_id=self.transferred_by or "", tenant_id=self.recipient.tenant_id)
+        ended: Handoff = self._with(undo_until=None)
+        return ended.closed(HandoffState.TRANSFERRED, actor=who, at=at, lease=lease)

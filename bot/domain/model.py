@@ -122,6 +122,8 @@ class Reason(StrEnum):
     RATE_LIMITED = "rate_limited"  # too many attempts by one person in a short time (abuse bound)
     AGENCY_ENDED = "agency_participation_ended"  # art. 8: the agency's participation ended (not an incident)
     AGENCY_NOT_LISTED = "agency_not_participating"  # art. 8: the agency is not (or no longer) on the allow-list
+    # -- the trajectbegeleider's side (issue 14) --
+    NOT_A_COLLEAGUE = "not_a_colleague"  # "Doorsturen" to someone the directory does not list for the agency
 
 
 class AuditName(StrEnum):
@@ -157,6 +159,10 @@ class AuditName(StrEnum):
     # The bot's own retention (issue 15): counts only, never a fingerprint or an event's content.
     FINGERPRINTS_DELETED = "fingerprints_deleted"  # reason: how many, and the cut-off
     AUDIT_PRUNED = "audit_pruned"  # reason: how many events, which numbers, and their period
+    # -- the trajectbegeleider's side (issue 14) --
+    REASSIGNED = "reassigned"  # handed to another trajectbegeleider of the agency (reason: colleague | backup)
+    TRANSFER_UNDOABLE = "transfer_undoable"  # "Overgezet" clicked: undoable until the window ends (reason: minutes)
+    TRANSFER_UNDONE = "transfer_undone"  # "Ongedaan maken": back to waiting, the content was never purged
 
 
 class AuditEvent(BaseModel):

@@ -23,6 +23,7 @@ class Step(StrEnum):
     EXPIRE = "expire"
     FOLLOW_UP = "follow_up"
     FORGET = "forget"  # the bot's own retention: a closed handoff's envelope is deleted
+    TRANSFER = "transfer"  # issue 14: the undo window of "Overgezet" has passed: close and purge
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class Schedule:
             return None
         return (handoff.closed_at or handoff.created_at) + self.keep_closed
     concurrency: int = 8  # due steps a sweep works on at once (well under Teams' per-bot rate limits)
+    undo_window: timedelta = timedelta(minutes=10)  # issue 14: "Overgezet" can be undone this long (0: off)
 
     def purge_at(self, handoff: Handoff) -> datetime:
         """The retention cap: content not confirmed by then is purged, whatever else is due."""
@@ -84,6 +86,8 @@ class Schedule:
             return None
         if handoff.state is HandoffState.DELIVERING:
             return Step.DELIVER
+        if handoff.undo_until is not None and handoff.state is HandoffState.DELIVERED:
+            return Step.TRANSFER  # issue 14 (due_at is the end of the undo window)
         if not handoff.state.is_open:
             return Step.FOLLOW_UP if handoff.follow_up else Step.FORGET
         if now >= self.purge_at(handoff):

@@ -28,6 +28,7 @@ class ActionData(BaseModel):
     draft: str | None = Field(default=None, pattern=_ID)
     handoff: str | None = Field(default=None, pattern=_ID)
     poging: int | None = Field(default=None, ge=0, le=1000)  # which delivery attempt posted the card
+    pagina: int | None = Field(default=None, ge=1, le=1000)  # issue 14: a page of ``openstaand``
 
     @model_validator(mode="after")
     def _bounded(self) -> ActionData:

@@ -261,6 +261,8 @@ class Cards:
             Notice.NO_LONGER_ELIGIBLE: texts.NO_LONGER_ELIGIBLE_COUNSELLOR,
             Notice.PROTOCOL_ENDED: texts.PROTOCOL_ENDED_COUNSELLOR,
             Notice.INCIDENT_WITHDRAWN: texts.INCIDENT_WITHDRAWN_COUNSELLOR,
+            Notice.REASSIGNED: texts.REASSIGNED_COUNSELLOR,  # issue 14
+            Notice.REASSIGNED_TO_BACKUP: texts.REASSIGNED_BACKUP_COUNSELLOR,
         }[notice]
         recipient = handoff.recipient
         return self.say(
@@ -331,6 +333,8 @@ class Cards:
         if recipient:
             paragraphs.append(texts.HELP_RECIPIENT)
         commands = [texts.COMMAND_START] if counsellor else []
+        if recipient:
+            commands.append(texts.COMMAND_PENDING)  # issue 14
         commands.append(texts.COMMAND_HELP)
         return self.templates.bind(
             "hulp",
@@ -349,3 +353,84 @@ class Cards:
                 "protocol_titel": texts.READ_PROTOCOL,
             },
         )
+
+    # -- the trajectbegeleider's side (issue 14: openstaand, doorsturen, undo) --------------------
+
+    def pending(self, handoffs: Sequence[Handoff], *, page: int, more: bool, unreadable: int = 0) -> Card:
+        """``openstaand``: reference, counsellor, received at and purge date of each waiting card,
+        each with "Toon"; no client data (the content shows only on the card itself)."""
+        items = [{
+            "handoff": h.id,
+            "referentie": h.reference,
+            "afzender": h.counsellor.name or texts.A_COUNSELLOR,
+            "ontvangen": moment(h.sent_at or h.created_at),
+            "gewist": self.purge_day(h),
+        } for h in handoffs]
+        if unreadable:
+            footer = self.say(texts.PENDING_PAGE_UNREADABLE, page=page, count=unreadable)
+        else:
+            footer = texts.PENDING_PAGE.format(page=page) if page > 1 or more else ""
+        return self.templates.bind("openstaand", {
+            "titel": texts.PENDING_TITLE,
+            "stijl": "default",
+            "inleiding": texts.PENDING_INTRO if items else texts.PENDING_NONE,
+            "items": items,
+            "labels": texts.PENDING_LABELS,
+            "toon_titel": texts.PENDING_SHOW,
+            "pagina_tekst": footer,
+            "vorige": page - 1 if page > 1 else 0,
+            "volgende": page + 1 if more else 0,
+            "vorige_titel": texts.PREVIOUS_PAGE,
+            "volgende_titel": texts.NEXT_PAGE,
+        })
+
+    def colleague_choice(self, handoff: Handoff, colleagues: Sequence[Recipient]) -> Card:
+        """"Doorsturen naar een collega": a choice of the agency's other trajectbegeleiders (never
+        free typing); no client data. Without colleagues: say so, and offer the card again."""
+        agency = texts.AGENCY_NAMES[handoff.agency]
+        if not colleagues:
+            card = self.message(texts.FORWARD_NONE_TITLE, self.say(texts.FORWARD_NONE, agency=agency))
+            card["actions"] = [{"type": "Action.Execute", "verb": Verb.TOON.value, "title": texts.FORWARD_BACK,
+                                "associatedInputs": "none", "data": {"handoff": handoff.id}}]
+            return card
+        return self.templates.bind("doorsturen", {
+            "handoff": handoff.id,
+            "poging": handoff.live_attempt,
+            "titel": texts.FORWARD_TITLE.format(reference=handoff.reference),
+            "stijl": "accent",
+            "inleiding": texts.FORWARD_INTRO.format(agency=agency),
+            "label": texts.FORWARD_LABEL,
+            "placeholder": texts.FORWARD_PLACEHOLDER,
+            "verplicht": texts.FORWARD_REQUIRED,
+            "collegas": [{"naam": c.naam, "id": c.aad_object_id} for c in colleagues],
+            "knop": texts.FORWARD_CONFIRM,
+            "terug": texts.FORWARD_BACK,
+        })
+
+    def forwarded(self, handoff: Handoff, *, copy: bool = False) -> Card:
+        """What the previous recipient sees after "Doorsturen" and what their old ``copy`` becomes:
+        "verwijderd" only once Teams confirmed it."""
+        person = texts.PERSON_AT.format(name=handoff.recipient.naam, agency=texts.AGENCY_NAMES[handoff.agency])
+        text = (texts.FORWARDED_COPY if copy else
+                texts.FORWARDED_PENDING if handoff.stale_copy is not None else texts.FORWARDED)
+        return self.templates.bind("afgehandeld", {"referentie": handoff.reference,
+                                                   "tekst": text.format(reference=handoff.reference, recipient=person)})
+
+    def undo_offered(self, handoff: Handoff) -> Card:
+        """After "Overgezet" with an undo window: no client data, "Ongedaan maken" until HH:MM."""
+        assert handoff.undo_until is not None
+        return self.templates.bind("overgezet", {
+            "handoff": handoff.id,
+            "poging": handoff.live_attempt,
+            "titel": texts.UNDO_TITLE.format(reference=handoff.reference),
+            "stijl": "good",
+            "tekst": texts.UNDO_TEXT.format(until=f"{handoff.undo_until.astimezone(BRUSSELS):%H:%M}"),
+            "knop": texts.UNDO,
+        })
+
+    def old_copy(self, handoff: Handoff) -> Card:
+        """What a recipient's previous copy becomes: handed on ("doorgestuurd"), or moved further
+        down the chat by ``toon`` (or closed meanwhile); never client data."""
+        if handoff.state is HandoffState.DELIVERING:
+            return self.forwarded(handoff, copy=True)
+        return self.superseded(handoff) if handoff.state.is_open else self.closed(handoff)

@@ -289,6 +289,27 @@ class TeamsMessenger:
                 extra={"ref": handoff.reference, "step": step, "status": _status(error), "error": type(error).__name__},
             )
 
+    # -- issue 14: the previous recipient's copy after "Doorsturen" / the backup -------------------
+
+    async def remove_copy(self, handoff: Handoff, copy: Delivery) -> CardRemoval:
+        """Overwrite the previous recipient's copy with a content-free card, then delete it."""
+        replacement = self._cards.old_copy(handoff)
+        outcome: dict[str, object] = {}
+
+        async def overwrite_then_delete(context: TurnContext) -> None:
+            update = Activity(
+                type=ActivityTypes.message, id=copy.activity_id, attachments=[CardFactory.adaptive_card(replacement)]
+            )
+            outcome["overwritten"] = await self._attempt("update", handoff, context.update_activity(update), outcome)
+            outcome["deleted"] = await self._attempt("delete", handoff, context.delete_activity(copy.activity_id),
+                                                     outcome)
+
+        await self._continue(copy.address, copy.address.tenant_id, overwrite_then_delete, handoff)
+        status = outcome.get("status")
+        status = status if isinstance(status, int) else None
+        return CardRemoval(overwritten=bool(outcome.get("overwritten")), deleted=bool(outcome.get("deleted")),
+                           status=status, retryable=status is None or status in RETRYABLE)
+
     # -- art. 9: incidents to the data protection officers --------------------------------------
 
     async def notify_dpo(self, contact: DpoContact, incident: IncidentNotice) -> None:

@@ -139,7 +139,7 @@ REFUSALS: dict[Reason, tuple[str, str]] = {
     ),
     Reason.NOT_RECIPIENT: (
         "Niet voor jou bestemd",
-        "Alleen de trajectbegeleider aan wie deze terugkoppeling gericht is, kan ze afhandelen.",
+        "Alleen de trajectbegeleider aan wie deze terugkoppeling gericht is, kan ze bekijken of afhandelen.",
     ),
     Reason.STALE: (
         "Deze terugkoppeling is niet meer open",
@@ -355,3 +355,62 @@ DPO_ACK_TITLE = "Kennis genomen"
 DPO_ACK_TEXT = "Je kennisname van incident {reference} is vastgelegd op {at}. Dank je."
 DPO_ACK_REFUSED_TITLE = "Niet voor jou"
 DPO_ACK_REFUSED_TEXT = "Alleen de DPO aan wie deze melding gericht is, kan ze als gelezen bevestigen."
+
+# -- the trajectbegeleider's side (issue 14: openstaand, toon, doorsturen, undo) ----------------
+COMMAND_PENDING = ("openstaand", "je terugkoppelingen die nog wachten op 'Overgezet'")
+PENDING_TITLE = "Openstaande terugkoppelingen"
+PENDING_INTRO = (
+    "Deze terugkoppelingen wachten nog op 'Overgezet'. Druk op 'Toon' om een terugkoppeling opnieuw te bekijken."
+)
+PENDING_NONE = "Er wachten geen terugkoppelingen op jou. Nieuwe terugkoppelingen komen in deze chat binnen."
+PENDING_LABELS = {"afzender": "Van", "ontvangen": "Ontvangen", "gewist": "Gewist op"}
+PENDING_SHOW = "Toon"
+PENDING_PAGE = "Pagina {page}"
+PENDING_PAGE_UNREADABLE = (
+    "Pagina {page}. {count} terugkoppeling(en) konden niet gelezen worden: meld dit aan {beheerder}."
+)
+PREVIOUS_PAGE = "Vorige"
+NEXT_PAGE = "Volgende"
+# "Doorsturen naar een collega" and the backup recipient
+FORWARD = "Doorsturen"
+FORWARD_TITLE = "{reference} doorsturen"
+FORWARD_INTRO = (
+    "Kies de collega van {agency} die deze terugkoppeling overneemt. Die krijgt het bericht in de eigen chat; "
+    "bij jou wordt het verwijderd. De bemiddelaar krijgt een melding."
+)
+FORWARD_LABEL = "Collega"
+FORWARD_PLACEHOLDER = "Kies een collega"
+FORWARD_REQUIRED = "Kies een collega uit de lijst."
+FORWARD_CONFIRM = "Doorsturen"
+FORWARD_BACK = "Annuleren"
+FORWARD_NONE_TITLE = "Geen collega gevonden"
+FORWARD_NONE = (
+    "Het klantvolgsysteem kent geen andere trajectbegeleiders van {agency}. Vraag {beheerder} om hulp, of "
+    "handel de terugkoppeling zelf af."
+)
+FORWARDED_TITLE = "Doorgestuurd"
+FORWARDED = "{reference} is doorgestuurd naar {recipient}. Het bericht is uit jouw chat verwijderd."
+FORWARDED_PENDING = (
+    "{reference} wordt doorgestuurd naar {recipient}. Zodra Teams bereikbaar is, krijgt die het bericht en "
+    "wordt het uit jouw chat verwijderd."
+)
+FORWARDED_COPY = "{reference} is doorgestuurd naar {recipient}. De inhoud staat niet meer in deze chat."
+REASSIGNED_COUNSELLOR = (
+    "{reference} werd door de trajectbegeleider doorgestuurd naar een collega: {recipient}. Je hoeft niets te doen."
+)
+REASSIGNED_BACKUP_COUNSELLOR = (
+    "{reference} bleef na de herinneringen liggen en ging naar de vervanger bij het agentschap: "
+    "{recipient}. Je hoeft niets te doen."
+)
+REFUSALS[Reason.NOT_A_COLLEAGUE] = (
+    "Niet doorgestuurd",
+    "Deze persoon staat niet als trajectbegeleider van je agentschap in het klantvolgsysteem. Er werd niets "
+    "doorgestuurd.",
+)
+# "Overgezet" can be undone for a short window (BOT_UNDO_MINUTES)
+UNDO_TITLE = "{reference} overgezet"
+UNDO_TEXT = (
+    "Je hebt deze terugkoppeling als overgezet naar KBI/Allis gemarkeerd. Tot {until} kun je dat ongedaan "
+    "maken. Daarna wordt de inhoud gewist, verdwijnt dit bericht en krijgt de bemiddelaar een melding."
+)
+UNDO = "Ongedaan maken"

@@ -24,3 +24,9 @@ class Verb(StrEnum):
     BEVESTIG_NIET_MIJN_KLANT = "bevestig_niet_mijn_klant"  # yes: purge, tell the counsellor, record the incident
     KENNIS_GENOMEN = "kennis_genomen"  # a DPO acknowledges an incident (art. 9); data.handoff = the notification id
     VERVERS = "ververs"  # Teams refreshing a card (Universal Actions ``refresh``): draft or handoff
+    # -- the trajectbegeleider's side (issue 14: openstaand, toon, doorsturen, undo) --
+    TOON = "toon"  # re-show a pending card to its recipient; data.handoff (also from digest reminders)
+    OPENSTAAND = "openstaand"  # a page of the trajectbegeleider's waiting cards; data.pagina
+    DOORSTUREN = "doorsturen"  # the choice of a colleague of the same agency; changes nothing
+    BEVESTIG_DOORSTUREN = "bevestig_doorsturen"  # hand it to the chosen colleague (data.collega: from the list)
+    ONGEDAAN_MAKEN = "ongedaan_maken"  # "Overgezet" undone within its window: the card waits again

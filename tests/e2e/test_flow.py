@@ -50,7 +50,7 @@ async def test_whole_happy_path_as_two_users(harness, counsellor, els, caplog):
     assert created[0].body["channelData"] == {"tenant": {"id": ATLAS}} and created[0].body["tenantID"] == ATLAS
 
     card = receive(els)
-    assert verbs(card) == ["overgezet", "niet_mijn_klant"]
+    assert verbs(card) == ["overgezet", "niet_mijn_klant", "doorsturen"]  # "Doorsturen": secondary (issue 14)
     # the preview showed exactly this: same fields, same instruction (only the header line differs)
     assert card["body"][2:] == preview["body"][3:] and card["body"][0] == preview["body"][1]
     sent = connector.sent_to(els.conversation_id)

@@ -250,3 +250,15 @@ async def test_every_entry_of_a_large_file_is_found(tmp_path):
     for i in (0, 2999, 3000, 5001, 7999):
         found = await verdict(directory, f"unicode klant nummer{i}", "1990-01-01")
         assert isinstance(found, Eligible) and found.client.klant_id == f"K-{i}"
+
+
+async def test_colleagues_are_the_agencys_trajectbegeleiders_each_once():
+    """Issue 14, "Doorsturen": whom the file names for an agency, however many clients each has."""
+    from bot.domain.model import Agency
+
+    directory = FileDirectory(Path(__file__).resolve().parents[2] / "examples" / "clients.json")
+    atlas = await directory.colleagues(Agency.ATLAS)
+    assert [p.naam for p in atlas] == ["Els Peeters"]
+    agii = await directory.colleagues(Agency.AGII)
+    assert sorted(p.naam for p in agii) == ["Alex Wilber (demo)", "Sofie Maes"]
+    assert all(p.agentschap is Agency.AGII for p in agii)

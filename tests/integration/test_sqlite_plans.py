@@ -37,3 +37,16 @@ async def test_the_retention_sweeps_queries_use_their_indexes(tmp_path, sealer):
             assert uses in plan and "SCAN" not in plan, plan
     finally:
         await store.close()
+
+
+async def test_openstaand_uses_the_pending_index(tmp_path, sealer):
+    store = await SqliteStore.open(tmp_path / "plans.db", sealer)
+    try:
+        cursor = await store._db.execute(
+            "EXPLAIN QUERY PLAN SELECT d.doc FROM handoffs d WHERE d.pending_for = ?"
+            " ORDER BY d.rowid LIMIT 10 OFFSET 0",
+            ("tenant|aad",))
+        plan = " ".join(row[-1] for row in await cursor.fetchall())
+        assert "USING INDEX handoffs_pending" in plan and "SCAN" not in plan and "TEMP B-TREE" not in plan, plan
+    finally:
+        await store.close()

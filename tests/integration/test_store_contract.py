@@ -271,3 +271,33 @@ async def test_open_handoffs_are_counted_and_listed(store):
     await store.save_handoff(closed.model_copy(update={"state": HandoffState.TRANSFERRED, "client": None}))
     assert await store.count_open() == 1
     assert [h.id for h in await store.open_handoffs(10)] == [open_one.id]
+
+
+# -- the trajectbegeleider's side (issue 14: openstaand) ----------------------------------------
+
+
+async def test_pending_cards_are_listed_per_recipient_oldest_first_and_paged(store):
+    other = f.RECIPIENT.model_copy(update={"aad_object_id": "aad-jan", "naam": "Jan Janssens"})
+    mine = []
+    for hours in range(5):
+        handoff = await store.add_handoff(f.handoff())
+        delivered = handoff.model_copy(update={"state": HandoffState.DELIVERED,
+                                               "sent_at": f.NOW + timedelta(hours=hours)})
+        mine.append(await store.save_handoff(delivered))
+    theirs = await store.add_handoff(f.handoff().model_copy(update={"recipient": other}))
+    await store.save_handoff(theirs.model_copy(update={"state": HandoffState.DELIVERED, "sent_at": f.NOW}))
+    await store.add_handoff(f.handoff())  # still in the outbox: not in anyone's chat yet
+    key = mine[0].pending_key
+    assert key is not None
+    assert [h.id for h in await store.pending_for(key, 0, 3)] == [h.id for h in mine[:3]]
+    assert [h.id for h in await store.pending_for(key, 3, 3)] == [h.id for h in mine[3:]]
+    # closed: off the list, in the same write
+    await store.save_handoff(mine[1].model_copy(update={"state": HandoffState.TRANSFERRED, "client": None}))
+    assert [h.id for h in await store.pending_for(key, 0, 10)] == [mine[0].id, *(h.id for h in mine[2:])]
+    # handed to a colleague: on their list, off this one
+    moved = await store.get_handoff(mine[0].id)
+    await store.save_handoff(moved.model_copy(update={"recipient": other}))
+    assert mine[0].id not in [h.id for h in await store.pending_for(key, 0, 10)]
+    assert mine[0].id in [h.id for h in await store.pending_for(f"{other.tenant_id}|aad-jan", 0, 10)]
+    await store.delete_handoff(mine[2].id)
+    assert [h.id for h in await store.pending_for(key, 0, 10)] == [h.id for h in mine[3:]]

@@ -67,6 +67,7 @@ class Harness:
             "BOT_TEAMS_SERVICE_URL": self.connector.url,
             "BOT_DATA_KEY": DATA_KEY,
             "BOT_DIRECTORY_FILE": str(self.directory_file()),
+            "BOT_UNDO_MINUTES": "0",  # "Overgezet" purges at once unless a test opens the undo window (issue 14)
             **self.env,
         }
         return Settings(_env_file=None, **values)

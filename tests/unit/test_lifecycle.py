@@ -279,3 +279,113 @@ def test_a_closed_envelope_is_kept_then_forgotten():
     assert change.delete and names(change) == ["record_deleted"] and change.events[0].reason == "retention"
     with pytest.raises(IllegalTransition):
         delivered().forgotten(f.NOW)  # an open one is never forgotten
+
+
+# -- the trajectbegeleider's side (issue 14): Doorsturen, the backup -----------------------------
+
+JAN = f.RECIPIENT.model_copy(update={"aad_object_id": "aad-jan", "naam": "Jan Janssens"})
+
+
+def test_reassigned_goes_back_to_the_outbox_for_the_colleague_and_keeps_the_old_copy_to_remove():
+    handoff = delivered().reminded(at=f.NOW, schedule=SCHEDULE).record
+    change = handoff.reassigned(JAN, reason="colleague", at=f.NOW, lease=LEASE, actor="aad-els")
+    moved = change.record
+    assert moved.state is HandoffState.DELIVERING and moved.recipient == JAN and moved.delivery is None
+    assert moved.stale_copy == DELIVERY and moved.attempts == handoff.attempts + 1 and moved.due_at == f.NOW + LEASE
+    assert moved.reminders_sent == 0 and not moved.escalated and moved.client == handoff.client
+    assert moved.pending_key is None  # in nobody's list until it landed
+    assert [(e.event.value, e.reason, e.actor) for e in change.events] == [("reassigned", "colleague", "aad-els")]
+    # the copy goes first, then it is delivered to Jan: not counted as a second send (art. 5)
+    removed = moved.copy_removed(overwritten=True, deleted=True, status=None, retryable=False, at=f.NOW)
+    assert removed.record.stale_copy is None and names(removed) == ["card_overwritten", "card_deleted"]
+    landed = removed.record.delivered(Delivery(address=f.ADDRESS, activity_id="act-2", attempt=moved.attempts),
+                                      at=f.NOW, schedule=SCHEDULE)
+    assert landed.mark_sent is None and landed.record.pending_key == f"{JAN.tenant_id}|aad-jan"
+
+
+def test_reassigned_never_to_another_agency_nor_to_the_same_person():
+    from bot.domain.model import Agency
+
+    with pytest.raises(IllegalTransition):
+        delivered().reassigned(JAN.model_copy(update={"agentschap": Agency.AMAL}), reason="colleague", at=f.NOW,
+                               lease=LEASE)
+    with pytest.raises(IllegalTransition):
+        delivered().reassigned(f.RECIPIENT, reason="colleague", at=f.NOW, lease=LEASE)
+
+
+@pytest.mark.parametrize("state", list(HandoffState))
+def test_reassigned_only_from_delivered(state):
+    if state is HandoffState.DELIVERED:
+        assert in_state(state).reassigned(JAN, reason="backup", at=f.NOW, lease=LEASE).record.recipient == JAN
+    else:
+        with pytest.raises(IllegalTransition):
+            in_state(state).reassigned(JAN, reason="backup", at=f.NOW, lease=LEASE)
+
+
+@pytest.mark.parametrize(("overwritten", "deleted", "retryable", "kept", "events"), [
+    (True, False, True, False, ["card_overwritten", "card_delete_failed"]),  # content gone: done
+    (False, False, True, True, ["card_delete_failed"]),  # tried again before the new copy is posted
+    (False, False, False, False, ["card_delete_failed", "incident"]),  # content may be left: art. 9
+])
+def test_a_copy_that_could_not_be_removed(overwritten, deleted, retryable, kept, events):
+    moved = delivered().reassigned(JAN, reason="colleague", at=f.NOW, lease=LEASE).record
+    change = moved.copy_removed(overwritten=overwritten, deleted=deleted, status=503, retryable=retryable, at=f.NOW)
+    assert (change.record.stale_copy is not None) is kept and names(change) == events
+
+
+@pytest.mark.parametrize("state", list(HandoffState))
+def test_copy_removed_only_while_a_reassigned_handoff_is_in_the_outbox(state):
+    with pytest.raises(IllegalTransition):  # no previous copy, or not in the outbox
+        in_state(state).copy_removed(overwritten=True, deleted=True, status=None, retryable=False, at=f.NOW)
+
+
+# -- "Overgezet" with an undo window (issue 14) --------------------------------------------------
+
+
+def test_transfer_offered_then_undone_or_closed_after_the_window():
+    until = f.NOW + timedelta(minutes=10)
+    offered = delivered().transfer_offered(actor=ELS, at=f.NOW, until=until)
+    assert offered.record.undo_until == until and offered.record.due_at == until
+    assert offered.record.client is not None and offered.record.pending_key is None
+    assert [(e.event.value, e.reason) for e in offered.events] == [("transfer_undoable", "10")]
+    assert SCHEDULE.step(offered.record, until) == "transfer" and SCHEDULE.step(offered.record, f.NOW) is None
+    undone = offered.record.transfer_undone(actor=ELS, at=f.NOW + timedelta(minutes=9), schedule=SCHEDULE)
+    assert undone.record.undo_until is None and undone.record.due_at == SCHEDULE.due(delivered())
+    assert names(undone) == ["transfer_undone"]
+    with pytest.raises(IllegalTransition):  # too late
+        offered.record.transfer_undone(actor=ELS, at=until, schedule=SCHEDULE)
+    with pytest.raises(IllegalTransition):  # too early
+        offered.record.transfer_window_passed(at=f.NOW, lease=LEASE)
+    closed = offered.record.transfer_window_passed(at=until, lease=LEASE)
+    assert closed.record.state is HandoffState.TRANSFERRED and closed.record.client is None
+    assert names(closed) == ["transferred", "purged"] and closed.events[0].actor == ELS.aad_object_id
+
+
+@pytest.mark.parametrize("state", list(HandoffState))
+def test_the_undo_window_opens_only_on_a_delivered_card(state):
+    until = f.NOW + timedelta(minutes=10)
+    if state is HandoffState.DELIVERED:
+        assert in_state(state).transfer_offered(actor=ELS, at=f.NOW, until=until).record.undo_until == until
+    else:
+        with pytest.raises(IllegalTransition):
+            in_state(state).transfer_offered(actor=ELS, at=f.NOW, until=until)
+    with pytest.raises(IllegalTransition):  # no window open
+        in_state(state).transfer_undone(actor=ELS, at=f.NOW, schedule=SCHEDULE)
+
+
+def test_toon_in_another_message_moves_the_live_copy_and_keeps_the_old_to_remove():
+    change = delivered().shown_in("act-9")
+    moved = change.record
+    assert moved.delivery.activity_id == "act-9" and moved.live_attempt == moved.attempts == 2
+    assert moved.stale_copy == DELIVERY and change.events == ()
+    removed = moved.copy_removed(overwritten=True, deleted=True, status=None, retryable=False, at=f.NOW)
+    assert [(e.event.value, e.reason) for e in removed.events] == [("card_overwritten", "moved"),
+                                                                   ("card_deleted", "moved")]
+    with pytest.raises(IllegalTransition):  # one move at a time
+        moved.shown_in("act-10")
+
+
+@pytest.mark.parametrize("state", [s for s in HandoffState if s is not HandoffState.DELIVERED])
+def test_toon_moves_only_a_delivered_card(state):
+    with pytest.raises(IllegalTransition):
+        in_state(state).shown_in("act-9")
