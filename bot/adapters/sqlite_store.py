@@ -96,6 +96,14 @@ MIGRATIONS: list[str] = [
         ALTER TABLE sealed ADD COLUMN key_ref TEXT NOT NULL DEFAULT '';
         """
     ),
+    # 7 (issue 14): the counsellor's overview finds their handoffs, newest first, by this index alone.
+    """
+    ALTER TABLE handoffs ADD COLUMN owner TEXT;
+    ALTER TABLE handoffs ADD COLUMN created_at TEXT;
+    UPDATE handoffs SET owner = json_extract(doc, '$.counsellor.tenant_id') || '|'
+        || json_extract(doc, '$.counsellor.aad_object_id'), created_at = json_extract(doc, '$.created_at');
+    CREATE INDEX handoffs_owner ON handoffs (owner, created_at) WHERE owner IS NOT NULL;
+    """,
 ]
 KEY_STORE_VERSION = MIGRATIONS.index(KEY_STORE_SCRIPT) + 1  # stores before it kept keys in the content file
 # The key store's one table. Keys moved from an older store keep ``key_ref`` '' (as does their ciphertext).
@@ -476,8 +484,8 @@ class SqliteStore(Store):
         async with self._write(handoff.id, sealed) as db:
             try:
                 await db.execute(
-                    "INSERT INTO handoffs (id, reference, draft_id, version, state, due_at, doc)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO handoffs (id, reference, draft_id, version, state, due_at, doc, owner, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         handoff.id,
                         handoff.reference,
@@ -486,6 +494,8 @@ class SqliteStore(Store):
                         handoff.state.value,
                         _utc(handoff.due_at),
                         envelope(handoff),
+                        handoff.owner,
+                        _utc(handoff.created_at),
                     ),
                 )
             except sqlite3.IntegrityError as error:
@@ -552,6 +562,14 @@ class SqliteStore(Store):
             f"SELECT d.doc, {SEALED_COLUMNS} FROM handoffs d {SEALED_JOIN}"
             " WHERE d.state IN ('delivering', 'delivered') ORDER BY d.rowid LIMIT ?",
             (limit,),
+        )
+        return [self._handoff_or_unreadable(row) for row in rows]
+
+    async def counsellor_handoffs(self, owner: str, limit: int, offset: int = 0) -> list[Handoff | UnreadableRecord]:
+        rows = await self._sealed_query(
+            f"SELECT d.doc, {SEALED_COLUMNS} FROM handoffs d {SEALED_JOIN}"
+            " WHERE d.owner = ? ORDER BY d.created_at DESC, d.rowid DESC LIMIT ? OFFSET ?",
+            (owner, limit, offset),
         )
         return [self._handoff_or_unreadable(row) for row in rows]
 

@@ -250,6 +250,11 @@ class Handoff(_Record):
         return self.recipient.agentschap
 
     @property
+    def owner(self) -> str:
+        """Whose terugkoppeling it is (as ``Draft.owner``): the overview lists by this key."""
+        return f"{self.counsellor.tenant_id}|{self.counsellor.aad_object_id}"
+
+    @property
     def live_attempt(self) -> int:
         """The delivery attempt whose card is the recorded copy: any other card is a stray."""
         return self.delivery.attempt if self.delivery else self.attempts

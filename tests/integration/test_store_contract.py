@@ -271,3 +271,22 @@ async def test_open_handoffs_are_counted_and_listed(store):
     await store.save_handoff(closed.model_copy(update={"state": HandoffState.TRANSFERRED, "client": None}))
     assert await store.count_open() == 1
     assert [h.id for h in await store.open_handoffs(10)] == [open_one.id]
+
+
+# -- the counsellor's overview (issue 14) ------------------------------------------------------
+
+
+async def test_a_counsellors_handoffs_come_newest_first_paged_and_only_theirs(store):
+    mine = [await store.add_handoff(f.handoff(created_at=f.NOW + timedelta(minutes=i))) for i in range(5)]
+    theirs = await store.add_handoff(f.handoff(counsellor=f.OTHER_COUNSELLOR, created_at=f.NOW + timedelta(hours=1)))
+    closed = await store.save_handoff(mine[1].model_copy(update={"state": HandoffState.TRANSFERRED, "client": None}))
+    owner = mine[0].owner
+    first = await store.counsellor_handoffs(owner, 3)
+    assert [h.id for h in first] == [mine[4].id, mine[3].id, mine[2].id]
+    second = await store.counsellor_handoffs(owner, 3, offset=3)
+    assert [h.id for h in second] == [closed.id, mine[0].id]
+    assert second[0].client is None and second[1].client.identity.naam == "Amina El Idrissi"
+    assert [h.id for h in await store.counsellor_handoffs(theirs.owner, 10)] == [theirs.id]
+    await store.delete_handoff(mine[4].id)  # forgotten: gone from the overview with its index entry
+    assert [h.id for h in await store.counsellor_handoffs(owner, 1)] == [mine[3].id]
+    assert await store.counsellor_handoffs("tenant-vdab|nobody", 10) == []
