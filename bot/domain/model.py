@@ -153,6 +153,9 @@ class AuditName(StrEnum):
     ACKNOWLEDGED = "acknowledged"  # a DPO pressed "Kennis genomen" on an incident
     PROTOCOL_ENDED = "protocol_ended"
     FORGOTTEN = "record_deleted"  # the bot's own retention: a closed handoff's envelope is deleted
+    # issue 14, the counsellor's side: a sent, unconfirmed terugkoppeling corrected (its card replaced)
+    # or withdrawn (``WITHDRAWN``, reason ``by_counsellor``). Neither is a repeat (art. 5) nor an incident.
+    CORRECTED = "corrected"
 
 
 class AuditEvent(BaseModel):
