@@ -16,7 +16,7 @@ from microsoft_agents.activity import Activity
 
 from bot import logs
 from bot.agents.connector import CARD_TYPE, Connector, card_activity, text_activity
-from bot.app import counsellor, incidents, recipient
+from bot.app import counsellor, incidents, recipient, sent
 from bot.app import results as r
 from bot.app.services import Terugkoppeling
 from bot.domain.handoff import Handoff, HandoffState, Stage
@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 START_COMMANDS = frozenset({"terugkoppeling"})
 HELP_COMMANDS = frozenset({"help", "hulp", "?"})
+OVERVIEW_COMMANDS = frozenset({"overzicht", "status"})  # issue 14: the counsellor's own terugkoppelingen
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +108,9 @@ class AgentsBot:
             result = await counsellor.start(self.service, actor, address_of(activity))
             await self._reply(activity, card_activity(self._card_for(result)))
             return
+        if command in OVERVIEW_COMMANDS and actor is not None:  # issue 14
+            await self._reply(activity, card_activity(self._card_for(await sent.overview(self.service, actor))))
+            return
         card = self._help(actor, unknown=command not in HELP_COMMANDS)
         await self._reply(activity, card_activity(card))
 
@@ -132,7 +136,7 @@ class AgentsBot:
             return 400, _error(400, "BadRequest", texts.BAD_ACTION)
         if not is_personal(activity):
             return 200, _card(self.cards.refusal(Reason.NOT_PERSONAL))
-        if action.verb is not Verb.NIEUW and not (action.data.draft or action.data.handoff):
+        if action.verb not in (Verb.NIEUW, Verb.OVERZICHT) and not (action.data.draft or action.data.handoff):
             return 400, _error(400, "BadRequest", texts.BAD_ACTION)
         logs.sensitive(*action.data.inputs().values())
         log.info("card action", extra={"verb": action.verb, "draft": action.data.draft or action.data.handoff})
@@ -185,6 +189,15 @@ class AgentsBot:
                 )
             case ConfirmReturn(handoff):
                 return self.cards.return_confirmation(handoff)
+            # -- issue 14, the counsellor's side: the overview, a correction, a withdrawal
+            case r.Overview(handoffs, page, more, unreadable):
+                return self.cards.overview(handoffs, page=page, more=more, unreadable=unreadable)
+            case r.Corrected(handoff, queued):
+                return self.cards.corrected(handoff, queued=queued)
+            case r.ConfirmWithdraw(handoff):
+                return self.cards.withdraw_confirmation(handoff)
+            case r.Withdrawn(handoff, removed):
+                return self.cards.withdrawn(handoff, removed=removed)
             case incidents.Acknowledgement(notification, allowed):
                 if not allowed or notification is None or notification.acknowledged_at is None:
                     return self.cards.message(texts.DPO_ACK_REFUSED_TITLE, texts.DPO_ACK_REFUSED_TEXT)
@@ -220,6 +233,12 @@ VERBS: dict[Verb, UseCase] = {
                                                                      HandoffState.RETURNED),
     Verb.KENNIS_GENOMEN: lambda app, call: incidents.acknowledge(app, call.actor, call.handoff),
     Verb.VERVERS: _refresh,
+    # issue 14, the counsellor's side: the overview, a correction, a withdrawal
+    Verb.OVERZICHT: lambda app, call: sent.overview(app, call.actor, sent.page_of(call.inputs.get("pagina"))),
+    Verb.CORRIGEER: lambda app, call: sent.begin_correction(app, call.actor, call.handoff,
+                                                            address_of(call.activity)),
+    Verb.INTREKKEN: lambda app, call: sent.ask_withdraw(app, call.actor, call.handoff),
+    Verb.BEVESTIG_INTREKKEN: lambda app, call: sent.withdraw(app, call.actor, call.handoff),
 }
 
 

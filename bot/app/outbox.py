@@ -139,15 +139,25 @@ class Outbox:
 
     # -- delivery -------------------------------------------------------------------------------
 
-    async def deliver(self, handoff: Handoff, *, first: bool) -> Delivered | Deferred | Rejected | None:
+    async def deliver(self, handoff: Handoff, *, first: bool, notify: bool | None = None
+                      ) -> Delivered | Deferred | Rejected | None:
         """One delivery attempt. ``first``: the counsellor's own ``verstuur``, where a final refusal
         leaves the draft at its preview; from the sweep, it gives up after the retry bound.
-        ``None`` when the sweep gave up."""
+        ``None`` when the sweep gave up. ``notify``: a deferral promises the counsellor a notice
+        (by default on their own ``verstuur``). A correction's replaced card goes first."""
+        tell = first if notify is None else notify
+        if handoff.stale_delivery is not None:
+            handoff = await self._remove_stale(handoff)
+            if handoff.stale_delivery is not None or handoff.state is not HandoffState.DELIVERING:
+                if handoff.state is not HandoffState.DELIVERING:
+                    return None  # closed meanwhile: theirs stands
+                # Its content is still in the recipient's chat: no second live copy; try both again later.
+                return Deferred(await self._defer(handoff, DeliveryError(None, retryable=True), tell_counsellor=tell))
         try:
             delivery = await self.messenger.deliver(handoff)
         except DeliveryError as error:
             if error.retryable and (first or handoff.attempts < self.schedule.max_attempts):
-                return Deferred(await self._defer(handoff, error, tell_counsellor=first))
+                return Deferred(await self._defer(handoff, error, tell_counsellor=tell))
             if first:
                 # Refused for good (e.g. 403): nothing was sent; the counsellor keeps the preview.
                 log.warning("delivery refused", extra={"ref": handoff.reference, "status": error.status})
@@ -167,6 +177,31 @@ class Outbox:
         if applied and saved.tell_when_delivered:
             await self.messenger.notify_counsellor(saved, Notice.DELIVERED_LATE)
         return Delivered(saved)
+
+    # -- issue 14: the counsellor corrects a sent terugkoppeling ---------------------------------
+
+    async def correct(self, handoff: Handoff, transition: Transition[Handoff]) -> Delivered | Deferred | None:
+        """Write the correction (``Handoff.corrected``), then replace the recipient's card: the old one
+        overwritten and deleted, then the new one posted. A crash anywhere in between leaves the
+        handoff in the outbox with what is still to do, which the sweep finishes once the lease has
+        passed. ``None`` when the handoff had moved on (closed, or corrected by another click)."""
+        queued, applied = await self.handoff(handoff, transition)
+        if not applied or queued is None:
+            return None
+        outcome = await self.deliver(queued, first=False, notify=True)
+        return outcome if isinstance(outcome, Delivered | Deferred) else None
+
+    async def _remove_stale(self, handoff: Handoff) -> Handoff:
+        """The card a correction replaces: overwritten with a content-free one and deleted (the
+        recipient is told the new version follows), before anything new is posted."""
+        stale = handoff.stale_delivery
+        removal = await self.messenger.withdraw(handoff.model_copy(update={"delivery": stale}))
+        now = self.clock.now()
+        saved, _ = await self.handoff(handoff, lambda h: h.stale_card_removed(
+            overwritten=removal.overwritten, deleted=removal.deleted, status=removal.status,
+            retryable=removal.retryable, at=now,
+        ) if _same_attempt(h, handoff) and h.stale_delivery == stale else None)
+        return saved or handoff
 
     async def _defer(self, handoff: Handoff, error: DeliveryError, *, tell_counsellor: bool) -> Handoff:
         delay = self.schedule.retry_delay(handoff.attempts, error.retry_after)
@@ -226,7 +261,10 @@ class Outbox:
         """Remove the recipient's card and tell the counsellor (once); if this process dies halfway,
         the sweep does it again once the lease has passed. What happened to the card is audited, and
         a failed removal is retried (bounded)."""
-        removal = await self.messenger.withdraw(handoff) if handoff.delivery is not None else None
+        card = handoff
+        if handoff.delivery is None and handoff.stale_delivery is not None:  # closed mid-correction
+            card = handoff.model_copy(update={"delivery": handoff.stale_delivery})
+        removal = await self.messenger.withdraw(card) if card.delivery is not None else None
         if not handoff.counsellor_told:
             await self.messenger.notify_counsellor(handoff, closing_notice(handoff))
         if removal is None:

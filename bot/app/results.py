@@ -101,8 +101,46 @@ class Superseded:
     handoff: Handoff
 
 
+# -- issue 14, the counsellor's side: the overview, a correction, a withdrawal ----------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """One page of the counsellor's own terugkoppelingen, newest first; ``unreadable`` records on it
+    were reported and skipped."""
+
+    handoffs: tuple[Handoff, ...]
+    page: int
+    more: bool
+    unreadable: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Corrected:
+    """The correction replaced the recipient's card (``queued``: it is still in the outbox)."""
+
+    handoff: Handoff
+    queued: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmWithdraw:
+    """``Intrekken`` asks first: what confirming does. Nothing has changed yet."""
+
+    handoff: Handoff
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawn:
+    """Withdrawn and purged; ``removed``: Teams confirmed the recipient's card is gone."""
+
+    handoff: Handoff
+    removed: bool
+
+
 Result = (
     Shown | FormErrors | Unidentified | Refused | Stale | Cancelled | Sent | Queued | NotDelivered | Closed
     | AlreadyClosed
     | Current | Superseded
+    | Overview | Corrected | ConfirmWithdraw | Withdrawn
 )

@@ -16,7 +16,7 @@ from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.schema import AdaptiveCardInvokeResponse, Attachment, ChannelAccount
 
 from bot import logs
-from bot.app import counsellor, incidents, recipient
+from bot.app import counsellor, incidents, recipient, sent
 from bot.app import results as r
 from bot.app.services import Terugkoppeling
 from bot.domain.handoff import Handoff, HandoffState, Stage
@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
 START_COMMANDS = frozenset({"terugkoppeling"})
 HELP_COMMANDS = frozenset({"help", "hulp", "?"})  # any other text gets the help card too, saying so
+OVERVIEW_COMMANDS = frozenset({"overzicht", "status"})  # issue 14: the counsellor's own terugkoppelingen
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +91,10 @@ class TerugkoppelingBot(TeamsActivityHandler):
             card = self._card_for(result)
             await turn_context.send_activity(MessageFactory.attachment(_attachment(card)))
             return
+        if command in OVERVIEW_COMMANDS and actor is not None:  # issue 14
+            card = self._card_for(await sent.overview(self.service, actor))
+            await turn_context.send_activity(MessageFactory.attachment(_attachment(card)))
+            return
         # 'help', and any text the bot does not know (never echoed: it may hold a client's name)
         card = self._help(actor, unknown=command not in HELP_COMMANDS)
         await turn_context.send_activity(MessageFactory.attachment(_attachment(card)))
@@ -125,7 +130,7 @@ class TerugkoppelingBot(TeamsActivityHandler):
         if not is_personal(turn_context.activity):
             return _card(self.cards.refusal(Reason.NOT_PERSONAL))
         use_case = VERBS[action.verb]
-        if action.verb is not Verb.NIEUW and not (action.data.draft or action.data.handoff):
+        if action.verb not in (Verb.NIEUW, Verb.OVERZICHT) and not (action.data.draft or action.data.handoff):
             return InvokeResponse(status=400, body=_error(400, "BadRequest", texts.BAD_ACTION))
         logs.sensitive(*action.data.inputs().values())  # typed client data: never in a log line
         log.info("card action", extra={"verb": action.verb, "draft": action.data.draft or action.data.handoff})
@@ -177,6 +182,15 @@ class TerugkoppelingBot(TeamsActivityHandler):
                 )
             case ConfirmReturn(handoff):
                 return self.cards.return_confirmation(handoff)
+            # -- issue 14, the counsellor's side: the overview, a correction, a withdrawal
+            case r.Overview(handoffs, page, more, unreadable):
+                return self.cards.overview(handoffs, page=page, more=more, unreadable=unreadable)
+            case r.Corrected(handoff, queued):
+                return self.cards.corrected(handoff, queued=queued)
+            case r.ConfirmWithdraw(handoff):
+                return self.cards.withdraw_confirmation(handoff)
+            case r.Withdrawn(handoff, removed):
+                return self.cards.withdrawn(handoff, removed=removed)
             case incidents.Acknowledgement(notification, allowed):
                 if not allowed or notification is None or notification.acknowledged_at is None:
                     return self.cards.message(texts.DPO_ACK_REFUSED_TITLE, texts.DPO_ACK_REFUSED_TEXT)
@@ -218,6 +232,12 @@ VERBS: dict[Verb, UseCase] = {
                                                                      HandoffState.RETURNED),
     Verb.KENNIS_GENOMEN: lambda app, call: incidents.acknowledge(app, call.actor, call.handoff),
     Verb.VERVERS: _refresh,
+    # issue 14, the counsellor's side: the overview, a correction, a withdrawal
+    Verb.OVERZICHT: lambda app, call: sent.overview(app, call.actor, sent.page_of(call.inputs.get("pagina"))),
+    Verb.CORRIGEER: lambda app, call: sent.begin_correction(app, call.actor, call.handoff,
+                                                            address_of(call.context.activity)),
+    Verb.INTREKKEN: lambda app, call: sent.ask_withdraw(app, call.actor, call.handoff),
+    Verb.BEVESTIG_INTREKKEN: lambda app, call: sent.withdraw(app, call.actor, call.handoff),
 }
 
 

@@ -340,3 +340,83 @@ DPO_ACK_TITLE = "Kennis genomen"
 DPO_ACK_TEXT = "Je kennisname van incident {reference} is vastgelegd op {at}. Dank je."
 DPO_ACK_REFUSED_TITLE = "Niet voor jou"
 DPO_ACK_REFUSED_TEXT = "Alleen de DPO aan wie deze melding gericht is, kan ze als gelezen bevestigen."
+
+# -- issue 14, the counsellor's side: the overview, a correction, a withdrawal ----------------------
+OVERVIEW_TITLE = "Je terugkoppelingen"
+OVERVIEW_INTRO = (
+    "De terugkoppelingen die je verstuurde en die nog open zijn of kort geleden afgehandeld, de nieuwste "
+    "eerst. De naam van de klant zie alleen jij, zolang de inhoud bestaat."
+)
+OVERVIEW_EMPTY = "Je hebt geen open of recent afgehandelde terugkoppelingen."
+OVERVIEW_PAGE = "Pagina {page}"
+OVERVIEW_UNREADABLE = (
+    "{count} terugkoppeling(en) op deze pagina kon(den) niet gelezen worden en is (zijn) overgeslagen. "
+    "{beheerder} is verwittigd via de audit."
+)
+OVERVIEW_PURGED_NAME = "naam gewist (de inhoud is verwijderd)"
+OVERVIEW_LABELS = {
+    "recipient": "Ontvanger",
+    "sent": "Verstuurd",
+    "reminders": "Herinneringen",
+    "state": "Status",
+    "purge": "Wordt gewist op",
+    "purged": "Gewist op",
+}
+OVERVIEW_NOT_SENT = "nog niet"
+OVERVIEW_STATES = {
+    "delivering": "Wordt verstuurd",
+    "delivered": "Wacht op 'Overgezet'",
+    "transferred": "Overgezet naar KBI/Allis",
+    "returned": "Niet de klant van deze trajectbegeleider (incident)",
+    "expired": "Niet overgezet binnen de bewaartermijn",
+    "undeliverable": "Niet bezorgd",
+    "withdrawn": "Ingetrokken",
+}
+OVERVIEW_CORRECTED = " (gewijzigd)"
+OVERVIEW_PREVIOUS = "Vorige"
+OVERVIEW_NEXT = "Volgende"
+OVERVIEW_BUTTON = "Overzicht"
+CORRECT_BUTTON = "Wijzigen"
+WITHDRAW_BUTTON = "Intrekken"
+COMMAND_OVERVIEW = ("overzicht", "je verstuurde terugkoppelingen, met Wijzigen en Intrekken")
+CORRECTION_BANNER = (
+    "Je wijzigt {reference}. Na het versturen vervangt de nieuwe versie de vorige bij de trajectbegeleider: "
+    "de vorige wordt eerst verwijderd."
+)
+CORRECTED_TITLE = "Wijziging verstuurd"
+CORRECTED_QUEUED_TITLE = "Wijziging wordt verstuurd"
+CORRECTED_TEXT = (
+    "De vorige versie van {reference} is bij de trajectbegeleider verwijderd en vervangen door de nieuwe."
+)
+CORRECTED_QUEUED_TEXT = (
+    "Teams antwoordt nu even niet. De bot vervangt de vorige versie van {reference} automatisch en stuurt je "
+    "een bericht zodra de nieuwe is aangekomen. Je hoeft niets opnieuw te versturen."
+)
+CORRECTED_RECIPIENT = (
+    "{reference} is gewijzigd door de bemiddelaar. De vorige versie is uit deze chat verwijderd; de nieuwe "
+    "volgt in een apart bericht."
+)
+WITHDRAW_TITLE = "{reference} intrekken?"
+WITHDRAW_INTRO = "Als je bevestigt, gebeurt dit meteen:"
+WITHDRAW_CONSEQUENCES = (
+    "de terugkoppeling wordt bij de trajectbegeleider uit de chat verwijderd en uit het systeem gewist;",
+    "de trajectbegeleider krijgt bericht dat je ze hebt ingetrokken.",
+)
+WITHDRAW_IRREVERSIBLE = (
+    "Dit kan je niet ongedaan maken. Wil je alleen iets verbeteren? Klik dan op 'Terug' en kies 'Wijzigen'."
+)
+WITHDRAW_CONFIRM = "Intrekken"
+WITHDRAW_BACK = "Terug"
+WITHDRAWN_TITLE = "Ingetrokken"
+WITHDRAWN_TEXT = (
+    "{reference} is ingetrokken en gewist. Het bericht bij de trajectbegeleider is verwijderd en zij "
+    "hebben er bericht van gekregen."
+)
+WITHDRAWN_PENDING_TEXT = (
+    "{reference} is ingetrokken en gewist in de bot. Teams heeft het bericht bij de trajectbegeleider nog "
+    "niet verwijderd; de bot probeert het automatisch opnieuw."
+)
+WITHDRAWN_BY_COUNSELLOR_RECIPIENT = (
+    "{reference} werd ingetrokken door de bemiddelaar. De terugkoppeling is uit deze chat en uit het "
+    "systeem verwijderd. Je hoeft niets te doen."
+)

@@ -24,3 +24,8 @@ class Verb(StrEnum):
     BEVESTIG_NIET_MIJN_KLANT = "bevestig_niet_mijn_klant"  # yes: purge, tell the counsellor, record the incident
     KENNIS_GENOMEN = "kennis_genomen"  # a DPO acknowledges an incident (art. 9); data.handoff = the notification id
     VERVERS = "ververs"  # Teams refreshing a card (Universal Actions ``refresh``): draft or handoff
+    # issue 14, the counsellor's side: the overview, and correcting or withdrawing a sent one
+    OVERZICHT = "overzicht"  # the counsellor's own terugkoppelingen; data.pagina = the page (from 1)
+    CORRIGEER = "corrigeer"  # "Wijzigen" on the overview: the content form with the sent values
+    INTREKKEN = "intrekken"  # asks for confirmation first; changes nothing
+    BEVESTIG_INTREKKEN = "bevestig_intrekken"  # yes: the recipient's card removed, purged, the recipient told
