@@ -435,7 +435,7 @@ class Handoff(_Record):
     def stale_card_removed(self, *, overwritten: bool, deleted: bool, status: int | None, retryable: bool,
                            at: datetime) -> Change[Handoff]:
         """The replaced card of a correction: overwritten (its content gone) and deleted. Only once it is
-        overwritten may the new card be posted; a retryable failure keeps it due (``stale_delivery``
+        overwritten or deleted may the new card be posted; a retryable failure keeps it due (``stale_delivery``
         stays). One Teams refuses for good is given up on: content left in Teams is an incident (art. 9),
         as for any card the bot cannot remove."""
         self._require("stale_card_removed", HandoffState.DELIVERING)
@@ -444,9 +444,10 @@ class Handoff(_Record):
         events = [self._event(AuditName.CARD_OVERWRITTEN, at, "correction")] if overwritten else []
         events.append(self._event(AuditName.CARD_DELETED, at, "correction") if deleted
                       else self._event(AuditName.CARD_DELETE_FAILED, at, str(status or "network")))
-        if not overwritten and not retryable:
+        gone = overwritten or deleted
+        if not gone and not retryable:
             events.append(self._event(AuditName.INCIDENT, at, "content_left_in_teams"))
-        handoff: Handoff = self._with(stale_delivery=None) if overwritten or not retryable else self
+        handoff: Handoff = self._with(stale_delivery=None) if gone or not retryable else self
         return Change(handoff, tuple(events))
 
     def withdrawn_by_counsellor(self, *, actor: Actor, at: datetime, lease: timedelta) -> Change[Handoff]:

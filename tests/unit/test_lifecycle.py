@@ -331,6 +331,12 @@ def test_the_corrected_card_arriving_is_no_repeat_under_art_5():
     assert "incident" not in names(arrived)
 
 
+def test_a_replaced_card_deleted_without_its_overwrite_is_gone_all_the_same():
+    queued = delivered().corrected(NEW_CONTENT, actor=f.COUNSELLOR, draft_id="d-2", at=f.NOW, lease=LEASE).record
+    change = queued.stale_card_removed(overwritten=False, deleted=True, status=503, retryable=True, at=f.NOW)
+    assert change.record.stale_delivery is None and names(change) == ["card_deleted"]
+
+
 @pytest.mark.parametrize(("overwritten", "retryable", "kept", "events"), [
     (False, True, True, ["card_delete_failed"]),
     (True, True, False, ["card_overwritten", "card_delete_failed"]),
