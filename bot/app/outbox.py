@@ -228,7 +228,7 @@ class Outbox:
             if _same_attempt(h, handoff) else None,
         )
         if applied and closed is not None:
-            await self.follow_up(closed)
+            await self.follow_up(closed, named=handoff)
 
     async def record(self, draft: Draft) -> tuple[Handoff, bool]:
         """The outbox record for ``draft``, and whether this call created it (or a concurrent retry did)."""
@@ -254,19 +254,24 @@ class Outbox:
         """Close a handoff (the recipient's click) and do the follow-up if this call closed it."""
         closed, applied = await self.handoff(handoff, transition)
         if applied and closed is not None:
-            closed = await self.follow_up(closed)
+            closed = await self.follow_up(closed, named=handoff)
         return closed, applied
 
-    async def follow_up(self, handoff: Handoff) -> Handoff:
+    async def follow_up(self, handoff: Handoff, named: Handoff | None = None) -> Handoff:
         """Remove the recipient's card and tell the counsellor (once); if this process dies halfway,
         the sweep does it again once the lease has passed. What happened to the card is audited, and
-        a failed removal is retried (bounded)."""
+        a failed removal is retried (bounded). ``named``: the record as it was before this process
+        closed it, whose client the counsellor's notice names (issue 14: the counsellor sent it and may
+        see it; held in memory only, never written again). A follow-up redone by the sweep has no name
+        left to give, and says the reference only."""
         card = handoff
         if handoff.delivery is None and handoff.stale_delivery is not None:  # closed mid-correction
             card = handoff.model_copy(update={"delivery": handoff.stale_delivery})
         removal = await self.messenger.withdraw(card) if card.delivery is not None else None
         if not handoff.counsellor_told:
-            await self.messenger.notify_counsellor(handoff, closing_notice(handoff))
+            client = named.client if named is not None and named.id == handoff.id else None
+            told = handoff.model_copy(update={"client": client}) if client and handoff.client is None else handoff
+            await self.messenger.notify_counsellor(told, closing_notice(handoff))
         if removal is None:
             done, _ = await self.handoff(handoff, lambda h: h.followed_up(self.schedule.forget_at(h))
                                          if h.follow_up else None)
@@ -398,7 +403,7 @@ class Outbox:
             reason.value, at=now, lease=self.schedule.lease, event=AuditName.PROTOCOL_ENDED,
         ) if h.state.is_open else None)
         if applied and closed is not None:
-            await self.follow_up(closed)
+            await self.follow_up(closed, named=handoff)
         return applied
 
     async def _step(self, handoff: Handoff) -> str | None:
@@ -416,7 +421,7 @@ class Outbox:
                 handoff, lambda h: h.expired(at=now, lease=lease) if self.schedule.step(h, now) is step else None
             )
             if applied and closed is not None:
-                await self.follow_up(closed)
+                await self.follow_up(closed, named=handoff)
             return step if applied else None
         claimed, applied = await self.handoff(
             handoff, lambda h: h.claimed(until=now + lease, delivery_attempt=step is Step.DELIVER)
@@ -468,7 +473,7 @@ class Outbox:
             if _same_attempt(h, handoff) else None,
         )
         if applied and closed is not None:
-            await self.follow_up(closed)
+            await self.follow_up(closed, named=handoff)
         return False
 
     async def _remind(self, handoff: Handoff) -> None:

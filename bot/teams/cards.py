@@ -267,7 +267,8 @@ class Cards:
         )
 
     def notice_text(self, handoff: Handoff, notice: Notice) -> str:
-        """What the counsellor is told, by reference and recipient only."""
+        """What the counsellor is told: the reference with the client's name while it is known (issue 14:
+        the counsellor sent it and may see it), the recipient, and what to do next."""
         template = {
             Notice.TRANSFERRED: texts.TRANSFERRED_COUNSELLOR,
             Notice.RETURNED: texts.RETURNED_COUNSELLOR,
@@ -279,9 +280,12 @@ class Cards:
             Notice.PROTOCOL_ENDED: texts.PROTOCOL_ENDED_COUNSELLOR,
         }[notice]
         recipient = handoff.recipient
+        reference = handoff.reference
+        if handoff.client is not None:
+            reference = texts.NOTICE_NAMED.format(reference=reference, name=handoff.client.identity.naam)
         return self.say(
             template,
-            reference=handoff.reference,
+            reference=reference,
             recipient=texts.PERSON_AT.format(name=recipient.naam, agency=texts.AGENCY_NAMES[recipient.agentschap]),
             attempts=handoff.attempts,
             reminders=handoff.reminders_sent,

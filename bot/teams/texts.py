@@ -248,11 +248,12 @@ RETURNED_RECIPIENT = (
 )
 TRANSFERRED_COUNSELLOR = (
     "{reference}: de trajectbegeleider heeft je terugkoppeling overgezet naar KBI/Allis. "
-    "De inhoud is nu overal verwijderd."
+    "De inhoud is nu overal verwijderd. Je hoeft niets meer te doen."
 )
 RETURNED_COUNSELLOR = (
     "{reference}: de trajectbegeleider meldt dat dit niet hun klant is. De terugkoppeling is "
-    "verwijderd en als incident geregistreerd. Kijk de trajectbegeleider na in het klantvolgsysteem."
+    "verwijderd en als incident geregistreerd. Kijk de trajectbegeleider na in het klantvolgsysteem en "
+    "verstuur de terugkoppeling daarna opnieuw met 'terugkoppeling'."
 )
 
 REMINDER = (
@@ -267,7 +268,8 @@ UNDELIVERABLE_RECIPIENT = "{reference} kon niet bezorgd worden en is gewist."
 WITHDRAWN_RECIPIENT = "{reference} werd ingetrokken. De terugkoppeling is uit deze chat en uit het systeem verwijderd."
 PROTOCOL_ENDED_COUNSELLOR = (
     "{reference} werd ingetrokken: het protocol, of de deelname van het agentschap van {recipient}, is "
-    "afgelopen. De inhoud is gewist."
+    "afgelopen. De inhoud is gewist. Is de informatie nog nodig, vraag dan {beheerder} hoe je ze nu "
+    "bezorgt."
 )
 PROTOCOL_ENDS = "Let op: terugkoppelingen via Teams kunnen nog tot en met {day}."
 NO_LONGER_ELIGIBLE_COUNSELLOR = (
@@ -280,7 +282,9 @@ DIRECTORY_DOWN = (
     "Er werd niets verstuurd."
 )
 SUPERSEDED = "Dit bericht is vervangen door een nieuwer bericht voor {reference} in deze chat."
-DELIVERED_LATE_COUNSELLOR = "{reference} is alsnog aangekomen bij {recipient}. Je kopie is verwijderd."
+DELIVERED_LATE_COUNSELLOR = (
+    "{reference} is alsnog aangekomen bij {recipient}. Je kopie is verwijderd. Je hoeft niets te doen."
+)
 UNDELIVERABLE_COUNSELLOR = (
     "{reference} kon na {attempts} pogingen niet bezorgd worden bij {recipient}: Teams bleef "
     "onbereikbaar. De inhoud is gewist. Verstuur de terugkoppeling opnieuw met 'terugkoppeling' of "
@@ -293,11 +297,13 @@ NOT_INSTALLED_COUNSELLOR = (
 )
 UNCONFIRMED_COUNSELLOR = (
     "{reference} is na {reminders} herinneringen nog niet als overgezet bevestigd door {recipient}. "
-    "Neem eventueel contact op met de trajectbegeleider. Op {purge} wordt ze automatisch gewist."
+    "Neem eventueel contact op met de trajectbegeleider, of trek ze in via 'overzicht'. Op {purge} wordt "
+    "ze automatisch gewist."
 )
 EXPIRED_COUNSELLOR = (
     "{reference} werd niet binnen {retention} dagen als overgezet bevestigd door {recipient} en is "
-    "automatisch gewist (bewaartermijn). Verstuur ze opnieuw als de informatie nog nodig is."
+    "automatisch gewist (bewaartermijn). Verstuur ze opnieuw met 'terugkoppeling' als de informatie nog "
+    "nodig is."
 )
 
 # -- Art. 9: incidents to the data protection officers (bot.app.incidents) -------------------------
@@ -342,6 +348,7 @@ DPO_ACK_REFUSED_TITLE = "Niet voor jou"
 DPO_ACK_REFUSED_TEXT = "Alleen de DPO aan wie deze melding gericht is, kan ze als gelezen bevestigen."
 
 # -- issue 14, the counsellor's side: the overview, a correction, a withdrawal ----------------------
+NOTICE_NAMED = "{reference} ({name})"  # a notice to the counsellor names the client while it is known
 OVERVIEW_TITLE = "Je terugkoppelingen"
 OVERVIEW_INTRO = (
     "De terugkoppelingen die je verstuurde en die nog open zijn of kort geleden afgehandeld, de nieuwste "
