@@ -405,6 +405,8 @@ class Cards:
             "vorige": str(page - 1) if page > 1 else "", "volgende": str(page + 1) if more else "",
             "vorige_titel": texts.OVERVIEW_PREVIOUS, "volgende_titel": texts.OVERVIEW_NEXT,
             "wijzigen": texts.CORRECT_BUTTON, "intrekken": texts.WITHDRAW_BUTTON, "nieuw_titel": texts.NEW_HANDOFF,
+            # in the "…" menu beside Vorige/Volgende, so three buttons never crowd a phone's 320 px
+            "nieuw_modus": "secondary" if page > 1 or more else "primary",
         })
 
     def corrected(self, handoff: Handoff, *, queued: bool) -> Card:

@@ -393,7 +393,7 @@ CORRECTION_BANNER = (
 CORRECTED_TITLE = "Wijziging verstuurd"
 CORRECTED_QUEUED_TITLE = "Wijziging wordt verstuurd"
 CORRECTED_TEXT = (
-    "De vorige versie van {reference} is bij de trajectbegeleider verwijderd en vervangen door de nieuwe."
+    "De trajectbegeleider ziet nu alleen de nieuwe versie van {reference}: de vorige is vervangen."
 )
 CORRECTED_QUEUED_TEXT = (
     "Teams antwoordt nu even niet. De bot vervangt de vorige versie van {reference} automatisch en stuurt je "
