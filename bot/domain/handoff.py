@@ -316,9 +316,10 @@ class Handoff(_Record):
         arrived: Handoff = self._with(delivery=delivery, state=HandoffState.DELIVERED, sent_at=at)
         arrived = arrived._with(due_at=schedule.due(arrived))
         reason = None if self.attempts == 1 else f"attempt {self.attempts}"
-        if self.corrections:  # a corrected card: not a second terugkoppeling for the client (art. 5)
-            reason = f"correction {self.corrections}"
-        event = arrived._event(AuditName.SENT, at, reason, actor=self.counsellor.aad_object_id)
+        name = AuditName.SENT
+        if self.corrections:  # a corrected card: not a second terugkoppeling (art. 5), nor counted as sent
+            name, reason = AuditName.CORRECTION_DELIVERED, str(self.corrections)
+        event = arrived._event(name, at, reason, actor=self.counsellor.aad_object_id)
         mark = FingerprintMark(self.fingerprint, at) if self.fingerprint and not self.corrections else None
         return Change(arrived, (event,), mark_sent=mark, drop_draft=self.draft_id)
 

@@ -156,6 +156,7 @@ class AuditName(StrEnum):
     # issue 14, the counsellor's side: a sent, unconfirmed terugkoppeling corrected (its card replaced)
     # or withdrawn (``WITHDRAWN``, reason ``by_counsellor``). Neither is a repeat (art. 5) nor an incident.
     CORRECTED = "corrected"
+    CORRECTION_DELIVERED = "correction_delivered"  # the corrected card arrived (not "sent": no second send)
 
 
 class AuditEvent(BaseModel):

@@ -136,7 +136,8 @@ async def test_a_correction_replaces_the_recipients_card_with_exactly_one_live_c
     assert await harness.runtime.store.last_sent(handoff.fingerprint) == sent_mark  # not a repeat (art. 5)
     trail = [e.event.value for e in await harness.runtime.store.audit_events()]
     assert "corrected" in trail and "incident" not in trail
-    assert trail[-4:] == ["corrected", "card_overwritten", "card_deleted", "sent"]
+    assert trail[-4:] == ["corrected", "card_overwritten", "card_deleted", "correction_delivered"]
+    assert trail.count("sent") == 1  # one terugkoppeling sent, once corrected
 
     # Els refreshes the chat: the new card shows its content; it closes as any other
     (shown,) = [c for c in await els.look() if c.get("actions")]

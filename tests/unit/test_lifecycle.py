@@ -327,7 +327,8 @@ def test_the_corrected_card_arriving_is_no_repeat_under_art_5():
     new = Delivery(address=f.ADDRESS, activity_id="act-2", attempt=queued.attempts)
     arrived = removed.record.delivered(new, at=f.NOW, schedule=SCHEDULE)
     assert arrived.record.state is HandoffState.DELIVERED and arrived.record.delivery == new
-    assert arrived.mark_sent is None and arrived.events[0].reason == "correction 1"
+    assert arrived.mark_sent is None and names(arrived) == ["correction_delivered"]  # not "sent" again
+    assert arrived.events[0].reason == "1"
     assert "incident" not in names(arrived)
 
 
