@@ -400,8 +400,8 @@ CORRECTED_QUEUED_TEXT = (
     "een bericht zodra de nieuwe is aangekomen. Je hoeft niets opnieuw te versturen."
 )
 CORRECTED_RECIPIENT = (
-    "{reference} is gewijzigd door de bemiddelaar. De vorige versie is uit deze chat verwijderd; de nieuwe "
-    "volgt in een apart bericht."
+    "{reference} is gewijzigd door de bemiddelaar. De vorige versie is gewist; de nieuwe volgt in een "
+    "apart bericht."
 )
 WITHDRAW_TITLE = "{reference} intrekken?"
 WITHDRAW_INTRO = "Als je bevestigt, gebeurt dit meteen:"
