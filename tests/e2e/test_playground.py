@@ -1,8 +1,9 @@
 """The whole loop in a real Teams-like client: `python -m bot` and the Microsoft 365 Agents
 Playground (npm, offline), driven in headless Debian Chromium by ``tools/playground/drive.mjs``:
 type "terugkoppeling", identify, fill the template, preview, send, see the card arrive, open the
-overview, correct it (the card replaced), click "Overgezet", see the card replaced. Screenshots land in the test's folder (and, with
-PLAYGROUND_SHOTS=dir, there too: that is how docs/playground/ was made)."""
+overview, correct it (the card replaced), click "Overgezet", see the card replaced. Screenshots
+land in the test's folder (and, with PLAYGROUND_SHOTS=dir, there too: that is how docs/playground/
+was made)."""
 
 import json
 import os
