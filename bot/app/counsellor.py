@@ -170,7 +170,7 @@ async def cancel(app: Terugkoppeling, actor: Actor, draft_id: str, card: str | N
     if await app.store.delete_draft(draft.id, draft.cancelled(app.clock.now()).events):
         if draft.card_activity_id != card:  # the clicked card is replaced by the answer itself
             await app.outbox.retract_card(draft)
-    return Cancelled()
+    return Cancelled(draft.corrects_reference)
 
 
 async def send(

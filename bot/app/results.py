@@ -54,6 +54,8 @@ class Stale:
 class Cancelled:
     """The draft was purged at the counsellor's request."""
 
+    corrects: str | None = None  # the reference whose correction was dropped: the sent version stands (issue 14)
+
 
 @dataclass(frozen=True, slots=True)
 class Sent:

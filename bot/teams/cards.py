@@ -429,6 +429,13 @@ class Cards:
             "terug": texts.WITHDRAW_BACK,
         })
 
+    def cancelled(self, corrects: str | None = None) -> Card:
+        """``annuleer``: nothing sent, nothing kept; a dropped correction leaves the sent version standing."""
+        if corrects:
+            return self.message(texts.CORRECTION_CANCELLED_TITLE, texts.CORRECTION_CANCELLED_TEXT.format(
+                reference=corrects), offer_new=True)
+        return self.message(texts.CANCELLED_TITLE, texts.CANCELLED_TEXT, offer_new=True)
+
     def withdrawn(self, handoff: Handoff, *, removed: bool) -> Card:
         text = texts.WITHDRAWN_TEXT if removed else texts.WITHDRAWN_PENDING_TEXT
         return self.message(texts.WITHDRAWN_TITLE, text.format(reference=handoff.reference), offer_new=True)

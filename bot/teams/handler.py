@@ -157,8 +157,8 @@ class TerugkoppelingBot(TeamsActivityHandler):
                 return self.cards.refusal(reason, draft_id)
             case r.Stale():
                 return self.cards.refusal(Reason.STALE)
-            case r.Cancelled():
-                return self.cards.message(texts.CANCELLED_TITLE, texts.CANCELLED_TEXT, offer_new=True)
+            case r.Cancelled(corrects):
+                return self.cards.cancelled(corrects)
             case r.Sent(handoff):
                 return self.cards.receipt(handoff)
             case r.Queued(handoff):

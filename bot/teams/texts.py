@@ -390,6 +390,10 @@ CORRECTION_BANNER = (
     "Je wijzigt {reference}. Na het versturen vervangt de nieuwe versie de vorige bij de trajectbegeleider: "
     "de vorige wordt eerst verwijderd."
 )
+CORRECTION_CANCELLED_TITLE = "Wijziging geannuleerd"
+CORRECTION_CANCELLED_TEXT = (
+    "Er werd niets gewijzigd: de trajectbegeleider ziet nog de versie van {reference} die je eerder verstuurde."
+)
 CORRECTED_TITLE = "Wijziging verstuurd"
 CORRECTED_QUEUED_TITLE = "Wijziging wordt verstuurd"
 CORRECTED_TEXT = (

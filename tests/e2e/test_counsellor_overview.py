@@ -214,3 +214,16 @@ async def test_withdrawal_asks_first_then_removes_the_card_purges_and_tells_the_
     overview = await counsellor.click("overzicht", data={"pagina": "1"})
     assert items(overview)[0].endswith("naam gewist (de inhoud is verwijderd)") and "Ingetrokken" in texts(overview)
     assert b"Amina" not in harness.db_bytes() and "Amina" not in harness.all_logs()
+
+
+async def test_a_dropped_correction_leaves_the_sent_version_standing(harness, counsellor, els):
+    await send_for(counsellor, NAME, BORN)
+    receive(els)
+    old_id = els.card_activity_id
+    await counsellor.say("overzicht")
+    await counsellor.click("corrigeer", data=item_action(counsellor.card, "corrigeer"))
+    dropped = await counsellor.click("annuleer")
+    assert texts(dropped)[0] == "Wijziging geannuleerd" and "eerder verstuurde" in " ".join(texts(dropped))
+    assert [a["id"] for a in live_cards(harness, els.conversation_id)] == [old_id]
+    handoff = await only_handoff(harness)
+    assert handoff.state is HandoffState.DELIVERED and handoff.client is not None and handoff.corrections == 0
