@@ -82,6 +82,7 @@ def example_cards() -> dict[str, dict]:
         "welkom-bemiddelaar": cards.help(counsellor=True, recipient=False, welcome=True),
         "welkom-trajectbegeleider": cards.help(counsellor=False, recipient=True, welcome=True),
         **recipient_side(cards, handoff),
+        **_counsellor_side(cards, handoff, address),
     }
 
 
@@ -105,6 +106,41 @@ def recipient_side(cards: Cards, handoff: Handoff) -> dict[str, dict]:
         "doorsturen-geen-collega": cards.colleague_choice(handoff, []),
         "doorgestuurd": cards.forwarded(forwarded),
         "overgezet-ongedaan-maken": cards.undo_offered(undo),
+    }
+
+
+def _counsellor_side(cards: Cards, handoff: Handoff, address: Address) -> dict[str, dict]:
+    """Issue 14: the overview, a correction, a withdrawal."""
+    other = ClientData(identity=Identity(naam="Yonas Tesfaye", geboortedatum=date(1987, 11, 3)),
+                       content=handoff.client.content if handoff.client else None)
+    pieter = handoff.recipient.model_copy(update={"naam": "Pieter De Smet", "agentschap": Agency.AMAL})
+    listed = [
+        handoff.model_copy(update={"reminders_sent": 1}),
+        handoff.model_copy(update={"id": "i" * 22, "reference": "TK-2B81D4", "client": other, "recipient": pieter,
+                                   "created_at": NOW - timedelta(days=2), "sent_at": NOW - timedelta(days=2),
+                                   "corrections": 1}),
+        handoff.model_copy(update={"id": "j" * 22, "reference": "TK-90C3E1", "client": None,
+                                   "state": HandoffState.TRANSFERRED, "created_at": NOW - timedelta(days=6),
+                                   "sent_at": NOW - timedelta(days=6), "closed_at": NOW - timedelta(days=3)}),
+        handoff.model_copy(update={"id": "k" * 22, "reference": "TK-5E77A0", "client": None,
+                                   "state": HandoffState.WITHDRAWN, "closed_because": "by_counsellor",
+                                   "created_at": NOW - timedelta(days=9), "sent_at": NOW - timedelta(days=9),
+                                   "closed_at": NOW - timedelta(days=8)}),
+    ]
+    correcting = Draft.correcting(handoff, id="c" * 22, address=address, now=NOW, ttl=timedelta(hours=24)).record
+    queued = handoff.model_copy(update={"state": HandoffState.DELIVERING, "stale_delivery": handoff.delivery})
+    withdrawn = handoff.model_copy(update={"state": HandoffState.WITHDRAWN, "client": None,
+                                           "closed_because": "by_counsellor"})
+    return {
+        "overzicht": cards.overview(listed, page=2, more=True),
+        "overzicht-leeg": cards.overview([], page=1, more=False),
+        "wijzigen": cards.for_draft(correcting, TODAY),
+        "gewijzigd": cards.corrected(handoff, queued=False),
+        "wijziging-wordt-verstuurd": cards.corrected(queued, queued=True),
+        "vorige-versie": cards.closed(queued),
+        "intrekken": cards.withdraw_confirmation(handoff),
+        "ingetrokken": cards.withdrawn(withdrawn, removed=True),
+        "ingetrokken-ontvanger": cards.closed(withdrawn),
     }
 
 

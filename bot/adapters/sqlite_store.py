@@ -115,6 +115,14 @@ MIGRATIONS: list[str] = [
         || json_extract(doc, '$.recipient.aad_object_id') WHERE state = 'delivered';
     CREATE INDEX handoffs_pending ON handoffs (pending_for) WHERE pending_for IS NOT NULL;
     """,
+    # 9 (issue 14): the counsellor's overview finds their handoffs, newest first, by this index alone.
+    """
+    ALTER TABLE handoffs ADD COLUMN owner TEXT;
+    ALTER TABLE handoffs ADD COLUMN created_at TEXT;
+    UPDATE handoffs SET owner = json_extract(doc, '$.counsellor.tenant_id') || '|'
+        || json_extract(doc, '$.counsellor.aad_object_id'), created_at = json_extract(doc, '$.created_at');
+    CREATE INDEX handoffs_owner ON handoffs (owner, created_at) WHERE owner IS NOT NULL;
+    """,
 ]
 KEY_STORE_VERSION = MIGRATIONS.index(KEY_STORE_SCRIPT) + 1  # stores before it kept keys in the content file
 # The key store's one table. Keys moved from an older store keep ``key_ref`` '' (as does their ciphertext).
@@ -524,8 +532,8 @@ class SqliteStore(Store):
         async with self._write(handoff.id, sealed) as db:
             try:
                 await db.execute(
-                    "INSERT INTO handoffs (id, reference, draft_id, version, state, due_at, doc, pending_for)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO handoffs (id, reference, draft_id, version, state, due_at, doc, pending_for, owner,"
+                    " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         handoff.id,
                         handoff.reference,
@@ -535,6 +543,8 @@ class SqliteStore(Store):
                         _utc(handoff.due_at),
                         envelope(handoff),
                         handoff.pending_key,
+                        handoff.owner,
+                        _utc(handoff.created_at),
                     ),
                 )
             except sqlite3.IntegrityError as error:
@@ -616,6 +626,14 @@ class SqliteStore(Store):
             f"SELECT d.doc, {SEALED_COLUMNS} FROM handoffs d {SEALED_JOIN}"
             " WHERE d.pending_for = ? ORDER BY d.rowid LIMIT ? OFFSET ?",
             (recipient, limit, offset),
+        )
+        return [self._handoff_or_unreadable(row) for row in rows]
+
+    async def counsellor_handoffs(self, owner: str, limit: int, offset: int = 0) -> list[Handoff | UnreadableRecord]:
+        rows = await self._sealed_query(
+            f"SELECT d.doc, {SEALED_COLUMNS} FROM handoffs d {SEALED_JOIN}"
+            " WHERE d.owner = ? ORDER BY d.created_at DESC, d.rowid DESC LIMIT ? OFFSET ?",
+            (owner, limit, offset),
         )
         return [self._handoff_or_unreadable(row) for row in rows]
 

@@ -20,6 +20,7 @@ row key                     holds
 ``f|<sent>|<fingerprint>``  time index of fingerprints: the retention sweep is one range query
 ``c|audit-checkpoint``      where the audit chain resumes once its oldest events are pruned
 ``w|<recipient>|<sent>|<id>``  pending index (issue 14, ``openstaand``): a trajectbegeleider's waiting cards
+``k|<owner>|<newest>|<id>``  the counsellor's overview: their handoffs newest first (issue 14)
 ==========================  ===========================================================
 
 The records' sealed client data is split in two: the ciphertext stays on the record
@@ -89,6 +90,7 @@ T = TypeVar("T")
 # A key no record names is deleted once older than this (a write between its key and its record
 # takes seconds at most, with the client's retries).
 KEY_GRACE = timedelta(minutes=10)
+NEWEST = 10**17 - 1  # the overview's row keys count down from here, so a range query reads newest first
 log = logging.getLogger(__name__)
 Entity = Any  # a TableEntity: a dict with the ETag in ``.metadata``
 Operation = tuple[Any, ...]
@@ -177,6 +179,7 @@ class TableStore(Store):
         store = cls(table, keys, sealer, closing)
         await store._index_fingerprints()
         await store._move_keys()
+        await store._index_owners()
         await store.sweep_keys()
         return store
 
@@ -470,8 +473,42 @@ class TableStore(Store):
         return {
             "PartitionKey": HANDOFF, "RowKey": f"h|{handoff.id}", "Doc": envelope(handoff),
             "Version": handoff.version, "Due": self._due_key(handoff), "Reference": handoff.reference,
-            "DraftId": handoff.draft_id, "Pending": self._pending_key(handoff), **_sealed_properties(sealed),
+            "DraftId": handoff.draft_id, "Pending": self._pending_key(handoff), "Owner": self._owner_key(handoff),
+            **_sealed_properties(sealed),
         }
+
+    # -- the counsellor's overview (issue 14): ``k|<owner>|<newest first>|<id>``, created and deleted
+    # in the record's own transaction (owner and creation time never change, so saves leave it be).
+
+    @staticmethod
+    def _owner_key(handoff: Handoff) -> str:
+        micros = int(handoff.created_at.astimezone(UTC).timestamp() * 1_000_000)
+        return f"k|{handoff.owner}|{NEWEST - micros:017d}|{handoff.id}"
+
+    async def counsellor_handoffs(self, owner: str, limit: int, offset: int = 0) -> list[Handoff | UnreadableRecord]:
+        found: list[Handoff | UnreadableRecord] = []
+        pointers = await self._range(HANDOFF, f"k|{owner}|", f"k|{owner}|~", offset + limit, sealed=False)
+        for pointer in pointers[offset:]:
+            entity = await self._get(HANDOFF, f"h|{pointer['Id']}")
+            if entity is not None:  # (forgotten meanwhile: skipped)
+                found.append(self._handoff_or_unreadable(entity))
+        return found
+
+    async def _index_owners(self) -> None:
+        """Handoffs written before the overview existed get their ``k|`` entry (and ``Owner``), each
+        in one transaction conditioned on what was read; one changed meanwhile waits for the next ``open``."""
+        for entity in await self._range(HANDOFF, "h|", "h|~", sealed=False):
+            if entity.get("Owner"):
+                continue
+            try:
+                handoff = Handoff.model_validate_json(entity["Doc"])
+            except ValueError:
+                continue  # unreadable: reported where it is read
+            key = self._owner_key(handoff)
+            updated = {**entity, "Owner": key}
+            with contextlib.suppress(Conflict):
+                await self._submit([("update", updated, {"mode": UpdateMode.REPLACE, **_conditional(entity)}),
+                                    ("create", {"PartitionKey": HANDOFF, "RowKey": key, "Id": handoff.id})])
 
     async def add_handoff(self, handoff: Handoff, events: Events = ()) -> Handoff:
         handoff = handoff.model_copy(update={"version": 1})
@@ -481,6 +518,7 @@ class TableStore(Store):
             ("create", entity),
             ("create", {"PartitionKey": HANDOFF, "RowKey": f"r|{handoff.reference}", "Id": handoff.id}),
             ("create", {"PartitionKey": HANDOFF, "RowKey": f"p|{handoff.draft_id}", "Id": handoff.id}),
+            ("create", {"PartitionKey": HANDOFF, "RowKey": entity["Owner"], "Id": handoff.id}),
         ]
         if entity["Due"]:
             operations.append(("create", {"PartitionKey": HANDOFF, "RowKey": entity["Due"], "Id": handoff.id}))
@@ -524,7 +562,8 @@ class TableStore(Store):
 
     async def delete_handoff(self, handoff_id: str, events: Events = ()) -> None:
         await self._delete(HANDOFF, f"h|{handoff_id}",
-                           lambda h: [f"r|{h['Reference']}", f"p|{h['DraftId']}", h["Due"], h.get("Pending", "")],
+                           lambda h: [f"r|{h['Reference']}", f"p|{h['DraftId']}", h["Due"], h.get("Pending", ""),
+                                      h.get("Owner", "")],
                            events)
 
     async def due_handoffs(self, now: datetime, limit: int) -> list[Handoff | UnreadableRecord]:

@@ -16,7 +16,7 @@ from microsoft_agents.activity import Activity
 
 from bot import logs
 from bot.agents.connector import CARD_TYPE, Connector, card_activity, text_activity
-from bot.app import counsellor, incidents, recipient
+from bot.app import counsellor, incidents, recipient, sent
 from bot.app import results as r
 from bot.app.services import Terugkoppeling
 from bot.domain.handoff import Handoff, HandoffState, Stage
@@ -32,7 +32,8 @@ START_COMMANDS = frozenset({"terugkoppeling"})
 HELP_COMMANDS = frozenset({"help", "hulp", "?"})
 # -- the trajectbegeleider's side (issue 14, branch hrecip) --
 PENDING_COMMANDS = frozenset({"openstaand", "openstaande"})
-NO_ID_VERBS = frozenset({Verb.NIEUW, Verb.OPENSTAAND})  # verbs whose data carries no draft or handoff id
+OVERVIEW_COMMANDS = frozenset({"overzicht", "status"})  # issue 14: the counsellor's own terugkoppelingen
+NO_ID_VERBS = frozenset({Verb.NIEUW, Verb.OPENSTAAND, Verb.OVERZICHT})  # verbs whose data carries no record id
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +115,9 @@ class AgentsBot:
         if command in PENDING_COMMANDS and actor is not None:
             await self._reply(activity, card_activity(self._card_for(await recipient.pending(self.service, actor))))
             return
+        if command in OVERVIEW_COMMANDS and actor is not None:  # issue 14, the counsellor's side
+            await self._reply(activity, card_activity(self._card_for(await sent.overview(self.service, actor))))
+            return
         card = self._help(actor, unknown=command not in HELP_COMMANDS)
         await self._reply(activity, card_activity(card))
 
@@ -167,8 +171,8 @@ class AgentsBot:
                 return self.cards.refusal(reason, draft_id)
             case r.Stale():
                 return self.cards.refusal(Reason.STALE)
-            case r.Cancelled():
-                return self.cards.message(texts.CANCELLED_TITLE, texts.CANCELLED_TEXT, offer_new=True)
+            case r.Cancelled(corrects):
+                return self.cards.cancelled(corrects)
             case r.Sent(handoff):
                 return self.cards.receipt(handoff)
             case r.Queued(handoff):
@@ -192,6 +196,15 @@ class AgentsBot:
                 )
             case ConfirmReturn(handoff):
                 return self.cards.return_confirmation(handoff)
+            # -- issue 14, the counsellor's side: the overview, a correction, a withdrawal
+            case r.Overview(handoffs, page, more, unreadable):
+                return self.cards.overview(handoffs, page=page, more=more, unreadable=unreadable)
+            case r.Corrected(handoff, queued):
+                return self.cards.corrected(handoff, queued=queued)
+            case r.ConfirmWithdraw(handoff):
+                return self.cards.withdraw_confirmation(handoff)
+            case r.Withdrawn(handoff, removed):
+                return self.cards.withdrawn(handoff, removed=removed)
             case incidents.Acknowledgement(notification, allowed):
                 if not allowed or notification is None or notification.acknowledged_at is None:
                     return self.cards.message(texts.DPO_ACK_REFUSED_TITLE, texts.DPO_ACK_REFUSED_TEXT)
@@ -245,6 +258,12 @@ VERBS: dict[Verb, UseCase] = {
                                                                    call.action.data.poging,
                                                                    call.inputs.get("collega", "")),
     Verb.ONGEDAAN_MAKEN: lambda app, call: recipient.undo_transfer(app, call.actor, call.handoff),
+    # issue 14, the counsellor's side: the overview, a correction, a withdrawal
+    Verb.OVERZICHT: lambda app, call: sent.overview(app, call.actor, call.action.data.pagina or 1),
+    Verb.CORRIGEER: lambda app, call: sent.begin_correction(app, call.actor, call.handoff,
+                                                            address_of(call.activity)),
+    Verb.INTREKKEN: lambda app, call: sent.ask_withdraw(app, call.actor, call.handoff),
+    Verb.BEVESTIG_INTREKKEN: lambda app, call: sent.withdraw(app, call.actor, call.handoff),
 }
 
 

@@ -11,9 +11,22 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from bot.app import sent
 from bot.app.outbox import Deferred, Delivered, Rejected
 from bot.app.ports import DirectoryUnavailable, RecipientUnresolved
-from bot.app.results import Cancelled, FormErrors, NotDelivered, Queued, Refused, Sent, Shown, Stale, Unidentified
+from bot.app.results import (
+    AlreadyClosed,
+    Cancelled,
+    Corrected,
+    FormErrors,
+    NotDelivered,
+    Queued,
+    Refused,
+    Sent,
+    Shown,
+    Stale,
+    Unidentified,
+)
 from bot.domain.directory import Ineligible, eligibility, matches, still_backed
 from bot.domain.handoff import Change, Draft, Handoff, HandoffState, Stage
 from bot.domain.model import Actor, Address, Reason, client_fingerprint, new_id
@@ -157,12 +170,12 @@ async def cancel(app: Terugkoppeling, actor: Actor, draft_id: str, card: str | N
     if await app.store.delete_draft(draft.id, draft.cancelled(app.clock.now()).events):
         if draft.card_activity_id != card:  # the clicked card is replaced by the answer itself
             await app.outbox.retract_card(draft)
-    return Cancelled()
+    return Cancelled(draft.corrects_reference)
 
 
 async def send(
     app: Terugkoppeling, actor: Actor, draft_id: str
-) -> Sent | Queued | NotDelivered | Shown | Refused | Stale:
+) -> Sent | Queued | NotDelivered | Shown | Refused | Stale | Corrected | AlreadyClosed | Cancelled:
     """``verstuur``: record the handoff (the outbox), then deliver it; keep no copy for the counsellor.
 
     Idempotent: a retried invoke for a draft that was already sent answers with the same
@@ -174,6 +187,8 @@ async def send(
     draft = await _owned_draft(app, actor, draft_id, Stage.PREVIEW)
     if not isinstance(draft, Draft):
         return draft
+    if draft.corrects is not None:  # issue 14: a correction replaces the sent card instead
+        return await sent.send_correction(app, actor, draft)
     assert draft.recipient is not None and draft.client is not None
     agency = draft.recipient.agentschap
     if reason := (app.policy.in_force(app.today()) or app.policy.ended(agency.value, app.today())

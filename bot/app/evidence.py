@@ -200,7 +200,7 @@ def card_deletions(window: Sequence[AuditEvent]) -> dict[str, object]:
     deleted (proven), overwritten without content, or a delete that failed (unproven)."""
     last: dict[str, str] = {}
     for e in window:
-        if e.event in CARD_EVENTS:
+        if e.event in CARD_EVENTS and e.reason != "correction":  # (a corrected card's old copy: issue 14)
             last[e.subject] = e.event
     return {
         "overwritten": sum(1 for e in window if e.event == "card_overwritten"),

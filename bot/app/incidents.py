@@ -278,7 +278,7 @@ async def report(app: Terugkoppeling, reference: str, category: str, reported_by
         category, at=now, lease=app.schedule.lease, actor=reported_by) if h.state.is_open else None)
     removed = None
     if applied and closed is not None:
-        await app.outbox.follow_up(closed)
+        await app.outbox.follow_up(closed, named=handoff)
         if closed.delivery is not None:  # true only once Teams confirmed the deletion (audited)
             removed = any(e.event is AuditName.CARD_DELETED and e.subject == reference
                           for e in await app.store.audit_events(since=now))

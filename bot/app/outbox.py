@@ -153,15 +153,25 @@ class Outbox:
 
     # -- delivery -------------------------------------------------------------------------------
 
-    async def deliver(self, handoff: Handoff, *, first: bool) -> Delivered | Deferred | Rejected | None:
+    async def deliver(self, handoff: Handoff, *, first: bool, notify: bool | None = None
+                      ) -> Delivered | Deferred | Rejected | None:
         """One delivery attempt. ``first``: the counsellor's own ``verstuur``, where a final refusal
         leaves the draft at its preview; from the sweep, it gives up after the retry bound.
-        ``None`` when the sweep gave up."""
+        ``None`` when the sweep gave up. ``notify``: a deferral promises the counsellor a notice
+        (by default on their own ``verstuur``). A correction's replaced card goes first."""
+        tell = first if notify is None else notify
+        if handoff.stale_delivery is not None:
+            handoff = await self._remove_stale(handoff)
+            if handoff.stale_delivery is not None or handoff.state is not HandoffState.DELIVERING:
+                if handoff.state is not HandoffState.DELIVERING:
+                    return None  # closed meanwhile: theirs stands
+                # Its content is still in the recipient's chat: no second live copy; try both again later.
+                return Deferred(await self._defer(handoff, DeliveryError(None, retryable=True), tell_counsellor=tell))
         try:
             delivery = await self.messenger.deliver(handoff)
         except DeliveryError as error:
             if error.retryable and (first or handoff.attempts < self.schedule.max_attempts):
-                return Deferred(await self._defer(handoff, error, tell_counsellor=first))
+                return Deferred(await self._defer(handoff, error, tell_counsellor=tell))
             if first:
                 # Refused for good (e.g. 403): nothing was sent; the counsellor keeps the preview.
                 log.warning("delivery refused", extra={"ref": handoff.reference, "status": error.status})
@@ -184,6 +194,31 @@ class Outbox:
             await self.messenger.notify_counsellor(saved, REASSIGNED_NOTICES.get(saved.tell_reassigned,
                                                                                  Notice.REASSIGNED))
         return Delivered(saved)
+
+    # -- issue 14: the counsellor corrects a sent terugkoppeling ---------------------------------
+
+    async def correct(self, handoff: Handoff, transition: Transition[Handoff]) -> Delivered | Deferred | None:
+        """Write the correction (``Handoff.corrected``), then replace the recipient's card: the old one
+        overwritten and deleted, then the new one posted. A crash anywhere in between leaves the
+        handoff in the outbox with what is still to do, which the sweep finishes once the lease has
+        passed. ``None`` when the handoff had moved on (closed, or corrected by another click)."""
+        queued, applied = await self.handoff(handoff, transition)
+        if not applied or queued is None:
+            return None
+        outcome = await self.deliver(queued, first=False, notify=True)
+        return outcome if isinstance(outcome, Delivered | Deferred) else None
+
+    async def _remove_stale(self, handoff: Handoff) -> Handoff:
+        """The card a correction replaces: overwritten with a content-free one and deleted (the
+        recipient is told the new version follows), before anything new is posted."""
+        stale = handoff.stale_delivery
+        removal = await self.messenger.withdraw(handoff.model_copy(update={"delivery": stale}))
+        now = self.clock.now()
+        saved, _ = await self.handoff(handoff, lambda h: h.stale_card_removed(
+            overwritten=removal.overwritten, deleted=removal.deleted, status=removal.status,
+            retryable=removal.retryable, at=now,
+        ) if _same_attempt(h, handoff) and h.stale_delivery == stale else None)
+        return saved or handoff
 
     async def _defer(self, handoff: Handoff, error: DeliveryError, *, tell_counsellor: bool) -> Handoff:
         delay = self.schedule.retry_delay(handoff.attempts, error.retry_after)
@@ -210,7 +245,7 @@ class Outbox:
             if _same_attempt(h, handoff) else None,
         )
         if applied and closed is not None:
-            await self.follow_up(closed)
+            await self.follow_up(closed, named=handoff)
 
     async def record(self, draft: Draft) -> tuple[Handoff, bool]:
         """The outbox record for ``draft``, and whether this call created it (or a concurrent retry did)."""
@@ -236,18 +271,26 @@ class Outbox:
         """Close a handoff (the recipient's click) and do the follow-up if this call closed it."""
         closed, applied = await self.handoff(handoff, transition)
         if applied and closed is not None:
-            closed = await self.follow_up(closed)
+            closed = await self.follow_up(closed, named=handoff)
         return closed, applied
 
-    async def follow_up(self, handoff: Handoff) -> Handoff:
+    async def follow_up(self, handoff: Handoff, named: Handoff | None = None) -> Handoff:
         """Remove the recipient's card and tell the counsellor (once); if this process dies halfway,
         the sweep does it again once the lease has passed. What happened to the card is audited, and
-        a failed removal is retried (bounded)."""
-        removal = await self.messenger.withdraw(handoff) if handoff.delivery is not None else None
+        a failed removal is retried (bounded). ``named``: the record as it was before this process
+        closed it, whose client the counsellor's notice names (issue 14: the counsellor sent it and may
+        see it; held in memory only, never written again). A follow-up redone by the sweep has no name
+        left to give, and says the reference only."""
+        card = handoff
+        if handoff.delivery is None and handoff.stale_delivery is not None:  # closed mid-correction
+            card = handoff.model_copy(update={"delivery": handoff.stale_delivery})
+        removal = await self.messenger.withdraw(card) if card.delivery is not None else None
         if handoff.stale_copy is not None:  # issue 14: an old copy Teams did not let go of before
             await self.messenger.remove_copy(handoff, handoff.stale_copy)
         if not handoff.counsellor_told:
-            await self.messenger.notify_counsellor(handoff, closing_notice(handoff))
+            client = named.client if named is not None and named.id == handoff.id else None
+            told = handoff.model_copy(update={"client": client}) if client and handoff.client is None else handoff
+            await self.messenger.notify_counsellor(told, closing_notice(handoff))
         if removal is None:
             done, _ = await self.handoff(handoff, lambda h: h.followed_up(self.schedule.forget_at(h))
                                          if h.follow_up else None)
@@ -379,7 +422,7 @@ class Outbox:
             reason.value, at=now, lease=self.schedule.lease, event=AuditName.PROTOCOL_ENDED,
         ) if h.state.is_open else None)
         if applied and closed is not None:
-            await self.follow_up(closed)
+            await self.follow_up(closed, named=handoff)
         return applied
 
     async def _step(self, handoff: Handoff) -> str | None:
@@ -397,7 +440,7 @@ class Outbox:
                 handoff, lambda h: h.expired(at=now, lease=lease) if self.schedule.step(h, now) is step else None
             )
             if applied and closed is not None:
-                await self.follow_up(closed)
+                await self.follow_up(closed, named=handoff)
             return step if applied else None
         if step is Step.TRANSFER:  # issue 14: the undo window of "Overgezet" has passed
             return step if await self.transfer_after_window(handoff) else None
@@ -461,7 +504,7 @@ class Outbox:
             if _same_attempt(h, handoff) else None,
         )
         if applied and closed is not None:
-            await self.follow_up(closed)
+            await self.follow_up(closed, named=handoff)
         return False
 
     async def _remind(self, handoff: Handoff) -> None:

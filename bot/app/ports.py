@@ -269,6 +269,14 @@ class Store(abc.ABC):
         """Handoffs not yet closed (in the outbox or waiting for "Overgezet"), for when the protocol
         ends; oldest first."""
 
+    # -- the counsellor's overview (issue 14) ----------------------------------------------------
+
+    @abc.abstractmethod
+    async def counsellor_handoffs(self, owner: str, limit: int, offset: int = 0) -> list[Handoff | UnreadableRecord]:
+        """The handoffs of one counsellor (``Handoff.owner``), open and closed ones not yet
+        forgotten, newest first (skipping ``offset``), through an index on the owner: never another
+        counsellor's, never a scan of every record."""
+
     @abc.abstractmethod
     async def next_due(self) -> datetime | None:
         """The earliest ``due_at`` or draft expiry, so a sweeper can sleep until then."""

@@ -54,6 +54,8 @@ class Stale:
 class Cancelled:
     """The draft was purged at the counsellor's request."""
 
+    corrects: str | None = None  # the reference whose correction was dropped: the sent version stands (issue 14)
+
 
 @dataclass(frozen=True, slots=True)
 class Sent:
@@ -137,9 +139,46 @@ class UndoOffered:
     handoff: Handoff
 
 
+# -- issue 14, the counsellor's side: the overview, a correction, a withdrawal ----------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """One page of the counsellor's own terugkoppelingen, newest first; ``unreadable`` records on it
+    were reported and skipped."""
+
+    handoffs: tuple[Handoff, ...]
+    page: int
+    more: bool
+    unreadable: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Corrected:
+    """The correction replaced the recipient's card (``queued``: it is still in the outbox)."""
+
+    handoff: Handoff
+    queued: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmWithdraw:
+    """``Intrekken`` asks first: what confirming does. Nothing has changed yet."""
+
+    handoff: Handoff
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawn:
+    """Withdrawn and purged; ``removed``: Teams confirmed the recipient's card is gone."""
+
+    handoff: Handoff
+    removed: bool
+
 Result = (
     Shown | FormErrors | Unidentified | Refused | Stale | Cancelled | Sent | Queued | NotDelivered | Closed
     | AlreadyClosed
     | Current | Superseded
     | Pending | ColleagueChoice | Reassigned | UndoOffered
+    | Overview | Corrected | ConfirmWithdraw | Withdrawn
 )

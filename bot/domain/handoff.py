@@ -24,6 +24,8 @@ keeps either the old state or the new state with all of its evidence, never a st
              DELIVERED ─reassigned→ DELIVERING (another recipient) ─copy_removed→ DELIVERING ─delivered→ …
              DELIVERED ─transfer_offered→ DELIVERED (undo_until) ─transfer_undone→ DELIVERED
                                                               └─closed (the sweep, after the window)→ TRANSFERRED
+             DELIVERED ─corrected→ DELIVERING ─stale_card_removed→ DELIVERING ─delivered→ DELIVERED
+             DELIVERED ─withdrawn_by_counsellor→ WITHDRAWN (issue 14: the counsellor's own)
 """
 
 from __future__ import annotations
@@ -117,6 +119,10 @@ class Draft(_Record):
     # The counsellor's card for this draft (the invoke's ``replyToId``): overwritten with a
     # content-free card when the draft ends without being sent (F.2.c: the sender keeps no copy).
     card_activity_id: str | None = None
+    # issue 14: a correction of a sent handoff ("Wijzigen" on the overview), not a new terugkoppeling:
+    # ``verstuur`` replaces that handoff's card instead of recording another (no fingerprint: art. 5).
+    corrects: str | None = None  # the handoff's id
+    corrects_reference: str | None = None
 
     @property
     def agency(self) -> Agency | None:
@@ -142,6 +148,19 @@ class Draft(_Record):
     def open(cls, *, id: str, counsellor: Actor, address: Address, now: datetime, ttl: timedelta) -> Change[Draft]:
         draft = cls(id=id, counsellor=counsellor, counsellor_address=address, created_at=now, expires_at=now + ttl)
         return Change(draft, (draft._event(AuditName.STARTED, now),))
+
+    @classmethod
+    def correcting(cls, handoff: Handoff, *, id: str, address: Address, now: datetime, ttl: timedelta
+                   ) -> Change[Draft]:
+        """``Wijzigen`` on the overview: the content form with what was sent, for the same client and
+        recipient (nothing is looked up again, nothing counts as sent again)."""
+        handoff._require("corrected", HandoffState.DELIVERED)
+        if handoff.client is None:
+            raise IllegalTransition("handoff", "purged", "corrected")
+        draft = cls(id=id, counsellor=handoff.counsellor, counsellor_address=address, created_at=now,
+                    expires_at=now + ttl, stage=Stage.COMPOSE, recipient=handoff.recipient, client=handoff.client,
+                    corrects=handoff.id, corrects_reference=handoff.reference)
+        return Change(draft, (draft._event(AuditName.STARTED, now, "correction"),))
 
     def identified(
         self, *, identity: Identity, recipient: Recipient, fingerprint: str, previously_sent_at: datetime | None,
@@ -217,6 +236,7 @@ class HandoffState(StrEnum):
 
 
 CLOSED_BY_RECIPIENT = (HandoffState.TRANSFERRED, HandoffState.RETURNED)
+BY_COUNSELLOR = "by_counsellor"  # ``closed_because`` of a handoff its counsellor withdrew (issue 14)
 
 
 class Handoff(_Record):
@@ -256,10 +276,19 @@ class Handoff(_Record):
     # (``due_at`` is this moment: the purge runs through the due index). Who clicked.
     undo_until: datetime | None = None
     transferred_by: str | None = None
+    # issue 14: a correction in flight. The card it replaces is overwritten and deleted *before* the new
+    # one is posted (one live copy at any time); until then it is kept here, and the sweep redoes both.
+    stale_delivery: Delivery | None = None
+    corrections: int = 0
 
     @property
     def agency(self) -> Agency:
         return self.recipient.agentschap
+
+    @property
+    def owner(self) -> str:
+        """Whose terugkoppeling it is (as ``Draft.owner``): the overview lists by this key."""
+        return f"{self.counsellor.tenant_id}|{self.counsellor.aad_object_id}"
 
     @property
     def live_attempt(self) -> int:
@@ -305,9 +334,14 @@ class Handoff(_Record):
         self._require("delivered", HandoffState.DELIVERING)
         arrived: Handoff = self._with(delivery=delivery, state=HandoffState.DELIVERED, sent_at=at)
         arrived = arrived._with(due_at=schedule.due(arrived))
-        event = arrived._event(AuditName.SENT, at, None if self.attempts == 1 else f"attempt {self.attempts}",
-                               actor=self.counsellor.aad_object_id)
-        mark = FingerprintMark(self.fingerprint, at) if self.fingerprint and not self.reassignments else None
+        reason = None if self.attempts == 1 else f"attempt {self.attempts}"
+        name = AuditName.SENT
+        if self.corrections:  # a corrected card: not a second terugkoppeling (art. 5), nor counted as sent
+            name, reason = AuditName.CORRECTION_DELIVERED, str(self.corrections)
+        event = arrived._event(name, at, reason, actor=self.counsellor.aad_object_id)
+        # neither a correction nor a card handed to a colleague is a second send (art. 5)
+        mark = (FingerprintMark(self.fingerprint, at)
+                if self.fingerprint and not self.corrections and not self.reassignments else None)
         return Change(arrived, (event,), mark_sent=mark, drop_draft=self.draft_id)
 
     def deferred(
@@ -401,6 +435,52 @@ class Handoff(_Record):
         self._require("withdrawn", HandoffState.DELIVERING, HandoffState.DELIVERED)
         because: Handoff = self._with(closed_because=reason)
         return because._purged(HandoffState.WITHDRAWN, at, lease, self._event(event, at, reason, actor=actor))
+
+    # -- issue 14: the counsellor corrects or withdraws a sent, unconfirmed terugkoppeling ----------
+
+    def corrected(self, content: Content, *, actor: Actor, draft_id: str, at: datetime, lease: timedelta
+                  ) -> Change[Handoff]:
+        """``verstuur`` of a correction draft: the new content goes back into the outbox as the next
+        delivery attempt; the card it replaces waits in ``stale_delivery`` to be removed first. The
+        correction draft goes in the same write. The reminders start over for the new card."""
+        self._require("corrected", HandoffState.DELIVERED)
+        if self.client is None or not self.counsellor.same_person(actor):
+            raise IllegalTransition("handoff", self.state.value, "corrected")
+        handoff: Handoff = self._with(
+            state=HandoffState.DELIVERING, client=self.client.model_copy(update={"content": content}),
+            stale_delivery=self.delivery, delivery=None, attempts=self.attempts + 1, due_at=at + lease,
+            reminders_sent=0, last_reminded_at=None, escalated=False, corrections=self.corrections + 1,
+        )
+        event = self._event(AuditName.CORRECTED, at, str(handoff.corrections), actor=actor.aad_object_id)
+        return Change(handoff, (event,), drop_draft=draft_id)
+
+    def stale_card_removed(self, *, overwritten: bool, deleted: bool, status: int | None, retryable: bool,
+                           at: datetime) -> Change[Handoff]:
+        """The replaced card of a correction: overwritten (its content gone) and deleted. Only once it is
+        overwritten or deleted may the new card be posted; a retryable failure keeps it due (``stale_delivery``
+        stays). One Teams refuses for good is given up on: content left in Teams is an incident (art. 9),
+        as for any card the bot cannot remove."""
+        self._require("stale_card_removed", HandoffState.DELIVERING)
+        if self.stale_delivery is None:
+            raise IllegalTransition("handoff", self.state.value, "stale_card_removed")
+        events = [self._event(AuditName.CARD_OVERWRITTEN, at, "correction")] if overwritten else []
+        events.append(self._event(AuditName.CARD_DELETED, at, "correction") if deleted
+                      else self._event(AuditName.CARD_DELETE_FAILED, at, str(status or "network")))
+        gone = overwritten or deleted
+        if not gone and not retryable:
+            events.append(self._event(AuditName.INCIDENT, at, "content_left_in_teams"))
+        handoff: Handoff = self._with(stale_delivery=None) if gone or not retryable else self
+        return Change(handoff, tuple(events))
+
+    def withdrawn_by_counsellor(self, *, actor: Actor, at: datetime, lease: timedelta) -> Change[Handoff]:
+        """``Intrekken`` (confirmed) on the overview: purged, the recipient's card removed and the
+        recipient told; the counsellor reads the outcome on their own card. Not an incident."""
+        self._require("withdrawn", HandoffState.DELIVERED)
+        if not self.counsellor.same_person(actor):
+            raise IllegalTransition("handoff", self.state.value, "withdrawn by another")
+        change = self.withdrawn(BY_COUNSELLOR, at=at, lease=lease, actor=actor.aad_object_id)
+        told: Handoff = change.record._with(counsellor_told=True)
+        return Change(told, change.events, drop_draft=change.drop_draft)
 
     def followed_up(self, keep_until: datetime | None = None) -> Change[Handoff]:
         """The recipient's card is removed and the counsellor told: nothing more is due but, at

@@ -163,6 +163,10 @@ class AuditName(StrEnum):
     REASSIGNED = "reassigned"  # handed to another trajectbegeleider of the agency (reason: colleague | backup)
     TRANSFER_UNDOABLE = "transfer_undoable"  # "Overgezet" clicked: undoable until the window ends (reason: minutes)
     TRANSFER_UNDONE = "transfer_undone"  # "Ongedaan maken": back to waiting, the content was never purged
+    # issue 14, the counsellor's side: a sent, unconfirmed terugkoppeling corrected (its card replaced)
+    # or withdrawn (``WITHDRAWN``, reason ``by_counsellor``). Neither is a repeat (art. 5) nor an incident.
+    CORRECTED = "corrected"
+    CORRECTION_DELIVERED = "correction_delivered"  # the corrected card arrived (not "sent": no second send)
 
 
 class AuditEvent(BaseModel):

@@ -91,12 +91,23 @@ def command_text(text: str | None) -> str:
     return "".join(kept).strip().removeprefix("/").strip()
 
 
+def _url_safe_id(value: str | None) -> str | None:
+    """Ids that go into the Connector's URL paths (``/v3/conversations/{id}/activities``): Teams's are
+    printable ASCII (``a:1…``, ``19:…@thread.v2``, ``29:1…``); anything else could not be sent to at all
+    (botbuilder's HTTP client fails to encode it: a 500, found by the fuzz test), so it is refused."""
+    if value is not None and not (value.isascii() and value.isprintable() and " " not in value):
+        raise ValueError("not an id Teams sends")
+    return value
+
+
 class _Account(BaseModel):
     model_config = ConfigDict(strict=True)
 
     id: str | None = None
     name: str | None = None
     aadObjectId: str | None = None  # noqa: N815 - the wire name
+
+    _id = field_validator("id", "aadObjectId")(_url_safe_id)
 
 
 class _Conversation(BaseModel):
@@ -105,6 +116,8 @@ class _Conversation(BaseModel):
     id: str | None = None
     conversationType: str | None = None  # noqa: N815
     tenantId: str | None = None  # noqa: N815
+
+    _id = field_validator("id", "tenantId")(_url_safe_id)
 
 
 class _Tenant(BaseModel):

@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.app.ports import Notice
-from bot.domain.handoff import Draft, Handoff, HandoffState, Stage
+from bot.domain.handoff import BY_COUNSELLOR, Draft, Handoff, HandoffState, Stage
 from bot.domain.model import Reason, Recipient
 from bot.domain.template import (
     CONTENT_FIELDS,
@@ -153,7 +153,20 @@ class Cards:
         values: Mapping[str, str] | None = None,
         errors: Sequence[FieldError] = (),
     ) -> Card:
-        """The card of the draft's stage; ``values``/``errors`` re-show a form that had mistakes."""
+        """The card of the draft's stage; ``values``/``errors`` re-show a form that had mistakes. A
+        correction (issue 14) says above it which terugkoppeling it replaces."""
+        card = self._stage_card(draft, today, values, errors)
+        if draft.corrects_reference:
+            card["body"].insert(0, self.warning(texts.CORRECTION_BANNER.format(reference=draft.corrects_reference)))
+        return card
+
+    def _stage_card(
+        self,
+        draft: Draft,
+        today: date,
+        values: Mapping[str, str] | None = None,
+        errors: Sequence[FieldError] = (),
+    ) -> Card:
         if draft.stage is Stage.IDENTIFY or draft.client is None or draft.recipient is None:
             return self.identification(draft.id, values, errors)
         identity = draft.client.identity
@@ -218,6 +231,7 @@ class Cards:
                 "stijl": "accent" if queued else "good",
                 "tijdlabel": texts.OFFERED_AT if queued else texts.SENT_AT,
                 "wachttekst": texts.QUEUED_TEXT,
+                "overzicht_titel": texts.OVERVIEW_BUTTON,
             },
         )
 
@@ -237,7 +251,10 @@ class Cards:
             HandoffState.RETURNED: texts.RETURNED_RECIPIENT,
             HandoffState.EXPIRED: texts.EXPIRED_RECIPIENT,
             HandoffState.WITHDRAWN: texts.WITHDRAWN_RECIPIENT,
+            HandoffState.DELIVERING: texts.CORRECTED_RECIPIENT,  # the card a correction replaces (issue 14)
         }.get(handoff.state, texts.UNDELIVERABLE_RECIPIENT)
+        if handoff.closed_because == BY_COUNSELLOR:
+            template = texts.WITHDRAWN_BY_COUNSELLOR_RECIPIENT
         return self.say(template, reference=handoff.reference, retention=self.retention_days)
 
     def reminder_text(self, handoff: Handoff) -> str:
@@ -250,7 +267,8 @@ class Cards:
         )
 
     def notice_text(self, handoff: Handoff, notice: Notice) -> str:
-        """What the counsellor is told, by reference and recipient only."""
+        """What the counsellor is told: the reference with the client's name while it is known (issue 14:
+        the counsellor sent it and may see it), the recipient, and what to do next."""
         template = {
             Notice.TRANSFERRED: texts.TRANSFERRED_COUNSELLOR,
             Notice.RETURNED: texts.RETURNED_COUNSELLOR,
@@ -265,9 +283,12 @@ class Cards:
             Notice.REASSIGNED_TO_BACKUP: texts.REASSIGNED_BACKUP_COUNSELLOR,
         }[notice]
         recipient = handoff.recipient
+        reference = handoff.reference
+        if handoff.client is not None:
+            reference = texts.NOTICE_NAMED.format(reference=reference, name=handoff.client.identity.naam)
         return self.say(
             template,
-            reference=handoff.reference,
+            reference=reference,
             recipient=texts.PERSON_AT.format(name=recipient.naam, agency=texts.AGENCY_NAMES[recipient.agentschap]),
             attempts=handoff.attempts,
             reminders=handoff.reminders_sent,
@@ -332,7 +353,7 @@ class Cards:
             paragraphs.append(texts.HELP_COUNSELLOR)
         if recipient:
             paragraphs.append(texts.HELP_RECIPIENT)
-        commands = [texts.COMMAND_START] if counsellor else []
+        commands = [texts.COMMAND_START, texts.COMMAND_OVERVIEW] if counsellor else []  # (overzicht: issue 14)
         if recipient:
             commands.append(texts.COMMAND_PENDING)  # issue 14
         commands.append(texts.COMMAND_HELP)
@@ -434,3 +455,72 @@ class Cards:
         if handoff.state is HandoffState.DELIVERING:
             return self.forwarded(handoff, copy=True)
         return self.superseded(handoff) if handoff.state.is_open else self.closed(handoff)
+    # -- issue 14, the counsellor's side: the overview, a correction, a withdrawal ------------------
+
+    def overview(self, handoffs: Sequence[Handoff], *, page: int, more: bool, unreadable: int = 0) -> Card:
+        """The counsellor's own terugkoppelingen, newest first, one page; the client's name while the
+        content exists (after a purge the card says it is gone). Shown to the sender only."""
+        items = []
+        for handoff in handoffs:
+            name = handoff.client.identity.naam if handoff.client else texts.OVERVIEW_PURGED_NAME
+            state = texts.OVERVIEW_STATES[handoff.state.value] + (texts.OVERVIEW_CORRECTED if handoff.corrections
+                                                                   else "")
+            labels = texts.OVERVIEW_LABELS
+            purge = (("purged", dmy(handoff.closed_at.astimezone(BRUSSELS).date())) if handoff.closed_at
+                     else ("purge", self.purge_day(handoff)))
+            facts = [
+                ("recipient", texts.PERSON_AT.format(name=handoff.recipient.naam,
+                                                     agency=texts.AGENCY_NAMES[handoff.recipient.agentschap])),
+                ("sent", moment(handoff.sent_at) if handoff.sent_at else texts.OVERVIEW_NOT_SENT),
+                ("reminders", str(handoff.reminders_sent)),
+                ("state", state),
+                purge,
+            ]
+            items.append({
+                "kop": f"{handoff.reference} · {name}",
+                "feiten": [{"label": labels[k], "waarde": v} for k, v in facts],
+                "open": handoff.state is HandoffState.DELIVERED and handoff.client is not None,
+                "handoff": handoff.id,
+            })
+        return self.templates.bind("overzicht", {
+            "titel": texts.OVERVIEW_TITLE, "stijl": "accent", "intro": texts.OVERVIEW_INTRO,
+            "leeg": texts.OVERVIEW_EMPTY if not items and page == 1 else "",
+            "onleesbaar": self.say(texts.OVERVIEW_UNREADABLE, count=unreadable) if unreadable else "",
+            "items": items, "pagina": str(page), "paginatekst": texts.OVERVIEW_PAGE.format(page=page),
+            "vorige": str(page - 1) if page > 1 else "", "volgende": str(page + 1) if more else "",
+            "vorige_titel": texts.OVERVIEW_PREVIOUS, "volgende_titel": texts.OVERVIEW_NEXT,
+            "wijzigen": texts.CORRECT_BUTTON, "intrekken": texts.WITHDRAW_BUTTON, "nieuw_titel": texts.NEW_HANDOFF,
+            # in the "…" menu beside Vorige/Volgende, so three buttons never crowd a phone's 320 px
+            "nieuw_modus": "secondary" if page > 1 or more else "primary",
+        })
+
+    def corrected(self, handoff: Handoff, *, queued: bool) -> Card:
+        """After a correction: the receipt (reference, recipient, time), no client data."""
+        text = (texts.CORRECTED_QUEUED_TEXT if queued else texts.CORRECTED_TEXT).format(reference=handoff.reference)
+        return self.templates.bind("ontvangstbewijs", {
+            "referentie": handoff.reference, "ontvanger": _recipient(handoff.recipient),
+            "verstuurd": moment(handoff.sent_at or handoff.created_at), "wachtrij": True,
+            "titel": texts.CORRECTED_QUEUED_TITLE if queued else texts.CORRECTED_TITLE,
+            "stijl": "accent" if queued else "good", "tijdlabel": texts.OFFERED_AT if queued else texts.SENT_AT,
+            "wachttekst": text, "overzicht_titel": texts.OVERVIEW_BUTTON,
+        })
+
+    def withdraw_confirmation(self, handoff: Handoff) -> Card:
+        """Before ``Intrekken`` purges: what confirming does. No client data (only the reference)."""
+        return self.templates.bind("intrekken", {
+            "handoff": handoff.id, "titel": texts.WITHDRAW_TITLE.format(reference=handoff.reference),
+            "inleiding": texts.WITHDRAW_INTRO, "gevolgen": [{"tekst": t} for t in texts.WITHDRAW_CONSEQUENCES],
+            "onomkeerbaar": texts.WITHDRAW_IRREVERSIBLE, "bevestig": texts.WITHDRAW_CONFIRM,
+            "terug": texts.WITHDRAW_BACK,
+        })
+
+    def cancelled(self, corrects: str | None = None) -> Card:
+        """``annuleer``: nothing sent, nothing kept; a dropped correction leaves the sent version standing."""
+        if corrects:
+            return self.message(texts.CORRECTION_CANCELLED_TITLE, texts.CORRECTION_CANCELLED_TEXT.format(
+                reference=corrects), offer_new=True)
+        return self.message(texts.CANCELLED_TITLE, texts.CANCELLED_TEXT, offer_new=True)
+
+    def withdrawn(self, handoff: Handoff, *, removed: bool) -> Card:
+        text = texts.WITHDRAWN_TEXT if removed else texts.WITHDRAWN_PENDING_TEXT
+        return self.message(texts.WITHDRAWN_TITLE, text.format(reference=handoff.reference), offer_new=True)

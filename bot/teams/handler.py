@@ -16,7 +16,7 @@ from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.schema import AdaptiveCardInvokeResponse, Attachment, ChannelAccount
 
 from bot import logs
-from bot.app import counsellor, incidents, recipient
+from bot.app import counsellor, incidents, recipient, sent
 from bot.app import results as r
 from bot.app.services import Terugkoppeling
 from bot.domain.handoff import Handoff, HandoffState, Stage
@@ -33,7 +33,8 @@ START_COMMANDS = frozenset({"terugkoppeling"})
 HELP_COMMANDS = frozenset({"help", "hulp", "?"})  # any other text gets the help card too, saying so
 # -- the trajectbegeleider's side (issue 14, branch hrecip) --
 PENDING_COMMANDS = frozenset({"openstaand", "openstaande"})
-NO_ID_VERBS = frozenset({Verb.NIEUW, Verb.OPENSTAAND})  # verbs whose data carries no draft or handoff id
+OVERVIEW_COMMANDS = frozenset({"overzicht", "status"})  # issue 14: the counsellor's own terugkoppelingen
+NO_ID_VERBS = frozenset({Verb.NIEUW, Verb.OPENSTAAND, Verb.OVERZICHT})  # verbs whose data carries no record id
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +99,10 @@ class TerugkoppelingBot(TeamsActivityHandler):
             card = self._card_for(await recipient.pending(self.service, actor))
             await turn_context.send_activity(MessageFactory.attachment(_attachment(card)))
             return
+        if command in OVERVIEW_COMMANDS and actor is not None:  # issue 14, the counsellor's side
+            card = self._card_for(await sent.overview(self.service, actor))
+            await turn_context.send_activity(MessageFactory.attachment(_attachment(card)))
+            return
         # 'help', and any text the bot does not know (never echoed: it may hold a client's name)
         card = self._help(actor, unknown=command not in HELP_COMMANDS)
         await turn_context.send_activity(MessageFactory.attachment(_attachment(card)))
@@ -160,8 +165,8 @@ class TerugkoppelingBot(TeamsActivityHandler):
                 return self.cards.refusal(reason, draft_id)
             case r.Stale():
                 return self.cards.refusal(Reason.STALE)
-            case r.Cancelled():
-                return self.cards.message(texts.CANCELLED_TITLE, texts.CANCELLED_TEXT, offer_new=True)
+            case r.Cancelled(corrects):
+                return self.cards.cancelled(corrects)
             case r.Sent(handoff):
                 return self.cards.receipt(handoff)
             case r.Queued(handoff):
@@ -185,6 +190,15 @@ class TerugkoppelingBot(TeamsActivityHandler):
                 )
             case ConfirmReturn(handoff):
                 return self.cards.return_confirmation(handoff)
+            # -- issue 14, the counsellor's side: the overview, a correction, a withdrawal
+            case r.Overview(handoffs, page, more, unreadable):
+                return self.cards.overview(handoffs, page=page, more=more, unreadable=unreadable)
+            case r.Corrected(handoff, queued):
+                return self.cards.corrected(handoff, queued=queued)
+            case r.ConfirmWithdraw(handoff):
+                return self.cards.withdraw_confirmation(handoff)
+            case r.Withdrawn(handoff, removed):
+                return self.cards.withdrawn(handoff, removed=removed)
             case incidents.Acknowledgement(notification, allowed):
                 if not allowed or notification is None or notification.acknowledged_at is None:
                     return self.cards.message(texts.DPO_ACK_REFUSED_TITLE, texts.DPO_ACK_REFUSED_TEXT)
@@ -244,6 +258,12 @@ VERBS: dict[Verb, UseCase] = {
                                                                    call.action.data.poging,
                                                                    call.inputs.get("collega", "")),
     Verb.ONGEDAAN_MAKEN: lambda app, call: recipient.undo_transfer(app, call.actor, call.handoff),
+    # issue 14, the counsellor's side: the overview, a correction, a withdrawal
+    Verb.OVERZICHT: lambda app, call: sent.overview(app, call.actor, call.action.data.pagina or 1),
+    Verb.CORRIGEER: lambda app, call: sent.begin_correction(app, call.actor, call.handoff,
+                                                            address_of(call.context.activity)),
+    Verb.INTREKKEN: lambda app, call: sent.ask_withdraw(app, call.actor, call.handoff),
+    Verb.BEVESTIG_INTREKKEN: lambda app, call: sent.withdraw(app, call.actor, call.handoff),
 }
 
 

@@ -254,11 +254,12 @@ RETURNED_RECIPIENT = (
 )
 TRANSFERRED_COUNSELLOR = (
     "{reference}: de trajectbegeleider heeft je terugkoppeling overgezet naar KBI/Allis. "
-    "De inhoud is nu overal verwijderd."
+    "De inhoud is nu overal verwijderd. Je hoeft niets meer te doen."
 )
 RETURNED_COUNSELLOR = (
     "{reference}: de trajectbegeleider meldt dat dit niet hun klant is. De terugkoppeling is "
-    "verwijderd en als incident geregistreerd. Kijk de trajectbegeleider na in het klantvolgsysteem."
+    "verwijderd en als incident geregistreerd. Kijk de trajectbegeleider na in het klantvolgsysteem en "
+    "verstuur de terugkoppeling daarna opnieuw met 'terugkoppeling'."
 )
 
 REMINDER = (
@@ -273,12 +274,14 @@ UNDELIVERABLE_RECIPIENT = "{reference} kon niet bezorgd worden en is gewist."
 WITHDRAWN_RECIPIENT = "{reference} werd ingetrokken. De terugkoppeling is uit deze chat en uit het systeem verwijderd."
 PROTOCOL_ENDED_COUNSELLOR = (
     "{reference} werd ingetrokken: het protocol, of de deelname van het agentschap van {recipient}, is "
-    "afgelopen. De inhoud is gewist."
+    "afgelopen. De inhoud is gewist. Is de informatie nog nodig, vraag dan {beheerder} hoe je ze nu "
+    "bezorgt."
 )
 INCIDENT_WITHDRAWN_COUNSELLOR = (
     "{reference} werd ingetrokken: er werd gemeld dat ze bij de verkeerde persoon terechtkwam, of een "
     "ander incident. De inhoud is gewist bij {recipient} en in de bot; de DPO's worden verwittigd. "
-    "Kijk na wie de trajectbegeleider van de klant is voor je een nieuwe terugkoppeling stuurt."
+    "Zoek de klant opnieuw op met 'terugkoppeling' als er nog een terugkoppeling nodig is: de bot "
+    "vraagt de juiste trajectbegeleider dan opnieuw op."
 )
 PROTOCOL_ENDS = "Let op: terugkoppelingen via Teams kunnen nog tot en met {day}."
 NO_LONGER_ELIGIBLE_COUNSELLOR = (
@@ -291,7 +294,9 @@ DIRECTORY_DOWN = (
     "Er werd niets verstuurd."
 )
 SUPERSEDED = "Dit bericht is vervangen door een nieuwer bericht voor {reference} in deze chat."
-DELIVERED_LATE_COUNSELLOR = "{reference} is alsnog aangekomen bij {recipient}. Je kopie is verwijderd."
+DELIVERED_LATE_COUNSELLOR = (
+    "{reference} is alsnog aangekomen bij {recipient}. Je kopie is verwijderd. Je hoeft niets te doen."
+)
 UNDELIVERABLE_COUNSELLOR = (
     "{reference} kon na {attempts} pogingen niet bezorgd worden bij {recipient}: Teams bleef "
     "onbereikbaar. De inhoud is gewist. Verstuur de terugkoppeling opnieuw met 'terugkoppeling' of "
@@ -304,11 +309,13 @@ NOT_INSTALLED_COUNSELLOR = (
 )
 UNCONFIRMED_COUNSELLOR = (
     "{reference} is na {reminders} herinneringen nog niet als overgezet bevestigd door {recipient}. "
-    "Neem eventueel contact op met de trajectbegeleider. Op {purge} wordt ze automatisch gewist."
+    "Neem eventueel contact op met de trajectbegeleider, of trek ze in via 'overzicht'. Op {purge} wordt "
+    "ze automatisch gewist."
 )
 EXPIRED_COUNSELLOR = (
     "{reference} werd niet binnen {retention} dagen als overgezet bevestigd door {recipient} en is "
-    "automatisch gewist (bewaartermijn). Verstuur ze opnieuw als de informatie nog nodig is."
+    "automatisch gewist (bewaartermijn). Verstuur ze opnieuw met 'terugkoppeling' als de informatie nog "
+    "nodig is."
 )
 
 # -- Art. 9: incidents to the data protection officers (bot.app.incidents) -------------------------
@@ -414,3 +421,87 @@ UNDO_TEXT = (
     "maken. Daarna wordt de inhoud gewist, verdwijnt dit bericht en krijgt de bemiddelaar een melding."
 )
 UNDO = "Ongedaan maken"
+# -- issue 14, the counsellor's side: the overview, a correction, a withdrawal ----------------------
+NOTICE_NAMED = "{reference} ({name})"  # a notice to the counsellor names the client while it is known
+OVERVIEW_TITLE = "Je terugkoppelingen"
+OVERVIEW_INTRO = (
+    "De terugkoppelingen die je verstuurde en die nog open zijn of kort geleden afgehandeld, de nieuwste "
+    "eerst. De naam van de klant zie alleen jij, zolang de inhoud bestaat."
+)
+OVERVIEW_EMPTY = "Je hebt geen open of recent afgehandelde terugkoppelingen."
+OVERVIEW_PAGE = "Pagina {page}"
+OVERVIEW_UNREADABLE = (
+    "{count} terugkoppeling(en) op deze pagina kon(den) niet gelezen worden en is (zijn) overgeslagen. "
+    "{beheerder} is verwittigd via de audit."
+)
+OVERVIEW_PURGED_NAME = "naam gewist (de inhoud is verwijderd)"
+OVERVIEW_LABELS = {
+    "recipient": "Ontvanger",
+    "sent": "Verstuurd",
+    "reminders": "Herinneringen",
+    "state": "Status",
+    "purge": "Wordt gewist op",
+    "purged": "Gewist op",
+}
+OVERVIEW_NOT_SENT = "nog niet"
+OVERVIEW_STATES = {
+    "delivering": "Wordt verstuurd",
+    "delivered": "Wacht op 'Overgezet'",
+    "transferred": "Overgezet naar KBI/Allis",
+    "returned": "Niet de klant van deze trajectbegeleider (incident)",
+    "expired": "Niet overgezet binnen de bewaartermijn",
+    "undeliverable": "Niet bezorgd",
+    "withdrawn": "Ingetrokken",
+}
+OVERVIEW_CORRECTED = " (gewijzigd)"
+OVERVIEW_PREVIOUS = "Vorige"
+OVERVIEW_NEXT = "Volgende"
+OVERVIEW_BUTTON = "Overzicht"
+CORRECT_BUTTON = "Wijzigen"
+WITHDRAW_BUTTON = "Intrekken"
+COMMAND_OVERVIEW = ("overzicht", "je verstuurde terugkoppelingen, met Wijzigen en Intrekken")
+CORRECTION_BANNER = (
+    "Je wijzigt {reference}. Na het versturen vervangt de nieuwe versie de vorige bij de trajectbegeleider: "
+    "de vorige wordt eerst verwijderd."
+)
+CORRECTION_CANCELLED_TITLE = "Wijziging geannuleerd"
+CORRECTION_CANCELLED_TEXT = (
+    "Er werd niets gewijzigd: de trajectbegeleider ziet nog de versie van {reference} die je eerder verstuurde."
+)
+CORRECTED_TITLE = "Wijziging verstuurd"
+CORRECTED_QUEUED_TITLE = "Wijziging wordt verstuurd"
+CORRECTED_TEXT = (
+    "De trajectbegeleider ziet nu alleen de nieuwe versie van {reference}: de vorige is vervangen."
+)
+CORRECTED_QUEUED_TEXT = (
+    "Teams antwoordt nu even niet. De bot vervangt de vorige versie van {reference} automatisch en stuurt je "
+    "een bericht zodra de nieuwe is aangekomen. Je hoeft niets opnieuw te versturen."
+)
+CORRECTED_RECIPIENT = (
+    "{reference} is gewijzigd door de bemiddelaar. De vorige versie is gewist; de nieuwe volgt in een "
+    "apart bericht."
+)
+WITHDRAW_TITLE = "{reference} intrekken?"
+WITHDRAW_INTRO = "Als je bevestigt, gebeurt dit meteen:"
+WITHDRAW_CONSEQUENCES = (
+    "de terugkoppeling wordt bij de trajectbegeleider uit de chat verwijderd en uit het systeem gewist;",
+    "de trajectbegeleider krijgt bericht dat je ze hebt ingetrokken.",
+)
+WITHDRAW_IRREVERSIBLE = (
+    "Dit kan je niet ongedaan maken. Wil je alleen iets verbeteren? Klik dan op 'Terug' en kies 'Wijzigen'."
+)
+WITHDRAW_CONFIRM = "Intrekken"
+WITHDRAW_BACK = "Terug"
+WITHDRAWN_TITLE = "Ingetrokken"
+WITHDRAWN_TEXT = (
+    "{reference} is ingetrokken en gewist. Het bericht bij de trajectbegeleider is verwijderd en zij "
+    "hebben er bericht van gekregen."
+)
+WITHDRAWN_PENDING_TEXT = (
+    "{reference} is ingetrokken en gewist in de bot. Teams heeft het bericht bij de trajectbegeleider nog "
+    "niet verwijderd; de bot probeert het automatisch opnieuw."
+)
+WITHDRAWN_BY_COUNSELLOR_RECIPIENT = (
+    "{reference} werd ingetrokken door de bemiddelaar. De terugkoppeling is uit deze chat en uit het "
+    "systeem verwijderd. Je hoeft niets te doen."
+)

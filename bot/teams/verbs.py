@@ -30,3 +30,8 @@ class Verb(StrEnum):
     DOORSTUREN = "doorsturen"  # the choice of a colleague of the same agency; changes nothing
     BEVESTIG_DOORSTUREN = "bevestig_doorsturen"  # hand it to the chosen colleague (data.collega: from the list)
     ONGEDAAN_MAKEN = "ongedaan_maken"  # "Overgezet" undone within its window: the card waits again
+    # issue 14, the counsellor's side: the overview, and correcting or withdrawing a sent one
+    OVERZICHT = "overzicht"  # the counsellor's own terugkoppelingen; data.pagina = the page (from 1)
+    CORRIGEER = "corrigeer"  # "Wijzigen" on the overview: the content form with the sent values
+    INTREKKEN = "intrekken"  # asks for confirmation first; changes nothing
+    BEVESTIG_INTREKKEN = "bevestig_intrekken"  # yes: the recipient's card removed, purged, the recipient told

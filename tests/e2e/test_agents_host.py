@@ -9,6 +9,12 @@ import pytest
 
 from bot.agents.messenger import AgentsMessenger
 from tests.e2e.conftest import ATLAS, VDAB
+from tests.e2e.test_counsellor_overview import (  # noqa: F401 - issue 14, the counsellor's side
+    test_a_correction_replaces_the_recipients_card_with_exactly_one_live_copy,
+    test_a_correction_throttled_by_teams_is_finished_by_the_sweep_with_one_live_copy,
+    test_the_overview_shows_the_counsellors_own_newest_first_paged_and_nobody_elses,
+    test_withdrawal_asks_first_then_removes_the_card_purges_and_tells_the_recipient,
+)
 from tests.e2e.test_flow import (  # noqa: F401 - collected here, on this host
     test_group_chat_gets_a_refusal_and_no_form,
     test_other_text_gets_help,

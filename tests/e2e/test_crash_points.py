@@ -173,3 +173,41 @@ async def test_killed_between_closing_and_removing_the_card(world, verb, outcome
     await assert_the_evidence_is_whole(bot, {"recorded": 1, "sent": 1, **expected})
     await assert_nothing_private_left(bot)
     assert outcome in json.dumps(json.loads((await bot.cli("audit", "--format", "json"))[1])["events"])
+
+
+# -- issue 14: a correction replaces the recipient's card through the outbox ---------------------
+
+
+@pytest.mark.parametrize("point", ["before the old card is overwritten", "before the new card is posted"])
+async def test_killed_mid_correction_the_sweep_finishes_it_with_one_live_copy(world, point):
+    from tests.e2e.test_counsellor_overview import item_action
+
+    bot, harness, connector = world
+    counsellor, els = harness.user("aad-bram", VDAB, "Bram"), harness.user(ELS, ATLAS, "Els Peeters")
+    bot.start()
+    await write(counsellor)
+    await counsellor.click("verstuur")
+    conversation = connector.conversation_for(ELS)
+    old_id, _ = connector.last_card(conversation)
+    await counsellor.say("overzicht")
+    await counsellor.click("corrigeer", data=item_action(counsellor.card, "corrigeer"))
+    await counsellor.click("bekijk", {**CONTENT, "jobdoelwit": "Zorgkundige"})
+    if point.startswith("before the old"):
+        connector.fail(method="PUT", path_contains=old_id, status="crash", hook=bot.kill)
+    else:
+        connector.fail(method="POST", path_is="/v3/conversations", status="crash", hook=bot.kill)
+    with pytest.raises(Exception):  # noqa: B017 - Teams gets no answer at all
+        await counsellor.click("verstuur")
+    assert len(content_cards(connector, conversation)) <= 1  # never two copies, not even now
+
+    bot.start()
+    assert await bot.sweep(datetime.now(UTC) + LATER) == {"deliver": 1}
+    assert await bot.sweep(datetime.now(UTC) + 2 * LATER) == {}
+    (live,) = content_cards(connector, conversation)
+    assert live["id"] != old_id and "Zorgkundige" in json.dumps(live["attachments"][0]["content"])
+    els.adopt(conversation, live["id"], live["attachments"][0]["content"])
+    await els.click("overgezet")
+    assert content_cards(connector, conversation) == []
+    await assert_the_evidence_is_whole(bot, {"recorded": 1, "sent": 1, "corrected": 1, "correction_delivered": 1,
+                                             "transferred": 1, "incident": 0})
+    await assert_nothing_private_left(bot)

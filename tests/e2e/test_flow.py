@@ -71,7 +71,8 @@ async def test_whole_happy_path_as_two_users(harness, counsellor, els, caplog):
 
     # 6. the counsellor is told, by reference only
     told = counsellor.last_text()
-    assert told.startswith(reference) and "overgezet" in told and NAME not in told
+    # (issue 14: the notice names the client for the counsellor, who sent it, and says what is next)
+    assert told.startswith(f"{reference} ({NAME}):") and "overgezet" in told and "niets meer te doen" in told
 
     # 7. evidence without client data
     events = await harness.runtime.store.audit_events()
@@ -138,7 +139,7 @@ async def test_restart_at_every_step(harness, counsellor, els):
     await harness.restart()
     receive(els)
     await els.click("overgezet")
-    assert counsellor.last_text().endswith("De inhoud is nu overal verwijderd.")
+    assert counsellor.last_text().endswith("De inhoud is nu overal verwijderd. Je hoeft niets meer te doen.")
 
 
 async def test_retried_verstuur_sends_one_card(harness, counsellor):

@@ -34,6 +34,7 @@ from tests.support.teams import Harness
 VERBS = ["identificeer", "herbegin", "bevestig_herhaling", "bekijk", "wijzig", "annuleer", "verstuur",
          "overgezet", "niet_mijn_klant", "bevestig_niet_mijn_klant", "kennis_genomen",
          "toon", "openstaand", "doorsturen", "bevestig_doorsturen", "ongedaan_maken",  # issue 14
+         "overzicht", "corrigeer", "intrekken", "bevestig_intrekken",  # issue 14
          "ververs"]  # not "nieuw": that one legitimately opens a draft
 STALL_BOUND_S = 0.050
 BODY_LIMIT = 256 * 1024

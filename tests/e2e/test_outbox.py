@@ -44,7 +44,7 @@ async def test_a_retryable_failure_is_queued_and_delivered_once_by_the_sweep(har
     assert len(harness.connector.cards_to(ELS)) == 1
     receive(els)
     assert NAME in " ".join(texts(els.card))
-    assert counsellor.last_text().startswith(f"{handoff.reference} is alsnog aangekomen bij Els Peeters")
+    assert counsellor.last_text().startswith(f"{handoff.reference} ({NAME}) is alsnog aangekomen bij Els Peeters")
 
     assert await harness.sweep(harness.clock.now() + timedelta(hours=1)) == {}  # nothing left to do
     assert len(harness.connector.cards_to(ELS)) == 1
@@ -80,7 +80,7 @@ async def test_giving_up_after_the_bound_purges_and_tells_the_counsellor(harness
     assert handoff.state is HandoffState.UNDELIVERABLE and handoff.client is None and handoff.attempts == 8
     assert harness.connector.cards_to(ELS) == []
     told = counsellor.last_text()
-    assert told.startswith(f"{handoff.reference} kon na 8 pogingen niet bezorgd worden") and NAME not in told
+    assert told.startswith(f"{handoff.reference} ({NAME}) kon na 8 pogingen niet bezorgd worden")  # (issue 14)
     trail = await harness.runtime.store.audit_events()
     assert events(trail).count("delivery_deferred") == 7 and events(trail)[-2:] == ["delivery_abandoned", "purged"]
     assert b"Amina" not in harness.db_bytes() and "Amina" not in harness.all_logs()

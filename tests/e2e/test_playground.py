@@ -1,8 +1,9 @@
 """The whole loop in a real Teams-like client: `python -m bot` and the Microsoft 365 Agents
 Playground (npm, offline), driven in headless Debian Chromium by ``tools/playground/drive.mjs``:
-type "terugkoppeling", identify, fill the template, preview, send, see the card arrive, click
-"Overgezet", see the card replaced. Screenshots land in the test's folder (and, with
-PLAYGROUND_SHOTS=dir, there too: that is how docs/playground/ was made)."""
+type "terugkoppeling", identify, fill the template, preview, send, see the card arrive, open the
+overview, correct it (the card replaced), click "Overgezet", see the card replaced. Screenshots
+land in the test's folder (and, with PLAYGROUND_SHOTS=dir, there too: that is how docs/playground/
+was made)."""
 
 import json
 import os
@@ -62,7 +63,11 @@ def test_the_whole_loop_in_the_agents_playground(playground, tmp_path):
                            f"http://127.0.0.1:{PORT}/"], capture_output=True, text=True, timeout=240)
     seen = json.loads(done.stdout.strip().splitlines()[-1]) if done.stdout.strip() else {}
     assert done.returncode == 0, (seen.get("error"), done.stderr[-2000:])
-    assert seen["steps"] == ["1-identificatie", "2-inhoud", "3-voorbeeld", "4-ontvangen", "5-overgezet"]
+    assert seen["steps"] == ["1-identificatie", "2-inhoud", "3-voorbeeld", "4-ontvangen", "5-overzicht",
+                             "6-wijzigen", "7-gewijzigd", "8-overgezet"]
+    # issue 14: the overview names the client for the sender; the correction leaves one live copy
+    assert "Samira Haddad" in seen["overview"] and "Wacht op 'Overgezet'" in seen["overview"]
+    assert "Zorgkundige in een woonzorgcentrum" in seen["corrected"] and seen["live"] == 1
     assert "Terugkoppeling verstuurd" in seen["receipt"] and "Samira" not in seen["receipt"]
     assert "Samira Haddad" in seen["delivered"] and "05/05/1996" in seen["delivered"]
     for step in seen["steps"]:

@@ -63,8 +63,8 @@ async def test_reminders_skip_weekends_and_holidays_then_escalate_then_purge(har
     before = len(counsellor.texts())
     assert await harness.sweep(at(2027, 1, 6)) == {"escalate": 1}
     told = counsellor.texts()[before:]
-    assert len(told) == 1 and told[0].startswith(f"{ref} is na 3 herinneringen nog niet als overgezet bevestigd")
-    assert NAME not in told[0]
+    assert len(told) == 1 and told[0].startswith(f"{ref} ({NAME}) is na 3 herinneringen nog niet als overgezet")
+    assert "'overzicht'" in told[0]  # (issue 14: named for the counsellor, with what to do next)
     assert await harness.sweep(at(2027, 1, 15)) == {}
     assert len(reminders(els)) == 3  # at most three
 
@@ -72,7 +72,7 @@ async def test_reminders_skip_weekends_and_holidays_then_escalate_then_purge(har
     assert await harness.sweep(at(2027, 1, 22)) == {"expire": 1}
     assert [c for c in els.h.connector.live_activities(els.conversation_id) if c.get("attachments")] == []
     assert els.last_text().startswith(f"{ref} werd niet binnen 30 dagen als overgezet bevestigd")
-    assert counsellor.last_text().startswith(f"{ref} werd niet binnen 30 dagen als overgezet bevestigd door Els")
+    assert counsellor.last_text().startswith(f"{ref} ({NAME}) werd niet binnen 30 dagen als overgezet bevestigd")
     stored = await harness.runtime.store.get_handoff(handoff.id)
     assert stored.state is HandoffState.EXPIRED and stored.client is None
     assert stored.due_at == stored.closed_at + timedelta(days=365)  # only its envelope's own retention is left

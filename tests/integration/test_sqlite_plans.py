@@ -50,3 +50,15 @@ async def test_openstaand_uses_the_pending_index(tmp_path, sealer):
         assert "USING INDEX handoffs_pending" in plan and "SCAN" not in plan and "TEMP B-TREE" not in plan, plan
     finally:
         await store.close()
+
+
+async def test_the_counsellors_overview_uses_its_index(tmp_path, sealer):
+    store = await SqliteStore.open(tmp_path / "plans.db", sealer)
+    try:
+        sql = ("SELECT d.doc FROM handoffs d WHERE d.owner = ? ORDER BY d.created_at DESC, d.rowid DESC"
+               " LIMIT 11 OFFSET 0")
+        cursor = await store._db.execute(f"EXPLAIN QUERY PLAN {sql}", ("tenant|counsellor",))
+        plan = " ".join(row[-1] for row in await cursor.fetchall())
+        assert "USING INDEX handoffs_owner" in plan and "TEMP B-TREE" not in plan, plan
+    finally:
+        await store.close()

@@ -301,3 +301,46 @@ async def test_pending_cards_are_listed_per_recipient_oldest_first_and_paged(sto
     assert mine[0].id in [h.id for h in await store.pending_for(f"{other.tenant_id}|aad-jan", 0, 10)]
     await store.delete_handoff(mine[2].id)
     assert [h.id for h in await store.pending_for(key, 0, 10)] == [h.id for h in mine[3:]]
+
+
+# -- the counsellor's overview (issue 14) ------------------------------------------------------
+
+
+async def test_a_counsellors_handoffs_come_newest_first_paged_and_only_theirs(store):
+    mine = [await store.add_handoff(f.handoff(created_at=f.NOW + timedelta(minutes=i))) for i in range(5)]
+    theirs = await store.add_handoff(f.handoff(counsellor=f.OTHER_COUNSELLOR, created_at=f.NOW + timedelta(hours=1)))
+    closed = await store.save_handoff(mine[1].model_copy(update={"state": HandoffState.TRANSFERRED, "client": None}))
+    owner = mine[0].owner
+    first = await store.counsellor_handoffs(owner, 3)
+    assert [h.id for h in first] == [mine[4].id, mine[3].id, mine[2].id]
+    second = await store.counsellor_handoffs(owner, 3, offset=3)
+    assert [h.id for h in second] == [closed.id, mine[0].id]
+    assert second[0].client is None and second[1].client.identity.naam == "Amina El Idrissi"
+    assert [h.id for h in await store.counsellor_handoffs(theirs.owner, 10)] == [theirs.id]
+    await store.delete_handoff(mine[4].id)  # forgotten: gone from the overview with its index entry
+    assert [h.id for h in await store.counsellor_handoffs(owner, 1)] == [mine[3].id]
+    assert await store.counsellor_handoffs("tenant-vdab|nobody", 10) == []
+
+
+async def test_handoffs_written_before_the_overview_are_found_after_a_restart(store_path_factory, sealer):
+    """Stores from before issue 14: SQLite's migration fills the owner column from the envelope;
+    Table Storage's ``open`` writes the missing ``k|`` entries."""
+    store = await store_path_factory(sealer)
+    added = await store.add_handoff(f.handoff())
+    if hasattr(store, "_db"):
+        await store._db.execute("UPDATE handoffs SET owner = NULL, created_at = NULL")
+        await store._db.execute("DROP INDEX handoffs_owner")
+        await store._db.execute("ALTER TABLE handoffs DROP COLUMN created_at")
+        await store._db.execute("ALTER TABLE handoffs DROP COLUMN owner")
+        await store._db.execute("PRAGMA user_version = 8")  # the version before the overview's migration (9)
+    else:
+        entity = await store._table.get_entity("tk", f"h|{added.id}")
+        await store._table.delete_entity("tk", entity["Owner"])
+        await store._table.upsert_entity({k: v for k, v in entity.items() if k != "Owner"}, mode="replace")
+        assert await store.counsellor_handoffs(added.owner, 10) == []  # the old store's state
+    await store.close()
+    again = await store_path_factory(sealer)
+    try:
+        assert [h.id for h in await again.counsellor_handoffs(added.owner, 10)] == [added.id]
+    finally:
+        await again.close()

@@ -205,6 +205,15 @@ ILLEGAL_HANDOFF_STEPS = {
     "given_up": (lambda h: h.given_up(at=f.NOW, lease=LEASE, status=None), {HandoffState.DELIVERING}),
     "withdrawn": (lambda h: h.withdrawn("recipient_changed", at=f.NOW, lease=LEASE),
                   {HandoffState.DELIVERING, HandoffState.DELIVERED}),
+    # issue 14: the counsellor's correction and withdrawal
+    "corrected": (lambda h: h.corrected(f.client().content, actor=f.COUNSELLOR, draft_id="d-2", at=f.NOW,
+                                        lease=LEASE), {HandoffState.DELIVERED}),
+    "correcting": (lambda h: Draft.correcting(h, id="d-2", address=f.ADDRESS, now=f.NOW, ttl=LEASE),
+                   {HandoffState.DELIVERED}),
+    "stale_card_removed": (lambda h: h._with(stale_delivery=DELIVERY).stale_card_removed(
+        overwritten=True, deleted=True, status=None, retryable=False, at=f.NOW), {HandoffState.DELIVERING}),
+    "withdrawn_by_counsellor": (lambda h: h.withdrawn_by_counsellor(actor=f.COUNSELLOR, at=f.NOW, lease=LEASE),
+                                {HandoffState.DELIVERED}),
     "followed_up": (lambda h: h.followed_up(), {HandoffState.TRANSFERRED, HandoffState.RETURNED,
                                                HandoffState.EXPIRED, HandoffState.UNDELIVERABLE,
                                                HandoffState.WITHDRAWN}),
@@ -389,3 +398,71 @@ def test_toon_in_another_message_moves_the_live_copy_and_keeps_the_old_to_remove
 def test_toon_moves_only_a_delivered_card(state):
     with pytest.raises(IllegalTransition):
         in_state(state).shown_in("act-9")
+# -- issue 14: the counsellor corrects or withdraws a sent, unconfirmed terugkoppeling -----------
+
+NEW_CONTENT = f.client().content.model_copy(update={"jobdoelwit": "Zorg"})
+
+
+def test_a_correction_draft_starts_at_the_form_with_what_was_sent_and_no_fingerprint():
+    sent = delivered()
+    change = Draft.correcting(sent, id="d-2", address=f.ADDRESS, now=f.NOW, ttl=timedelta(hours=24))
+    draft = change.record
+    assert draft.stage is Stage.COMPOSE and draft.client == sent.client and draft.recipient == sent.recipient
+    assert draft.corrects == sent.id and draft.corrects_reference == sent.reference and draft.fingerprint is None
+    assert names(change) == ["started"] and change.events[0].reason == "correction"
+    with pytest.raises(IllegalTransition):  # purged: nothing to correct
+        Draft.correcting(sent._with(client=None), id="d-3", address=f.ADDRESS, now=f.NOW, ttl=LEASE)
+
+
+def test_corrected_queues_the_new_content_and_keeps_the_old_card_to_remove_first():
+    sent = delivered()._with(reminders_sent=2, escalated=True)
+    change = sent.corrected(NEW_CONTENT, actor=f.COUNSELLOR, draft_id="d-2", at=f.NOW, lease=LEASE)
+    queued = change.record
+    assert queued.state is HandoffState.DELIVERING and queued.client.content.jobdoelwit == "Zorg"
+    assert queued.client.identity == sent.client.identity
+    assert queued.stale_delivery == DELIVERY and queued.delivery is None and queued.attempts == sent.attempts + 1
+    assert queued.reminders_sent == 0 and not queued.escalated and queued.due_at == f.NOW + LEASE
+    assert names(change) == ["corrected"] and change.drop_draft == "d-2" and change.mark_sent is None
+    assert change.events[0].actor == f.COUNSELLOR.aad_object_id
+    with pytest.raises(IllegalTransition):  # only its own counsellor
+        sent.corrected(NEW_CONTENT, actor=f.OTHER_COUNSELLOR, draft_id="d-2", at=f.NOW, lease=LEASE)
+
+
+def test_the_corrected_card_arriving_is_no_repeat_under_art_5():
+    queued = delivered().corrected(NEW_CONTENT, actor=f.COUNSELLOR, draft_id="d-2", at=f.NOW, lease=LEASE).record
+    removed = queued.stale_card_removed(overwritten=True, deleted=True, status=None, retryable=False, at=f.NOW)
+    assert removed.record.stale_delivery is None and names(removed) == ["card_overwritten", "card_deleted"]
+    new = Delivery(address=f.ADDRESS, activity_id="act-2", attempt=queued.attempts)
+    arrived = removed.record.delivered(new, at=f.NOW, schedule=SCHEDULE)
+    assert arrived.record.state is HandoffState.DELIVERED and arrived.record.delivery == new
+    assert arrived.mark_sent is None and names(arrived) == ["correction_delivered"]  # not "sent" again
+    assert arrived.events[0].reason == "1"
+    assert "incident" not in names(arrived)
+
+
+def test_a_replaced_card_deleted_without_its_overwrite_is_gone_all_the_same():
+    queued = delivered().corrected(NEW_CONTENT, actor=f.COUNSELLOR, draft_id="d-2", at=f.NOW, lease=LEASE).record
+    change = queued.stale_card_removed(overwritten=False, deleted=True, status=503, retryable=True, at=f.NOW)
+    assert change.record.stale_delivery is None and names(change) == ["card_deleted"]
+
+
+@pytest.mark.parametrize(("overwritten", "retryable", "kept", "events"), [
+    (False, True, True, ["card_delete_failed"]),
+    (True, True, False, ["card_overwritten", "card_delete_failed"]),
+    (False, False, False, ["card_delete_failed", "incident"]),
+])
+def test_the_replaced_card_must_lose_its_content_before_the_new_one_goes_out(overwritten, retryable, kept, events):
+    queued = delivered().corrected(NEW_CONTENT, actor=f.COUNSELLOR, draft_id="d-2", at=f.NOW, lease=LEASE).record
+    change = queued.stale_card_removed(overwritten=overwritten, deleted=False, status=503, retryable=retryable,
+                                       at=f.NOW)
+    assert (change.record.stale_delivery is not None) is kept and names(change) == events
+
+
+def test_withdrawn_by_the_counsellor_purges_without_an_incident_and_needs_no_notice_to_them():
+    change = delivered().withdrawn_by_counsellor(actor=f.COUNSELLOR, at=f.NOW, lease=LEASE)
+    closed = change.record
+    assert closed.state is HandoffState.WITHDRAWN and closed.client is None and closed.follow_up
+    assert closed.closed_because == "by_counsellor" and closed.counsellor_told
+    assert names(change) == ["withdrawn", "purged"] and change.events[0].actor == f.COUNSELLOR.aad_object_id
+    with pytest.raises(IllegalTransition):
+        delivered().withdrawn_by_counsellor(actor=f.OTHER_COUNSELLOR, at=f.NOW, lease=LEASE)

@@ -1,6 +1,7 @@
 // Drives the Microsoft 365 Agents Playground in headless Debian Chromium through one whole
 // terugkoppeling: type "terugkoppeling", identify the client, fill the template, preview, send,
-// see the card arrive, click "Overgezet", see the card replaced. Screenshots go to OUT_DIR.
+// see the card arrive, open the overview from the receipt, correct it ("Wijzigen": the card is
+// replaced), click "Overgezet" on the new card, see it replaced. Screenshots go to OUT_DIR.
 //   node drive.mjs OUT_DIR [PLAYGROUND_URL]
 // Prints one JSON line with what it saw; exits 1 on the first step that fails.
 import { mkdirSync } from "node:fs";
@@ -96,11 +97,35 @@ try {
   await delivered.getByRole("button", { name: "Overgezet", exact: true }).waitFor();
   seen.delivered = await delivered.innerText();
   await shot("4-ontvangen");
-  await delivered.getByRole("button", { name: "Overgezet", exact: true }).click();
+  // Issue 14: "overzicht", then "Wijzigen": the recipient's card is replaced.
+  before = await cards().count();
+  await say("overzicht");
+  const overview = await newCard(before, "overzicht");
+  await overview.getByText("Je terugkoppelingen").waitFor();
+  seen.overview = await overview.innerText();
+  await shot("5-overzicht");
+  await overview.getByRole("button", { name: "Wijzigen", exact: true }).first().click();
+  await overview.getByText(/Je wijzigt TK-/).waitFor();
+  await overview.locator("input[type=text]:not([aria-label]), textarea").nth(0)
+    .fill("Zorgkundige in een woonzorgcentrum");
+  await shot("6-wijzigen");
+  await overview.getByRole("button", { name: "Voorbeeld", exact: true }).click();
+  await overview.getByRole("button", { name: "Versturen" }).waitFor();
+  await overview.getByRole("button", { name: "Versturen" }).click();
+  await overview.getByText("Wijziging verstuurd").waitFor();
+  const replaced = cards().filter({ hasText: "Zorgkundige in een woonzorgcentrum" })
+    .filter({ has: page.getByRole("button", { name: "Overgezet", exact: true }) });
+  await replaced.first().waitFor();
+  seen.corrected = await replaced.first().innerText();
+  seen.live = (await cards().allInnerTexts()).filter((t) => t.includes("Samira Haddad")).length;
+  await shot("7-gewijzigd");
+  await replaced.first().getByRole("button", { name: "Overgezet", exact: true }).click();
   await page.getByText(/is overgezet naar KBI\/Allis/).first().waitFor();
   await page.waitForTimeout(1500);
-  seen.after = await page.locator("body").innerText();
-  await shot("5-overgezet");
+  // Only the cards: the counsellor's text notice names the client, by design (issue 14; here the
+  // counsellor and the trajectbegeleider are one Playground user).
+  seen.after = (await cards().allInnerTexts()).join("\n");
+  await shot("8-overgezet");
   if (!seen.delivered.includes("Samira Haddad")) throw new Error("the card did not carry the client");
   if (seen.after.includes("Samira") || seen.after.includes("05/05/1996")) {
     throw new Error("client data still on screen after Overgezet");
