@@ -178,7 +178,7 @@ class SqliteStore(Store):
         keys = keys or cls.key_store_of(path)
         for folder in {path.parent, keys.parent}:
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        db = await Connection.connect(path, uri=True, name="sqlite-content")
+        db = await Connection.connect(path, uri=True, name="sqlite-content", inline=True)
         key_db = await Connection.connect(keys, uri=True, name="sqlite-keys")
         try:
             for pragma in (
@@ -268,7 +268,7 @@ class SqliteStore(Store):
             db.begin()  # sent with the first statement (bot.adapters.sqlite_thread)
             try:
                 yield db
-                await db.execute("COMMIT")
+                await db.commit()
             except BaseException:
                 if db.in_transaction:  # a full disk or an I/O error may have rolled it back already
                     await db.rollback()

@@ -5,8 +5,15 @@ Every trip (a *hop*) costs two thread switches and a wake-up of the event loop, 
 most statements the store runs. So a statement and its rows come back in one hop (``execute``
 fetches every row there; the store reads them all anyway), and ``begin()`` sends nothing by
 itself: ``BEGIN IMMEDIATE`` goes to the thread with the transaction's first statement, in the same
-hop, and fails there as it would have on its own (SQLite's busy timeout included). Statements
-still run one at a time, in order, on the connection's one thread, never on the event loop's.
+hop, and fails there as it would have on its own (SQLite's busy timeout included).
+
+With ``inline`` (the content file, in WAL mode), the statements of a transaction after its first
+run on the event loop's thread, at once: the transaction holds the write lock by then, so they
+wait for nobody (WAL readers never block a writer) and only touch pages in memory (a transaction
+of a few rows never spills). What can wait or write to disk stays on the connection's thread:
+``BEGIN`` (another process's lock, the busy timeout), ``COMMIT`` (WAL appends, a checkpoint and
+its fsync), ``ROLLBACK`` and every statement outside a transaction. Statements never overlap:
+the store lets one coroutine use a connection at a time, and awaits each hop before the next.
 """
 
 from __future__ import annotations
@@ -66,14 +73,17 @@ def _work(jobs: SimpleQueue[Job]) -> None:
 class Connection:
     """One ``sqlite3`` connection (autocommit: the store says ``BEGIN`` itself) and its thread."""
 
-    def __init__(self, connection: sqlite3.Connection, jobs: SimpleQueue[Job], thread: threading.Thread) -> None:
+    def __init__(self, connection: sqlite3.Connection, jobs: SimpleQueue[Job], thread: threading.Thread,
+                 *, inline: bool = False) -> None:
         self._connection = connection
+        self._inline = inline
         self._jobs = jobs
         self._thread = thread
         self._begin: str | None = None  # a BEGIN to send with the next statement
 
     @classmethod
-    async def connect(cls, path: Path | str, *, uri: bool = False, name: str = "sqlite") -> Connection:
+    async def connect(cls, path: Path | str, *, uri: bool = False, name: str = "sqlite",
+                      inline: bool = False) -> Connection:
         jobs: SimpleQueue[Job] = SimpleQueue()
         thread = threading.Thread(target=_work, args=(jobs,), name=name, daemon=True)
         thread.start()
@@ -84,7 +94,7 @@ class Connection:
         except BaseException:
             jobs.put((None, lambda: _STOP))
             raise
-        return cls(connection, jobs, thread)
+        return cls(connection, jobs, thread, inline=inline)
 
     async def _hop(self, job: Callable[[], T]) -> T:
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
@@ -103,7 +113,18 @@ class Connection:
         begin, self._begin = self._begin, None
         return begin
 
+    def _here(self) -> bool:
+        """Whether the next statement runs on the event loop's thread (module docstring)."""
+        return self._inline and self._begin is None and self._connection.in_transaction
+
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        connection = self._connection
+        if self._here():
+            cursor = connection.execute(sql, params)
+            return Cursor(cursor.rowcount, cursor.lastrowid, cursor.fetchall())
+        return await self._on_thread(sql, params)
+
+    async def _on_thread(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         begin = self._with_begin()
         connection = self._connection
 
@@ -116,9 +137,12 @@ class Connection:
         return await self._hop(run)
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Cursor:
-        begin = self._with_begin()
         connection = self._connection
         rows = list(rows)
+        if self._here():
+            cursor = connection.executemany(sql, rows)
+            return Cursor(cursor.rowcount, cursor.lastrowid, [])
+        begin = self._with_begin()
 
         def run() -> Cursor:
             if begin is not None:
@@ -129,14 +153,14 @@ class Connection:
         return await self._hop(run)
 
     async def commit(self) -> None:
-        await self.execute("COMMIT")
+        await self._on_thread("COMMIT")
 
     async def rollback(self) -> None:
         """Roll back the transaction, if one was started on the thread (a BEGIN not sent yet is dropped)."""
         if self._with_begin() is not None and not self._connection.in_transaction:
             return
         if self._connection.in_transaction:
-            await self.execute("ROLLBACK")
+            await self._on_thread("ROLLBACK")
 
     async def close(self) -> None:
         connection = self._connection
