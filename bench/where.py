@@ -57,7 +57,8 @@ GROUPS = [
     ("bot: logs", "/bot/logs.py"), ("bot: telemetry", "/bot/telemetry.py"), ("bot: app", "/bot/app/"),
     ("bot: domain", "/bot/domain/"), ("bot: other", "/bot/"),
 ]
-BUILTIN_GROUPS = [("sqlite3", "sqlite3"), ("cryptography", "cryptography"), ("cryptography", "rust"),
+BUILTIN_GROUPS = [("waiting (epoll)", "select.epoll"),
+                  ("sqlite3", "sqlite3"), ("cryptography", "cryptography"), ("cryptography", "rust"),
                   ("pydantic", "pydantic_core"), ("json", "json"), ("json", "_json"), ("asyncio", "select"),
                   ("asyncio", "socket"), ("asyncio", "_asyncio"), ("threads/queues", "_thread"),
                   ("threads/queues", "_queue")]
@@ -92,7 +93,9 @@ def summarise(profile: Path, requests: int, top: int) -> str:
         total += own
         functions.append((own, cumulative, calls, file, line, function))
     per = 1000 / requests
-    out = [f"profiled: {total * per:.2f} ms/request in the event loop's thread\n",
+    waiting = groups["waiting (epoll)"]
+    out = [f"profiled: {total * per:.2f} ms/request in the event loop's thread, of which {waiting * per:.2f} waiting"
+           " in epoll (for sockets and the SQLite thread)\n",
            "| where (self time, by package) | ms/request | share |", "| --- | ---: | ---: |"]
     out += [f"| {name} | {own * per:.2f} | {own / total:.0%} |" for name, own in groups.most_common()
             if own * per >= 0.005]
