@@ -44,10 +44,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
-import aiosqlite
-
 from bot.adapters.crypto import Sealed, Sealer
 from bot.adapters.sealing import envelope, key_ref, restore, seal_client
+from bot.adapters.sqlite_thread import Connection
 from bot.app.ports import Conflict, Events, Store, StoreUnavailable, Unreadable, UnreadableRecord
 from bot.domain.audit import GENESIS, Checkpoint, link
 from bot.domain.handoff import Draft, FingerprintMark, Handoff
@@ -186,7 +185,7 @@ def _faults() -> Iterator[None]:
 class SqliteStore(Store):
     """A ``Store`` on one SQLite file; safe for several processes (WAL, immediate transactions)."""
 
-    def __init__(self, db: aiosqlite.Connection, keys: aiosqlite.Connection, sealer: Sealer,
+    def __init__(self, db: Connection, keys: Connection, sealer: Sealer,
                  files: tuple[Path, Path] | None = None) -> None:
         self._db = db  # the content file, the key store attached read-only as ``keys``
         self._keys = keys  # the key store, the content file attached read-only as ``content``
@@ -210,8 +209,8 @@ class SqliteStore(Store):
         keys = keys or cls.key_store_of(path)
         for folder in {path.parent, keys.parent}:
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        db = await aiosqlite.connect(path, isolation_level=None, uri=True)
-        key_db = await aiosqlite.connect(keys, isolation_level=None, uri=True)
+        db = await Connection.connect(path, uri=True, name="sqlite-content", inline=True)
+        key_db = await Connection.connect(keys, uri=True, name="sqlite-keys")
         try:
             for pragma in (
                 "journal_mode = WAL",
@@ -270,7 +269,7 @@ class SqliteStore(Store):
             )
 
     @contextlib.asynccontextmanager
-    async def _write(self, record_id: str = "", sealed: Sealed | None = None) -> AsyncIterator[aiosqlite.Connection]:
+    async def _write(self, record_id: str = "", sealed: Sealed | None = None) -> AsyncIterator[Connection]:
         """One content transaction. With ``sealed``, the key of ``record_id``'s new seal is committed
         first; after the content commits, the keys it superseded are deleted (module docstring)."""
         async with self._turn():
@@ -319,16 +318,16 @@ class SqliteStore(Store):
 
     @staticmethod
     @contextlib.asynccontextmanager
-    async def _transaction(db: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Connection]:
+    async def _transaction(db: Connection) -> AsyncIterator[Connection]:
         """A write transaction on one file (the other is attached read-only: it is only read)."""
         with _faults():
-            await db.execute("BEGIN IMMEDIATE")
+            db.begin()  # sent with the first statement (bot.adapters.sqlite_thread)
             try:
                 yield db
-                await db.execute("COMMIT")
+                await db.commit()
             except BaseException:
                 if db.in_transaction:  # a full disk or an I/O error may have rolled it back already
-                    await db.execute("ROLLBACK")
+                    await db.rollback()
                 raise
 
     async def _forget_keys(self, record_id: str, *, keep: str | None = None, only: str | None = None) -> None:
