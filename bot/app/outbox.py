@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -48,6 +49,7 @@ from bot.domain.schedule import Schedule, Step
 
 log = logging.getLogger(__name__)
 MAX_TRIES = 8
+DIGEST_SENDS = 64  # digest reminders in flight at once; the messenger's rate limiter sets the pace
 BRUSSELS = ZoneInfo("Europe/Brussels")
 
 R = TypeVar("R", Draft, Handoff)
@@ -309,6 +311,8 @@ class Outbox:
                     return await self._step(handoff)
 
         seen: set[str] = set()
+        reminders: list[Handoff] = []  # claimed, sent below as one digest per recipient (issue 14)
+        claimed_at = time.monotonic()
         while True:
             due = [h for h in await self.store.due_handoffs(self.clock.now(), batch) if _id(h) not in seen]
             if not due:
@@ -321,7 +325,12 @@ class Outbox:
                                                          subject=bad.record_id, reason=bad.why))
                 done["unreadable"] += 1
             handoffs = [h for h in due if isinstance(h, Handoff)]
-            await _tally(done, [step(h) for h in handoffs])
+            digest = {h.id for h in handoffs if self._digest_due(h)}
+            if digest:
+                reminders += await self._claim_reminders([h for h in handoffs if h.id in digest])
+            await _tally(done, [step(h) for h in handoffs if h.id not in digest])
+        if reminders:
+            done.update(await self._send_digests(reminders, claimed_at, batch))
         if swept := await self.store.sweep_keys(self.clock.now()):
             done["orphan_keys_deleted"] += swept
         if telemetry.enabled():
@@ -436,7 +445,7 @@ class Outbox:
     async def _remind(self, handoff: Handoff) -> None:
         failed: int | None = None
         try:
-            await self.messenger.remind(handoff)
+            await self.messenger.remind([handoff])
         except DeliveryError as error:
             if error.retryable:
                 return  # the lease runs out and the next sweep tries again
@@ -454,6 +463,88 @@ class Outbox:
         _, applied = await self.handoff(handoff, transition)
         if not applied and change is not None:
             await self.store.append_audit(*change.events)
+
+
+    # -- digest reminders (issues 14 and 16) ----------------------------------------------------------
+    # One reminder message per recipient per sweep, listing all their due reminders. Each handoff is
+    # claimed first (its own ``claimed`` write, so no other sweeper sends it too), and after the
+    # message its own ``reminded`` transition and audit event are written; both in batches, one
+    # store write for many records (``Store.save_handoffs``), without touching the content.
+
+    def _digest_due(self, handoff: Handoff) -> bool:
+        return (self.schedule.step(handoff, self.clock.now()) is Step.REMIND
+                and self.policy.ended(handoff.agency.value, self._today()) is None)
+
+    async def _claim_reminders(self, handoffs: list[Handoff]) -> list[Handoff]:
+        """Claim due reminders in one write; those another sweeper (or a click) changed first are
+        left to it."""
+        now = self.clock.now()
+        until = now + self.schedule.lease
+        claims = [(h, h.claimed(until=until, delivery_attempt=False)) for h in handoffs]
+        saved = await self.store.save_handoffs([(change.record, change.events) for _, change in claims])
+        return [h for h in saved if h is not None]
+
+    async def _send_digests(self, claimed: list[Handoff], claimed_at: float, batch: int) -> Counter[str]:
+        """One message per recipient (tenant + user), sent concurrently (the messenger keeps to
+        Teams' rate limits); the ``reminded`` writes batched as the messages go out. A message not
+        started within half the lease of its claim waits for the next sweep (the claim runs out)
+        rather than risk another sweeper sending it too."""
+        done: Counter[str] = Counter()
+        groups: dict[tuple[str, str], list[Handoff]] = {}
+        for handoff in sorted(claimed, key=lambda h: h.sent_at or h.created_at):
+            groups.setdefault((handoff.recipient.tenant_id, handoff.recipient.aad_object_id), []).append(handoff)
+        deadline = claimed_at + self.schedule.lease.total_seconds() / 2
+        sends = asyncio.Semaphore(DIGEST_SENDS)
+        written: list[tuple[Handoff, int | None]] = []  # sent (or refused for good), to record as reminded
+
+        async def flush() -> None:
+            chunk, written[:] = written[:], []
+            if chunk:
+                done.update(await self._record_reminded(chunk))
+
+        async def send(group: list[Handoff]) -> None:
+            async with sends:
+                if time.monotonic() > deadline:
+                    done["remind_deferred"] += len(group)
+                    return
+                failed: int | None = None
+                try:
+                    with telemetry.sweep_step("reminder", agency=group[0].agency.value):
+                        await self.messenger.remind(group)
+                except DeliveryError as error:
+                    if error.retryable:
+                        done["remind_deferred"] += len(group)
+                        return  # the claims run out and the next sweep tries again
+                    failed = error.status or 0
+                written.extend((h, failed) for h in group)
+            if len(written) >= batch:
+                await flush()
+
+        for outcome in await asyncio.gather(*(send(g) for g in groups.values()), return_exceptions=True):
+            if isinstance(outcome, BaseException):
+                log.error("sweep step failed", extra={"error": type(outcome).__name__})
+                done["failed"] += 1
+        await flush()
+        return done
+
+    async def _record_reminded(self, sent: list[tuple[Handoff, int | None]]) -> Counter[str]:
+        """The ``reminded`` transitions of reminders that went out, in one write; one whose record
+        moved on meanwhile (the recipient closed it) goes the single way, which keeps the notice's
+        event as evidence (``_after_notice``)."""
+        now = self.clock.now()
+        changes = [(h, failed, h.reminded(at=now, schedule=self.schedule, failed_status=failed)) for h, failed in sent]
+        saved = await self.store.save_handoffs([(change.record, change.events) for _, _, change in changes])
+        done: Counter[str] = Counter()
+        for (handoff, failed, _), stored in zip(changes, saved, strict=True):
+            if stored is None:
+                await self._after_notice(handoff, self._reminded(handoff, now, failed))
+            done["remind"] += 1
+        return done
+
+
+    def _reminded(self, seen: Handoff, at: datetime, failed: int | None) -> Transition[Handoff]:
+        return lambda h: (h.reminded(at=at, schedule=self.schedule, failed_status=failed)
+                          if h.state is HandoffState.DELIVERED and h.reminders_sent == seen.reminders_sent else None)
 
 
 async def _tally(done: Counter[str], steps: list[Awaitable[str | bool | None]], label: str | None = None) -> None:

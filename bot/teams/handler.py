@@ -66,7 +66,15 @@ class ConfirmReturn:
     handoff: Handoff
 
 
-Answer = r.Result | ConfirmReturn | incidents.Acknowledgement
+# -- digest reminders (issue 14): a minimal `toon` until branch hrecip re-shows the card itself --
+@dataclass(frozen=True, slots=True)
+class ShowCard:
+    """``toon`` from a digest reminder: where the recipient finds that card. Content-free."""
+
+    handoff: Handoff
+
+
+Answer = r.Result | ConfirmReturn | incidents.Acknowledgement | ShowCard
 UseCase = Callable[[Terugkoppeling, Call], Awaitable[Answer]]
 
 
@@ -175,6 +183,8 @@ class TerugkoppelingBot(TeamsActivityHandler):
                 return self.cards.message(
                     texts.REFUSALS[Reason.STALE][0], texts.ALREADY_CLOSED.format(reference=handoff.reference)
                 )
+            case ShowCard(handoff):  # digest reminders (issue 14)
+                return self.cards.show_card_hint(handoff)
             case ConfirmReturn(handoff):
                 return self.cards.return_confirmation(handoff)
             case incidents.Acknowledgement(notification, allowed):
@@ -202,6 +212,13 @@ async def _ask_return(app: Terugkoppeling, call: Call) -> Answer:
     return ConfirmReturn(seen.handoff) if isinstance(seen, r.Current) else seen
 
 
+
+async def _show(app: Terugkoppeling, call: Call) -> Answer:
+    """``toon`` (digest reminders, issue 14; branch hrecip replaces it): only the recipient of an open
+    handoff is told where its card is; anyone else gets what ``view`` says (refused, closed)."""
+    seen = await recipient.view(app, call.actor, call.handoff, None)
+    return ShowCard(seen.handoff) if isinstance(seen, r.Current | r.Superseded) else seen
+
 # Each Action.Execute verb is one use case; its result becomes the card that replaces the clicked one.
 VERBS: dict[Verb, UseCase] = {
     Verb.NIEUW: lambda app, call: counsellor.start(app, call.actor, address_of(call.context.activity)),
@@ -218,6 +235,7 @@ VERBS: dict[Verb, UseCase] = {
                                                                      HandoffState.RETURNED),
     Verb.KENNIS_GENOMEN: lambda app, call: incidents.acknowledge(app, call.actor, call.handoff),
     Verb.VERVERS: _refresh,
+    Verb.TOON: _show,  # digest reminders (issue 14)
 }
 
 

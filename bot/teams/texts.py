@@ -340,3 +340,25 @@ DPO_ACK_TITLE = "Kennis genomen"
 DPO_ACK_TEXT = "Je kennisname van incident {reference} is vastgelegd op {at}. Dank je."
 DPO_ACK_REFUSED_TITLE = "Niet voor jou"
 DPO_ACK_REFUSED_TEXT = "Alleen de DPO aan wie deze melding gericht is, kan ze als gelezen bevestigen."
+
+# -- digest reminders (issue 14): one reminder message per recipient per sweep -------------------
+REMINDER_DIGEST_TITLE_ONE = "Herinnering: 1 terugkoppeling wacht op jou"
+REMINDER_DIGEST_TITLE_MANY = "Herinnering: {count} terugkoppelingen wachten op jou"
+REMINDER_DIGEST_INTRO = (
+    "Neem ze over in KBI/Allis en klik in het bericht van elke terugkoppeling op 'Overgezet' (of op "
+    "'Niet mijn klant'). Wat niet overgezet is, wordt op de vermelde datum automatisch gewist."
+)
+REMINDER_DIGEST_FROM = "Van"
+REMINDER_DIGEST_RECEIVED = "Ontvangen"
+REMINDER_DIGEST_PURGED = "Gewist op"
+REMINDER_DIGEST_SHOW = "Toon bericht"
+# Until the `toon` verb re-shows the card itself (branch hrecip): where to find it.
+SHOW_CARD_TITLE = "Terugkoppeling {reference}"
+SHOW_CARD_TEXT = (
+    "Je vindt {reference} hoger in deze chat, in het bericht van {received}. Klik daar op 'Overgezet' "
+    "zodra je ze in KBI/Allis hebt overgenomen. Op {purge} wordt ze automatisch gewist."
+)
+
+
+def reminder_digest_title(count: int) -> str:
+    return REMINDER_DIGEST_TITLE_ONE if count == 1 else REMINDER_DIGEST_TITLE_MANY.format(count=count)

@@ -24,3 +24,5 @@ class Verb(StrEnum):
     BEVESTIG_NIET_MIJN_KLANT = "bevestig_niet_mijn_klant"  # yes: purge, tell the counsellor, record the incident
     KENNIS_GENOMEN = "kennis_genomen"  # a DPO acknowledges an incident (art. 9); data.handoff = the notification id
     VERVERS = "ververs"  # Teams refreshing a card (Universal Actions ``refresh``): draft or handoff
+    # digest reminders (issue 14): a button per pending terugkoppeling in the reminder; data.handoff
+    TOON = "toon"

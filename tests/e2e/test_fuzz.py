@@ -33,7 +33,7 @@ from tests.support.teams import Harness
 
 VERBS = ["identificeer", "herbegin", "bevestig_herhaling", "bekijk", "wijzig", "annuleer", "verstuur",
          "overgezet", "niet_mijn_klant", "bevestig_niet_mijn_klant", "kennis_genomen",
-         "ververs"]  # not "nieuw": that one legitimately opens a draft
+         "ververs", "toon"]  # not "nieuw": that one legitimately opens a draft
 STALL_BOUND_S = 0.050
 BODY_LIMIT = 256 * 1024
 ODD = ["\ud800", "\udfff", "\udbff\udc00"[::-1], "\u202e", "\u200b", "\u00ad", "\u2066", "\x00", "\x1b", "\ufeff",
