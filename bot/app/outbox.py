@@ -49,7 +49,8 @@ from bot.domain.schedule import Schedule, Step
 
 log = logging.getLogger(__name__)
 MAX_TRIES = 8
-DIGEST_SENDS = 64  # digest reminders in flight at once; the messenger's rate limiter sets the pace
+DIGEST_FLUSH = 25  # reminded transitions written together while digests go out (a short pause each)
+DIGEST_SENDS = 8  # digest reminders in flight at once; the rate limiter sets the pace (more only adds loop latency)
 BRUSSELS = ZoneInfo("Europe/Brussels")
 
 R = TypeVar("R", Draft, Handoff)
@@ -517,7 +518,7 @@ class Outbox:
                         return  # the claims run out and the next sweep tries again
                     failed = error.status or 0
                 written.extend((h, failed) for h in group)
-            if len(written) >= batch:
+            if len(written) >= min(batch, DIGEST_FLUSH):
                 await flush()
 
         for outcome in await asyncio.gather(*(send(g) for g in groups.values()), return_exceptions=True):
@@ -532,7 +533,11 @@ class Outbox:
         moved on meanwhile (the recipient closed it) goes the single way, which keeps the notice's
         event as evidence (``_after_notice``)."""
         now = self.clock.now()
-        changes = [(h, failed, h.reminded(at=now, schedule=self.schedule, failed_status=failed)) for h, failed in sent]
+        changes = []
+        for n, (h, failed) in enumerate(sent, start=1):
+            changes.append((h, failed, h.reminded(at=now, schedule=self.schedule, failed_status=failed)))
+            if n % 10 == 0:
+                await asyncio.sleep(0)  # let the sends in flight go on: they keep a pace
         saved = await self.store.save_handoffs([(change.record, change.events) for _, _, change in changes])
         done: Counter[str] = Counter()
         for (handoff, failed, _), stored in zip(changes, saved, strict=True):
