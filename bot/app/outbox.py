@@ -312,8 +312,7 @@ class Outbox:
                     return await self._step(handoff)
 
         seen: set[str] = set()
-        reminders: list[Handoff] = []  # claimed, sent below as one digest per recipient (issue 14)
-        claimed_at = time.monotonic()
+        reminders: list[tuple[Handoff, float]] = []  # claimed (and when), sent below as one digest per recipient
         while True:
             due = [h for h in await self.store.due_handoffs(self.clock.now(), batch) if _id(h) not in seen]
             if not due:
@@ -331,7 +330,7 @@ class Outbox:
                 reminders += await self._claim_reminders([h for h in handoffs if h.id in digest])
             await _tally(done, [step(h) for h in handoffs if h.id not in digest])
         if reminders:
-            done.update(await self._send_digests(reminders, claimed_at, batch))
+            done.update(await self._send_digests(reminders, batch))
         if swept := await self.store.sweep_keys(self.clock.now()):
             done["orphan_keys_deleted"] += swept
         if telemetry.enabled():
@@ -476,25 +475,25 @@ class Outbox:
         return (self.schedule.step(handoff, self.clock.now()) is Step.REMIND
                 and self.policy.ended(handoff.agency.value, self._today()) is None)
 
-    async def _claim_reminders(self, handoffs: list[Handoff]) -> list[Handoff]:
-        """Claim due reminders in one write; those another sweeper (or a click) changed first are
-        left to it."""
-        now = self.clock.now()
-        until = now + self.schedule.lease
-        claims = [(h, h.claimed(until=until, delivery_attempt=False)) for h in handoffs]
-        saved = await self.store.save_handoffs([(change.record, change.events) for _, change in claims])
-        return [h for h in saved if h is not None]
+    async def _claim_reminders(self, handoffs: list[Handoff]) -> list[tuple[Handoff, float]]:
+        """Claim due reminders (or claim again ones claimed before) in one write, with when (on the
+        monotonic clock); those another sweeper or a click changed first are left to it."""
+        until = self.clock.now() + self.schedule.lease
+        claims = [h.claimed(until=until, delivery_attempt=False) for h in handoffs]
+        saved = await self.store.save_handoffs([(change.record, change.events) for change in claims])
+        at = time.monotonic()
+        return [(h, at) for h in saved if h is not None]
 
-    async def _send_digests(self, claimed: list[Handoff], claimed_at: float, batch: int) -> Counter[str]:
+    async def _send_digests(self, claimed: list[tuple[Handoff, float]], batch: int) -> Counter[str]:
         """One message per recipient (tenant + user), sent concurrently (the messenger keeps to
-        Teams' rate limits); the ``reminded`` writes batched as the messages go out. A message not
-        started within half the lease of its claim waits for the next sweep (the claim runs out)
-        rather than risk another sweeper sending it too."""
+        Teams' rate limits); the ``reminded`` writes batched as the messages go out. A message about
+        to go out more than half a lease after its claims claims them again first, so that no
+        other sweeper can have taken them meanwhile."""
         done: Counter[str] = Counter()
-        groups: dict[tuple[str, str], list[Handoff]] = {}
-        for handoff in sorted(claimed, key=lambda h: h.sent_at or h.created_at):
-            groups.setdefault((handoff.recipient.tenant_id, handoff.recipient.aad_object_id), []).append(handoff)
-        deadline = claimed_at + self.schedule.lease.total_seconds() / 2
+        groups: dict[tuple[str, str], list[tuple[Handoff, float]]] = {}
+        for handoff, at in sorted(claimed, key=lambda c: c[0].sent_at or c[0].created_at):
+            groups.setdefault((handoff.recipient.tenant_id, handoff.recipient.aad_object_id), []).append((handoff, at))
+        fresh = self.schedule.lease.total_seconds() / 2
         sends = asyncio.Semaphore(DIGEST_SENDS)
         written: list[tuple[Handoff, int | None]] = []  # sent (or refused for good), to record as reminded
 
@@ -503,11 +502,13 @@ class Outbox:
             if chunk:
                 done.update(await self._record_reminded(chunk))
 
-        async def send(group: list[Handoff]) -> None:
+        async def send(claims: list[tuple[Handoff, float]]) -> None:
             async with sends:
-                if time.monotonic() > deadline:
-                    done["remind_deferred"] += len(group)
-                    return
+                if min(at for _, at in claims) < time.monotonic() - fresh:
+                    claims = await self._claim_reminders([h for h, _ in claims])
+                    if not claims:
+                        return
+                group = [h for h, _ in claims]
                 failed: int | None = None
                 try:
                     with telemetry.sweep_step("reminder", agency=group[0].agency.value):
