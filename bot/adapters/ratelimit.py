@@ -311,16 +311,19 @@ async def limited_call(
     retry_on: frozenset[int] = RETRYABLE_STATUSES,
     max_attempts: int = 4,
     max_wait: float = 10.0,
+    budget: float | None = None,
     timeout: float | None = None,
     sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
 ) -> T:
     """``call()`` inside a slot of ``limiter`` (none: at once), tried again after ``retry_delay``
     when it fails with a status in ``retry_on``, at most ``max_attempts`` times. A wait longer than
     ``max_wait`` seconds (a long ``Retry-After``) is not waited here: the error is raised, and
-    the caller's own retry (the outbox, the sweep) takes over. ``timeout`` bounds each call, not
-    the wait for its slot. ``status_of`` says an error's HTTP status (None: not a connector
-    answer, raised at once); ``retry_after_of`` its ``Retry-After`` header."""
+    the caller's own retry (the outbox, the sweep) takes over; so is one that would end more than
+    ``budget`` seconds after the first try began (a person waiting for a card action's answer).
+    ``timeout`` bounds each call, not the wait for its slot. ``status_of`` says an error's HTTP
+    status (None: not a connector answer, raised at once); ``retry_after_of`` its ``Retry-After``."""
     attempt = 1
+    give_up_at = None if budget is None else time.monotonic() + budget
     while True:
         try:
             if limiter is None:
@@ -334,7 +337,7 @@ async def limited_call(
             if status is None or not should_retry(status, attempt, max_attempts) or status not in retry_on:
                 raise
             delay = retry_delay(attempt, retry_after_of(error))
-            if delay > max_wait:
+            if delay > max_wait or (give_up_at is not None and time.monotonic() + delay > give_up_at):
                 raise
             await sleep(delay)
             attempt += 1

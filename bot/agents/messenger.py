@@ -135,7 +135,7 @@ class AgentsMessenger:
                        retry_on: frozenset[int] = RETRYABLE_STATUSES) -> T:
         """One connector call in a slot of the rate limiter, retried when throttled (issue 16)."""
         return await limited_call(self._limiter, tenant_id, conversation_id, call, status_of=_status_of,
-                                  retry_after_of=_retry_after_of, retry_on=retry_on)
+                                  retry_after_of=_retry_after_of, retry_on=retry_on, budget=self._timeout)
 
     def _send(self, url: str, tenant: str, conversation: str, activity: dict[str, Any]) -> Awaitable[str]:
         return self._limited(tenant, conversation, lambda: self._connector.send(url, tenant, conversation, activity))

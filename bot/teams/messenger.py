@@ -238,7 +238,8 @@ class TeamsMessenger:
     async def _limited(self, tenant_id: str, conversation_id: str | None, call: Callable[[], Awaitable[T]], *,
                        retry_on: frozenset[int] = RETRYABLE_STATUSES) -> T:
         return await limited_call(self._limiter, tenant_id, conversation_id, call, status_of=_status,
-                                  retry_after_of=_retry_after_header, retry_on=retry_on, timeout=self._timeout)
+                                  retry_after_of=_retry_after_header, retry_on=retry_on, timeout=self._timeout,
+                                  budget=self._timeout)
 
     async def withdraw(self, handoff: Handoff) -> CardRemoval:
         delivery = handoff.delivery
