@@ -49,6 +49,9 @@ from bot.domain.schedule import Schedule, Step
 
 log = logging.getLogger(__name__)
 MAX_TRIES = 8
+# A Teams message holds about 28 KB; a digest of 30 terugkoppelingen is about 17 KB. A recipient
+# with more due at once gets them in messages of 30 (oldest first).
+DIGEST_ITEMS = 30
 DIGEST_FLUSH = 25  # reminded transitions written together while digests go out (a short pause each)
 DIGEST_SENDS = 8  # digest reminders in flight at once; the rate limiter sets the pace (more only adds loop latency)
 BRUSSELS = ZoneInfo("Europe/Brussels")
@@ -485,14 +488,16 @@ class Outbox:
         return [(h, at) for h in saved if h is not None]
 
     async def _send_digests(self, claimed: list[tuple[Handoff, float]], batch: int) -> Counter[str]:
-        """One message per recipient (tenant + user), sent concurrently (the messenger keeps to
-        Teams' rate limits); the ``reminded`` writes batched as the messages go out. A message about
-        to go out more than half a lease after its claims claims them again first, so that no
-        other sweeper can have taken them meanwhile."""
+        """One message per recipient (tenant + user; up to ``DIGEST_ITEMS`` each), sent concurrently
+        (the messenger keeps to Teams' rate limits); the ``reminded`` writes batched as the messages
+        go out. A message about to go out more than half a lease after its claims claims them again
+        first, so that no other sweeper can have taken them meanwhile."""
         done: Counter[str] = Counter()
         groups: dict[tuple[str, str], list[tuple[Handoff, float]]] = {}
         for handoff, at in sorted(claimed, key=lambda c: c[0].sent_at or c[0].created_at):
             groups.setdefault((handoff.recipient.tenant_id, handoff.recipient.aad_object_id), []).append((handoff, at))
+        messages = [claims[start:start + DIGEST_ITEMS] for claims in groups.values()
+                    for start in range(0, len(claims), DIGEST_ITEMS)]
         fresh = self.schedule.lease.total_seconds() / 2
         sends = asyncio.Semaphore(DIGEST_SENDS)
         written: list[tuple[Handoff, int | None]] = []  # sent (or refused for good), to record as reminded
@@ -522,7 +527,7 @@ class Outbox:
             if len(written) >= min(batch, DIGEST_FLUSH):
                 await flush()
 
-        for outcome in await asyncio.gather(*(send(g) for g in groups.values()), return_exceptions=True):
+        for outcome in await asyncio.gather(*(send(m) for m in messages), return_exceptions=True):
             if isinstance(outcome, BaseException):
                 log.error("sweep step failed", extra={"error": type(outcome).__name__})
                 done["failed"] += 1

@@ -68,3 +68,22 @@ async def test_late_digests_renew_their_claims_and_each_reminder_goes_out_once(s
     trail = await store.audit_events()
     assert sorted(e.subject for e in trail if e.event == "reminded") == sorted(h.reference for h in handoffs)
     assert await outbox.sweep() == {}  # nothing is due any more
+
+
+async def test_a_recipient_with_very_many_due_gets_them_in_messages_that_fit_teams(store):
+    """A Teams message holds about 28 KB: more than ``DIGEST_ITEMS`` due at once go in several."""
+    recipient = Recipient(naam="TB", email="tb@atlas.example", aad_object_id="aad-tb", tenant_id="tenant-atlas",
+                          agentschap="atlas")
+    delivery = Delivery(address=Address(service_url="http://127.0.0.1:1/", conversation_id="a:1tb",
+                                        tenant_id="tenant-atlas", user_id="aad-tb"), activity_id="1", attempt=1)
+    count = outbox_module.DIGEST_ITEMS * 2 + 5
+    for n in range(count):
+        await store.add_handoff(f.handoff(recipient=recipient, delivery=delivery, state=HandoffState.DELIVERED,
+                                          attempts=1, created_at=SENT, sent_at=SENT + timedelta(seconds=n),
+                                          due_at=SWEEP - timedelta(hours=1), reference=f"TK-{n:06X}"))
+    messenger = SlowReminders(0)
+    outbox = Outbox(store=store, messenger=messenger,  # type: ignore[arg-type]
+                    clock=FixedClock(SWEEP), schedule=Schedule())
+    assert await outbox.sweep() == {"remind": count}
+    assert sorted(len(refs) for refs in messenger.sent) == [5, outbox_module.DIGEST_ITEMS, outbox_module.DIGEST_ITEMS]
+    assert sorted(r for refs in messenger.sent for r in refs) == [f"TK-{n:06X}" for n in range(count)]
