@@ -10,7 +10,8 @@ office hours, each finding its own handoffs due:
 * ``1% due`` (``REPEATS`` times): ``N // 100`` handoffs due — the target's shape.
 
 The store is sealed as the bot seals it, with ``BOT_DATA_KEY`` from the environment (or a fresh
-key). Every due handoff needs exactly one reminder (a proactive post to the connector): a sweep
+key). Every due handoff needs exactly one reminder (a proactive post to the connector; each handoff
+has a trajectbegeleider of its own, since one recipient's reminders are one message): a sweep
 that does anything else fails the run. Prints one JSON object.
 
 The fill: the first handoff goes through ``SqliteStore.add_handoff``; the rest are written in bulk,
@@ -92,6 +93,16 @@ def template(service_url: str) -> Handoff:
     )
 
 
+def own_recipient(base: Handoff, n: int) -> dict[str, object]:
+    """Each handoff's own trajectbegeleider (in Els's tenant): reminders are one message per
+    recipient per sweep (issue 14), so a due handoff is one reminder message, as it was before."""
+    assert base.delivery is not None
+    aad = f"{ELS_AAD[:-6]}{n:06d}"
+    address = base.delivery.address.model_copy(update={"conversation_id": f"a:1{aad}", "user_id": aad})
+    return {"recipient": base.recipient.model_copy(update={"aad_object_id": aad}),
+            "delivery": base.delivery.model_copy(update={"address": address})}
+
+
 def plan(pending: int) -> Iterator[datetime]:
     """``due_at`` of each pending handoff: the ones each sweep finds, the rest later this week."""
     planned = sweeps(pending)
@@ -120,7 +131,7 @@ async def fill(store: SqliteStore, sealer: Sealer, base: Handoff, pending: int) 
     first, *rest = [
         # References must be unique: numbered, not random (16.7M random ones collide at 100k).
         base.model_copy(update={"id": new_id(), "draft_id": new_id(), "reference": f"TK-{n:06X}", "due_at": due,
-                                "version": 1})
+                                "version": 1, **own_recipient(base, n)})
         for n, due in enumerate(plan(pending))
     ]
     await store.add_handoff(first)
@@ -143,7 +154,8 @@ async def fill(store: SqliteStore, sealer: Sealer, base: Handoff, pending: int) 
 async def fill_through_the_store(store: Store, base: Handoff, pending: int) -> None:
     """Azure Table Storage has no bulk path worth the name: ``add_handoff``, 32 at a time."""
     handoffs = [base.model_copy(update={"id": new_id(), "draft_id": new_id(), "reference": f"TK-{n:06X}",
-                                        "due_at": due}) for n, due in enumerate(plan(pending))]
+                                        "due_at": due, **own_recipient(base, n)})
+                for n, due in enumerate(plan(pending))]
     for start in range(0, len(handoffs), 32):
         await asyncio.gather(*(store.add_handoff(h) for h in handoffs[start:start + 32]))
 
@@ -155,7 +167,10 @@ async def run(pending: int, db: Path, azurite: str | None = None) -> dict[str, o
         settings = Settings(_env_file=None, **where,
                             BOT_DATA_KEY=os.environ.get("BOT_DATA_KEY") or new_data_key(),
                             BOT_TEAMS_SERVICE_URL=connector.url, BOT_DIRECTORY_FILE=str(DIRECTORY_FILE),
-                            BOT_SWEEP_INTERVAL_SECONDS=0)
+                            BOT_SWEEP_INTERVAL_SECONDS=0,
+                            # every handoff is in one tenant: at Teams' 50/s a 1k-due sweep would measure
+                            # the rate limit (bench.ratelimit and tests/e2e/test_sweep_rate_limits.py do)
+                            BOT_TEAMS_TENANT_RATE=1_000_000)
         began = time.perf_counter()
         sealer = await sealer_of(settings)  # as the bot seals
         store = await open_store(settings, sealer)

@@ -23,6 +23,7 @@ from bot.adapters.clock import SystemClock
 from bot.adapters.crypto import Sealer, decode_key, generate_key
 from bot.adapters.directory_file import DirectoryFileError, FileDirectory
 from bot.adapters.directory_http import CircuitBreaker, HttpDirectory, Limits
+from bot.adapters.ratelimit import Limit, RateLimiter
 from bot.adapters.resolver import RecipientResolver
 from bot.adapters.sqlite_checks import StoreFileRefused, check_key_file, check_sqlite_file
 from bot.adapters.sqlite_store import SqliteStore
@@ -374,6 +375,14 @@ def backups_of(settings: Settings) -> Backups | None:
         return None
     after = settings.backup_after_reminders
     return Backups(dict(settings.backup_recipients), settings.max_reminders if after is None else after)
+def rate_limiter_of(settings: Settings) -> RateLimiter:
+    """Teams' rate limits (issue 16): one limiter per process, shared by every outgoing connector call."""
+    return RateLimiter(
+        tenant_limits=(Limit(settings.teams_tenant_rate, 1.0, spread=True),),
+        conversation_limits=(Limit(settings.teams_conversation_rate, 1.0),
+                             Limit(settings.teams_conversation_per_30s, 30.0),
+                             Limit(settings.teams_conversation_per_hour, 3_600.0)),
+    )
 
 
 def bounds_of(settings: Settings) -> Bounds:
@@ -485,13 +494,14 @@ def _assemble(settings: Settings, clock: Clock | None, installer: GraphInstaller
                   protocol_url=settings.protocol_url, protocol_start=settings.protocol_start,
                   protocol_end=settings.protocol_end)
     agents = None
+    limiter = rate_limiter_of(settings)
     if settings.bot_host == "agents":  # the Microsoft 365 Agents SDK host; only it imports that SDK
         from bot.agents.host import AgentsHost
 
-        agents = AgentsHost(settings, cards, installer)
+        agents = AgentsHost(settings, cards, installer, limiter=limiter)
     messenger = agents.messenger if agents else TeamsMessenger(
         adapter, cards, service_url=settings.teams_service_url, app_id_for=registrations.app_id_for,
-        timeout=settings.delivery_timeout_seconds, installer=installer,
+        timeout=settings.delivery_timeout_seconds, installer=installer, limiter=limiter,
     )
     service = Terugkoppeling(
         store=store,

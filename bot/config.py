@@ -161,6 +161,12 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = Field(8, ge=1, le=50, alias="BOT_DELIVERY_MAX_ATTEMPTS")
     delivery_retry_base_seconds: float = Field(30, gt=0, alias="BOT_DELIVERY_RETRY_BASE_SECONDS")
     delivery_retry_cap_seconds: float = Field(3600, gt=0, alias="BOT_DELIVERY_RETRY_CAP_SECONDS")
+    # Teams' rate limits for outgoing connector calls (issue 16), per app: per tenant per second, per
+    # conversation per second, per 30 s and per hour. Defaults are Teams' own; tests raise them to run short.
+    teams_tenant_rate: int = Field(50, ge=1, alias="BOT_TEAMS_TENANT_RATE")
+    teams_conversation_rate: int = Field(7, ge=1, alias="BOT_TEAMS_CONVERSATION_RATE")
+    teams_conversation_per_30s: int = Field(60, ge=1, alias="BOT_TEAMS_CONVERSATION_PER_30S")
+    teams_conversation_per_hour: int = Field(1_800, ge=1, alias="BOT_TEAMS_CONVERSATION_PER_HOUR")
 
     # Recipient provisioning: install the Teams app through Microsoft Graph for a trajectbegeleider
     # who never opened the bot. Off unless BOT_GRAPH_CREDENTIAL is set.

@@ -81,6 +81,14 @@ def example_cards() -> dict[str, dict]:
         "hulp": cards.help(counsellor=True, recipient=False, unknown=True),
         "welkom-bemiddelaar": cards.help(counsellor=True, recipient=False, welcome=True),
         "welkom-trajectbegeleider": cards.help(counsellor=False, recipient=True, welcome=True),
+        # digest reminders (issue 14): three pending terugkoppelingen for one trajectbegeleider
+        "herinnering": cards.reminder_digest([
+            handoff.model_copy(update={"id": f"h{n}" * 11, "reference": reference, "counsellor": who,
+                                       "created_at": NOW - timedelta(days=days), "sent_at": NOW - timedelta(days=days)})
+            for n, (reference, who, days) in enumerate((
+                ("TK-7F3A9C", counsellor, 6), ("TK-2B81E0", Actor(aad_object_id="aad-sofie", tenant_id="t-vdab",
+                                                                  name="Sofie Vandenberghe"), 4),
+                ("TK-C40D17", counsellor, 2)))]),
         **recipient_side(cards, handoff),
         **_counsellor_side(cards, handoff, address),
     }

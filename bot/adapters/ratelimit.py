@@ -43,6 +43,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import TypeVar
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,3 +293,51 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
 def should_retry(status: int, attempt: int, max_attempts: int = 5) -> bool:
     """Whether a call answered ``status`` after ``attempt`` tries (1 = the first) should be tried again."""
     return status in RETRYABLE_STATUSES and attempt < max_attempts
+
+
+# -- one connector call through the limiter, retried when throttled (issue 16) ------------------
+
+T = TypeVar("T")
+
+
+async def limited_call(
+    limiter: RateLimiter | None,
+    tenant_id: str,
+    conversation_id: str | None,
+    call: Callable[[], Awaitable[T]],
+    *,
+    status_of: Callable[[Exception], int | None],
+    retry_after_of: Callable[[Exception], str | None],
+    retry_on: frozenset[int] = RETRYABLE_STATUSES,
+    max_attempts: int = 4,
+    max_wait: float = 10.0,
+    budget: float | None = None,
+    timeout: float | None = None,
+    sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+) -> T:
+    """``call()`` inside a slot of ``limiter`` (none: at once), tried again after ``retry_delay``
+    when it fails with a status in ``retry_on``, at most ``max_attempts`` times. A wait longer than
+    ``max_wait`` seconds (a long ``Retry-After``) is not waited here: the error is raised, and
+    the caller's own retry (the outbox, the sweep) takes over; so is one that would end more than
+    ``budget`` seconds after the first try began (a person waiting for a card action's answer).
+    ``timeout`` bounds each call, not the wait for its slot. ``status_of`` says an error's HTTP
+    status (None: not a connector answer, raised at once); ``retry_after_of`` its ``Retry-After``."""
+    attempt = 1
+    give_up_at = None if budget is None else time.monotonic() + budget
+    while True:
+        try:
+            if limiter is None:
+                async with asyncio.timeout(timeout):
+                    return await call()
+            async with limiter.slot(tenant_id, conversation_id):
+                async with asyncio.timeout(timeout):
+                    return await call()
+        except Exception as error:
+            status = status_of(error)
+            if status is None or not should_retry(status, attempt, max_attempts) or status not in retry_on:
+                raise
+            delay = retry_delay(attempt, retry_after_of(error))
+            if delay > max_wait or (give_up_at is not None and time.monotonic() + delay > give_up_at):
+                raise
+            await sleep(delay)
+            attempt += 1

@@ -591,6 +591,41 @@ class SqliteStore(Store):
             await self._append(events)
         return saved
 
+    # -- batched sweep writes (issue 16) ---------------------------------------------------------
+
+    async def save_handoffs(self, changes: Sequence[tuple[Handoff, Events]]) -> list[Handoff | None]:
+        """One transaction for all of them: the stored versions read once, the envelopes of those
+        still at their version written in one statement, their events chained in order. The
+        sealed data is not touched (the contract: it is as stored)."""
+        if not changes:
+            return []
+        async with self._write() as db:
+            ids = [handoff.id for handoff, _ in changes]
+            stored: dict[str, int] = {}
+            for start in range(0, len(ids), 500):  # SQLite's bound on parameters, with room to spare
+                chunk = ids[start:start + 500]
+                cursor = await db.execute(
+                    f"SELECT id, version FROM handoffs WHERE id IN ({', '.join('?' * len(chunk))})", chunk)
+                stored.update((row[0], row[1]) for row in await cursor.fetchall())
+            saved: list[Handoff | None] = []
+            rows: list[tuple[object, ...]] = []
+            events: list[AuditEvent] = []
+            for handoff, its_events in changes:
+                if stored.get(handoff.id) != handoff.version:
+                    saved.append(None)
+                    continue
+                stored[handoff.id] = handoff.version + 1  # the same record twice: the second one conflicts
+                written = handoff.model_copy(update={"version": handoff.version + 1})
+                rows.append((written.version, written.state.value, _utc(written.due_at), envelope(written),
+                             handoff.id, handoff.version))
+                events.extend(its_events)
+                saved.append(written)
+            if rows:
+                await db.executemany("UPDATE handoffs SET version = ?, state = ?, due_at = ?, doc = ?"
+                                     " WHERE id = ? AND version = ?", rows)
+            await self._append(events)
+        return saved
+
     async def delete_handoff(self, handoff_id: str, events: Events = ()) -> None:
         async with self._write() as db:
             await db.execute("DELETE FROM handoffs WHERE id = ?", (handoff_id,))

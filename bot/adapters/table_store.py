@@ -85,6 +85,7 @@ from bot.domain.model import AuditEvent, ClientData, Notification
 PARTITION = "tk"
 DRAFT = HANDOFF = SENT = AUDIT = PARTITION  # one partition: see the module docstring
 HEAD = "a|head"
+MAX_OPERATIONS = 100  # in one entity-group transaction
 Record = TypeVar("Record", Draft, Handoff)
 T = TypeVar("T")
 # A key no record names is deleted once older than this (a write between its key and its record
@@ -167,6 +168,9 @@ class TableStore(Store):
         self._keys = keys  # the key table (module docstring)
         self._sealer = sealer
         self._closing = closing  # e.g. the credential, which holds its own HTTP session
+        # Batched sweep writes (issue 16): handoff id → (Version, ETag, Due) as last read by
+        # ``due_handoffs`` or written by ``save_handoffs``, so a batch needs no read before it.
+        self._seen: dict[str, tuple[int, str, str]] = {}
 
     @classmethod
     async def open(cls, table: TableClient, sealer: Sealer, *, keys: TableClient, closing: Any = None) -> TableStore:
@@ -312,15 +316,14 @@ class TableStore(Store):
                 return None
         return await self._with_key(entity) if sealed else entity
 
-    async def _transact(self, operations: Sequence[Operation], events: Events = ()) -> None:
+    async def _transact(self, operations: Sequence[Operation], events: Events = ()) -> list[Any]:
         """All or nothing, with ``events`` chained onto the audit trail in the same transaction; a
         lost race (409 exists, 412 changed, 404 gone) is a ``Conflict``, unless it was only the
         audit head that moved meanwhile: then the same write is redone on the new head."""
         head = await self._get(AUDIT, HEAD) if events else None
         while True:
             try:
-                await self._submit([*operations, *self._audit_operations(head, events)])
-                return
+                return await self._submit([*operations, *self._audit_operations(head, events)])
             except Conflict:
                 if not events:
                     raise
@@ -329,10 +332,10 @@ class TableStore(Store):
                     raise  # the head was as read: the record itself changed
                 head = latest
 
-    async def _submit(self, operations: list[Operation]) -> None:
+    async def _submit(self, operations: list[Operation]) -> list[Any]:
         async with _unavailable_on_errors():
             try:
-                await self._table.submit_transaction(operations)
+                return list(await self._table.submit_transaction(operations))
             except TableTransactionError as error:
                 if error.status_code in (404, 409, 412):
                     raise Conflict(str(error.status_code)) from None
@@ -572,8 +575,82 @@ class TableStore(Store):
             entity = await self._get(HANDOFF, f"h|{pointer['Id']}")
             if entity is None or entity["Due"] != pointer["RowKey"]:
                 continue  # (an entry whose record moved on meanwhile is skipped)
+            self._remember(entity)
             due.append(self._handoff_or_unreadable(entity))
         return due
+
+    # -- batched sweep writes (issue 16) ---------------------------------------------------------
+
+    def _remember(self, entity: Entity) -> None:
+        if len(self._seen) > 20_000:
+            self._seen.clear()
+        self._seen[entity["RowKey"][2:]] = (int(entity["Version"]), entity.metadata["etag"], entity["Due"])
+
+    async def save_handoffs(self, changes: Sequence[tuple[Handoff, Events]]) -> list[Handoff | None]:
+        """Entity-group transactions of as many records as fit (100 operations): each record merged
+        (its envelope, version and due entry; the sealed data untouched) on the ETag it was read
+        with, its due entry moved, its events chained. A transaction that loses a race on one of
+        its records is redone record by record (``save_handoff``), so only that one is refused."""
+        saved: list[Handoff | None] = [None] * len(changes)
+        chunk: list[int] = []
+        operations: list[Operation] = []
+        events: list[AuditEvent] = []
+
+        async def submit() -> None:
+            if not chunk:
+                return
+            try:
+                results = await self._transact(operations, events)
+            except Conflict:
+                for n in chunk:  # one by one: the loser is refused, the others written
+                    handoff, its_events = changes[n]
+                    try:
+                        saved[n] = await self.save_handoff(handoff, its_events)
+                    except Conflict:
+                        saved[n] = None
+            else:
+                for n, position in zip(chunk, updates, strict=True):
+                    written = saved[n]
+                    assert written is not None
+                    etag = (results[position] or {}).get("etag") if position < len(results) else None
+                    if etag:
+                        self._seen[written.id] = (written.version, etag, self._due_key(written))
+                    else:
+                        self._seen.pop(written.id, None)
+            chunk.clear()
+            operations.clear()
+            events.clear()
+            updates.clear()
+
+        updates: list[int] = []  # where each record's update is among ``operations``
+        for n, (handoff, its_events) in enumerate(changes):
+            seen = self._seen.get(handoff.id)
+            if seen is None or seen[0] != handoff.version:
+                current = await self._get(HANDOFF, f"h|{handoff.id}", sealed=False)
+                if current is None or current["Version"] != handoff.version:
+                    continue
+                self._remember(current)
+                seen = self._seen[handoff.id]
+            written = handoff.model_copy(update={"version": handoff.version + 1})
+            record = {"PartitionKey": HANDOFF, "RowKey": f"h|{handoff.id}", "Doc": envelope(written),
+                      "Version": written.version, "Due": self._due_key(written)}
+            mine: list[Operation] = [("update", record, {"mode": UpdateMode.MERGE, "etag": seen[1],
+                                                         "match_condition": MatchConditions.IfNotModified})]
+            old, new = seen[2], self._due_key(written)
+            if old != new:
+                if old:
+                    mine.append(("delete", {"PartitionKey": HANDOFF, "RowKey": old}))
+                if new:
+                    mine.append(("create", {"PartitionKey": HANDOFF, "RowKey": new, "Id": handoff.id}))
+            if len(operations) + len(mine) + len(events) + len(its_events) + 1 > MAX_OPERATIONS:
+                await submit()
+            updates.append(len(operations))
+            operations.extend(mine)
+            events.extend(its_events)
+            chunk.append(n)
+            saved[n] = written
+        await submit()
+        return saved
 
     async def count_open(self) -> int:
         # A scan of the handoff rows: only asked for when telemetry is on, once per sweep.

@@ -234,6 +234,7 @@ async def _ask_return(app: Terugkoppeling, call: Call) -> Answer:
     return ConfirmReturn(seen.handoff) if isinstance(seen, r.Current) else seen
 
 
+
 VERBS: dict[Verb, UseCase] = {
     Verb.NIEUW: lambda app, call: counsellor.start(app, call.actor, address_of(call.activity)),
     Verb.IDENTIFICEER: lambda app, call: counsellor.identify(app, call.actor, call.draft, call.inputs, call.card),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.adapters.ratelimit import RateLimiter
 from bot.agents.auth import Registration, Registrations
 from bot.agents.connector import Connector
 from bot.agents.endpoint import AgentsEndpoint
@@ -22,14 +23,15 @@ def registrations_of(settings: Any) -> Registrations:
 class AgentsHost:
     """The messenger (for the services) and the endpoint (for the web app), on one connector."""
 
-    def __init__(self, settings: Any, cards: Cards, installer: GraphInstaller | None) -> None:
+    def __init__(self, settings: Any, cards: Cards, installer: GraphInstaller | None,
+                 limiter: RateLimiter | None = None) -> None:
         self.registrations = registrations_of(settings)
         self.cards = cards
         self.connector = Connector(self.registrations.token_for, timeout=settings.delivery_timeout_seconds)
         self.messenger = AgentsMessenger(
             self.connector, cards, service_url=settings.teams_service_url,
             app_id_for=self.registrations.app_id_for, timeout=settings.delivery_timeout_seconds,
-            installer=installer,
+            installer=installer, limiter=limiter,
         )
 
     def endpoint(self, service: Any) -> AgentsEndpoint:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
+from bot.adapters.ratelimit import RETRYABLE_STATUSES, RateLimiter, limited_call
 from bot.agents.connector import Connector, ConnectorError, card_activity, text_activity
 from bot.app.ports import CardRemoval, DeliveryError, IncidentNotice, Notice
 from bot.domain.handoff import Draft, Handoff
@@ -16,6 +18,7 @@ from bot.teams.cards import Cards, moment
 from bot.teams.graph import GraphError, GraphInstaller
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 RETRYABLE = frozenset({408, 412, 429, 500, 502, 503, 504})
 NOT_INSTALLED_CODE = "ForbiddenOperationException"
@@ -25,6 +28,20 @@ NOT_INSTALLED_PHRASE = "installed in user's personal scope"
 def _delivery_error(error: ConnectorError) -> DeliveryError:
     status = error.status
     return DeliveryError(status, retryable=status is None or status in RETRYABLE, retry_after=error.retry_after)
+
+
+# Throttled calls retried here (issue 16); a new card's POST only when Teams surely did not apply it
+# (as bot.teams.messenger: after a 502/504 it may be live, and the outbox makes a new attempt).
+RETRY_UNAPPLIED = frozenset({412, 429})
+
+
+def _status_of(error: Exception) -> int | None:
+    return error.status if isinstance(error, ConnectorError) else None
+
+
+def _retry_after_of(error: Exception) -> str | None:
+    seconds = error.retry_after if isinstance(error, ConnectorError) else None
+    return None if seconds is None else str(seconds)
 
 
 def is_not_installed(error: ConnectorError) -> bool:
@@ -42,9 +59,11 @@ class NotInstalled(DeliveryError):
 class AgentsMessenger:
     def __init__(
         self, connector: Connector, cards: Cards, *, service_url: str, app_id_for: Callable[[str], str],
-        timeout: float = 4.0, installer: GraphInstaller | None = None,
+        timeout: float = 4.0, installer: GraphInstaller | None = None, limiter: RateLimiter | None = None,
     ) -> None:
         self._connector = connector
+        # Teams' rate limits (issue 16): one limiter per process, shared by every send (bootstrap).
+        self._limiter = limiter
         self._cards = cards
         self._service_url = service_url
         self._app_id_for = app_id_for
@@ -61,8 +80,9 @@ class AgentsMessenger:
 
         async def open_chat() -> str | None:
             try:
-                return await self._connector.create_conversation(self._service_url, tenant, member,
-                                                                 f"28:{app_id}" if app_id else "")
+                # A slot, not retried here (as on botbuilder): a refused chat is the outbox's to retry.
+                return await self._limited(tenant, None, lambda: self._connector.create_conversation(
+                    self._service_url, tenant, member, f"28:{app_id}" if app_id else ""), retry_on=frozenset())
             except ConnectorError as error:
                 if self._installer is None or not is_not_installed(error):
                     raise
@@ -78,7 +98,8 @@ class AgentsMessenger:
                     if conversation is None:
                         log.warning("installed, not yet known to teams", extra={"ref": handoff.reference})
                         raise DeliveryError(403, retryable=True)
-                activity_id = await self._connector.send(self._service_url, tenant, conversation, activity)
+                activity_id = await self._limited(tenant, conversation, lambda: self._connector.send(
+                    self._service_url, tenant, conversation, activity), retry_on=RETRY_UNAPPLIED)
         except ConnectorError as error:
             raise _delivery_error(error) from None
         except TimeoutError:
@@ -98,14 +119,26 @@ class AgentsMessenger:
                         extra={"ref": handoff.reference, "status": error.status, "error": error.code or None})
             raise NotInstalled(error.status, retryable=error.retryable, retry_after=error.retry_after) from None
 
-    async def remind(self, handoff: Handoff) -> None:
-        assert handoff.delivery is not None
-        address = handoff.delivery.address
+    async def remind(self, handoffs: Sequence[Handoff]) -> None:
+        """One digest for one recipient (issue 14), in the chat of their latest card."""
+        latest = max(handoffs, key=lambda h: h.sent_at or h.created_at)
+        assert latest.delivery is not None
+        address, tenant = latest.delivery.address, latest.recipient.tenant_id
+        activity = card_activity(self._cards.reminder_digest(handoffs), summary=self._cards.reminder_summary(handoffs))
         try:
-            await self._connector.send(address.service_url, handoff.recipient.tenant_id, address.conversation_id,
-                                       text_activity(self._cards.reminder_text(handoff)))
+            await self._limited(tenant, address.conversation_id, lambda: self._connector.send(
+                address.service_url, tenant, address.conversation_id, activity))
         except ConnectorError as error:
             raise _delivery_error(error) from None
+
+    async def _limited(self, tenant_id: str, conversation_id: str | None, call: Callable[[], Awaitable[T]], *,
+                       retry_on: frozenset[int] = RETRYABLE_STATUSES) -> T:
+        """One connector call in a slot of the rate limiter, retried when throttled (issue 16)."""
+        return await limited_call(self._limiter, tenant_id, conversation_id, call, status_of=_status_of,
+                                  retry_after_of=_retry_after_of, retry_on=retry_on, budget=self._timeout)
+
+    def _send(self, url: str, tenant: str, conversation: str, activity: dict[str, Any]) -> Awaitable[str]:
+        return self._limited(tenant, conversation, lambda: self._connector.send(url, tenant, conversation, activity))
 
     async def withdraw(self, handoff: Handoff) -> CardRemoval:
         delivery = handoff.delivery
@@ -116,13 +149,13 @@ class AgentsMessenger:
         failed: list[int | None] = []
         # Overwrite first: a client that misses the delete still shows no client data.
         replacement = card_activity(self._cards.closed(handoff))
-        overwritten = await self._attempt("update", handoff, failed,
-                                          self._connector.update(url, tenant, conversation, activity_id, replacement))
-        deleted = await self._attempt("delete", handoff, failed,
-                                      self._connector.delete(url, tenant, conversation, activity_id))
+        overwritten = await self._attempt("update", handoff, failed, self._limited(tenant, conversation, lambda: (
+            self._connector.update(url, tenant, conversation, activity_id, replacement))))
+        deleted = await self._attempt("delete", handoff, failed, self._limited(tenant, conversation, lambda: (
+            self._connector.delete(url, tenant, conversation, activity_id))))
         if overwritten and handoff.removal_attempts == 0:  # say "verwijderd" only once it is true
             confirmation = text_activity(self._cards.closed_text(handoff))
-            await self._attempt("confirm", handoff, [], self._connector.send(url, tenant, conversation, confirmation))
+            await self._attempt("confirm", handoff, [], self._send(url, tenant, conversation, confirmation))
         status = failed[-1] if failed else None
         return CardRemoval(overwritten=overwritten, deleted=deleted, status=status,
                            retryable=status is None or status in RETRYABLE)
@@ -133,15 +166,16 @@ class AgentsMessenger:
             return
         address = draft.counsellor_address
         try:
-            await self._connector.update(address.service_url, draft.counsellor.tenant_id, address.conversation_id,
-                                         activity_id, card_activity(self._cards.draft_ended()))
+            tenant, conversation = draft.counsellor.tenant_id, address.conversation_id
+            await self._limited(tenant, conversation, lambda: self._connector.update(
+                address.service_url, tenant, conversation, activity_id, card_activity(self._cards.draft_ended())))
         except Exception as error:  # noqa: BLE001 - reported, never fatal: the draft is purged already
             log.warning("counsellor card not overwritten", extra={"draft": draft.id, "error": type(error).__name__})
 
     async def notify_counsellor(self, handoff: Handoff, notice: Notice) -> None:
         address = handoff.counsellor_address
         text = text_activity(self._cards.notice_text(handoff, notice))
-        await self._attempt("notify", handoff, [], self._connector.send(
+        await self._attempt("notify", handoff, [], self._send(
             address.service_url, handoff.counsellor.tenant_id, address.conversation_id, text))
 
     # -- issue 14: the previous recipient's copy after "Doorsturen" / the backup -------------------
@@ -179,9 +213,11 @@ class AgentsMessenger:
         app_id = self._app_id_for(contact.tenant_id)
         try:
             async with asyncio.timeout(self._timeout):
-                conversation = await self._connector.create_conversation(
-                    self._service_url, contact.tenant_id, contact.aad_object_id, f"28:{app_id}" if app_id else "")
-                await self._connector.send(self._service_url, contact.tenant_id, conversation, activity)
+                conversation = await self._limited(contact.tenant_id, None, lambda: self._connector.create_conversation(
+                    self._service_url, contact.tenant_id, contact.aad_object_id, f"28:{app_id}" if app_id else ""),
+                    retry_on=RETRY_UNAPPLIED)
+                await self._limited(contact.tenant_id, conversation, lambda: self._connector.send(
+                    self._service_url, contact.tenant_id, conversation, activity), retry_on=RETRY_UNAPPLIED)
         except ConnectorError as error:
             raise _delivery_error(error) from None
         except TimeoutError:

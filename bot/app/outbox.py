@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -48,6 +49,11 @@ from bot.domain.schedule import Schedule, Step
 
 log = logging.getLogger(__name__)
 MAX_TRIES = 8
+# A Teams message holds about 28 KB; a digest of 30 terugkoppelingen is about 17 KB. A recipient
+# with more due at once gets them in messages of 30 (oldest first).
+DIGEST_ITEMS = 30
+DIGEST_FLUSH = 25  # reminded transitions written together while digests go out (a short pause each)
+DIGEST_SENDS = 8  # digest reminders in flight at once; the rate limiter sets the pace (more only adds loop latency)
 BRUSSELS = ZoneInfo("Europe/Brussels")
 
 R = TypeVar("R", Draft, Handoff)
@@ -371,6 +377,7 @@ class Outbox:
                     return await self._step(handoff)
 
         seen: set[str] = set()
+        reminders: list[tuple[Handoff, float]] = []  # claimed (and when), sent below as one digest per recipient
         while True:
             due = [h for h in await self.store.due_handoffs(self.clock.now(), batch) if _id(h) not in seen]
             if not due:
@@ -383,7 +390,12 @@ class Outbox:
                                                          subject=bad.record_id, reason=bad.why))
                 done["unreadable"] += 1
             handoffs = [h for h in due if isinstance(h, Handoff)]
-            await _tally(done, [step(h) for h in handoffs])
+            digest = {h.id for h in handoffs if self._digest_due(h)}
+            if digest:
+                reminders += await self._claim_reminders([h for h in handoffs if h.id in digest])
+            await _tally(done, [step(h) for h in handoffs if h.id not in digest])
+        if reminders:
+            done.update(await self._send_digests(reminders, batch))
         if swept := await self.store.sweep_keys(self.clock.now()):
             done["orphan_keys_deleted"] += swept
         if telemetry.enabled():
@@ -510,7 +522,7 @@ class Outbox:
     async def _remind(self, handoff: Handoff) -> None:
         failed: int | None = None
         try:
-            await self.messenger.remind(handoff)
+            await self.messenger.remind([handoff])
         except DeliveryError as error:
             if error.retryable:
                 return  # the lease runs out and the next sweep tries again
@@ -635,6 +647,102 @@ class Outbox:
                                                                            "agency": handoff.agency.value})
             return False
         return await self.reassign(handoff, backup, reason="backup") is not None
+    # -- digest reminders (issues 14 and 16) ----------------------------------------------------------
+    # One reminder message per recipient per sweep, listing all their due reminders. Each handoff is
+    # claimed first (its own ``claimed`` write, so no other sweeper sends it too), and after the
+    # message its own ``reminded`` transition and audit event are written; both in batches, one
+    # store write for many records (``Store.save_handoffs``), without touching the content.
+
+    def _digest_due(self, handoff: Handoff) -> bool:
+        """A reminder for the digest; one that may go to the agency's backup instead takes the
+        single way (``_step`` → ``_to_backup``), which reminds it there if it does not."""
+        return (self.schedule.step(handoff, self.clock.now()) is Step.REMIND
+                and self.policy.ended(handoff.agency.value, self._today()) is None
+                and not self._backup_may_apply(handoff))
+
+    def _backup_may_apply(self, handoff: Handoff) -> bool:
+        backups = self.backups
+        return (backups is not None and handoff.reminders_sent >= backups.after
+                and handoff.tell_reassigned != "backup" and bool(backups.recipients.get(handoff.agency.value)))
+
+    async def _claim_reminders(self, handoffs: list[Handoff]) -> list[tuple[Handoff, float]]:
+        """Claim due reminders (or claim again ones claimed before) in one write, with when (on the
+        monotonic clock); those another sweeper or a click changed first are left to it."""
+        until = self.clock.now() + self.schedule.lease
+        claims = [h.claimed(until=until, delivery_attempt=False) for h in handoffs]
+        saved = await self.store.save_handoffs([(change.record, change.events) for change in claims])
+        at = time.monotonic()
+        return [(h, at) for h in saved if h is not None]
+
+    async def _send_digests(self, claimed: list[tuple[Handoff, float]], batch: int) -> Counter[str]:
+        """One message per recipient (tenant + user; up to ``DIGEST_ITEMS`` each), sent concurrently
+        (the messenger keeps to Teams' rate limits); the ``reminded`` writes batched as the messages
+        go out. A message about to go out more than half a lease after its claims claims them again
+        first, so that no other sweeper can have taken them meanwhile."""
+        done: Counter[str] = Counter()
+        groups: dict[tuple[str, str], list[tuple[Handoff, float]]] = {}
+        for handoff, at in sorted(claimed, key=lambda c: c[0].sent_at or c[0].created_at):
+            groups.setdefault((handoff.recipient.tenant_id, handoff.recipient.aad_object_id), []).append((handoff, at))
+        messages = [claims[start:start + DIGEST_ITEMS] for claims in groups.values()
+                    for start in range(0, len(claims), DIGEST_ITEMS)]
+        fresh = self.schedule.lease.total_seconds() / 2
+        sends = asyncio.Semaphore(DIGEST_SENDS)
+        written: list[tuple[Handoff, int | None]] = []  # sent (or refused for good), to record as reminded
+
+        async def flush() -> None:
+            chunk, written[:] = written[:], []
+            if chunk:
+                done.update(await self._record_reminded(chunk))
+
+        async def send(claims: list[tuple[Handoff, float]]) -> None:
+            async with sends:
+                if min(at for _, at in claims) < time.monotonic() - fresh:
+                    claims = await self._claim_reminders([h for h, _ in claims])
+                    if not claims:
+                        return
+                group = [h for h, _ in claims]
+                failed: int | None = None
+                try:
+                    with telemetry.sweep_step("reminder", agency=group[0].agency.value):
+                        await self.messenger.remind(group)
+                except DeliveryError as error:
+                    if error.retryable:
+                        done["remind_deferred"] += len(group)
+                        return  # the claims run out and the next sweep tries again
+                    failed = error.status or 0
+                written.extend((h, failed) for h in group)
+            if len(written) >= min(batch, DIGEST_FLUSH):
+                await flush()
+
+        for outcome in await asyncio.gather(*(send(m) for m in messages), return_exceptions=True):
+            if isinstance(outcome, BaseException):
+                log.error("sweep step failed", extra={"error": type(outcome).__name__})
+                done["failed"] += 1
+        await flush()
+        return done
+
+    async def _record_reminded(self, sent: list[tuple[Handoff, int | None]]) -> Counter[str]:
+        """The ``reminded`` transitions of reminders that went out, in one write; one whose record
+        moved on meanwhile (the recipient closed it) goes the single way, which keeps the notice's
+        event as evidence (``_after_notice``)."""
+        now = self.clock.now()
+        changes = []
+        for n, (h, failed) in enumerate(sent, start=1):
+            changes.append((h, failed, h.reminded(at=now, schedule=self.schedule, failed_status=failed)))
+            if n % 10 == 0:
+                await asyncio.sleep(0)  # let the sends in flight go on: they keep a pace
+        saved = await self.store.save_handoffs([(change.record, change.events) for _, _, change in changes])
+        done: Counter[str] = Counter()
+        for (handoff, failed, _), stored in zip(changes, saved, strict=True):
+            if stored is None:
+                await self._after_notice(handoff, self._reminded(handoff, now, failed))
+            done["remind"] += 1
+        return done
+
+
+    def _reminded(self, seen: Handoff, at: datetime, failed: int | None) -> Transition[Handoff]:
+        return lambda h: (h.reminded(at=at, schedule=self.schedule, failed_status=failed)
+                          if h.state is HandoffState.DELIVERED and h.reminders_sent == seen.reminders_sent else None)
 
 
 async def _tally(done: Counter[str], steps: list[Awaitable[str | bool | None]], label: str | None = None) -> None:

@@ -133,8 +133,10 @@ class Messenger(Protocol):
         """Overwrite the counsellor's card of a draft that ended unsent with a content-free one."""
         ...
 
-    async def remind(self, handoff: Handoff) -> None:
-        """Remind the recipient (reference only); raise ``DeliveryError`` if not."""
+    async def remind(self, handoffs: Sequence[Handoff]) -> None:
+        """One reminder message to one recipient listing ``handoffs`` (all theirs, references,
+        senders and dates only, each with a button that shows its card); raise ``DeliveryError``
+        if it did not go out."""
         ...
 
     async def notify_counsellor(self, handoff: Handoff, notice: Notice) -> None:
@@ -250,6 +252,26 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def delete_handoff(self, handoff_id: str, events: Events = ()) -> None: ...
+
+    # -- batched sweep writes (issue 16) ---------------------------------------------------------
+
+    async def save_handoffs(self, changes: Sequence[tuple[Handoff, Events]]) -> list[Handoff | None]:
+        """Many ``save_handoff`` at once, for sweep steps that change a record's envelope only (a
+        claim, a reminder) and none of its lookup keys but the due time (its recipient, state and
+        counsellor stay: the pending and overview indexes are left as they are):
+        ``changes`` are (record as read, with its changes applied; its events).
+        Each is optimistic on its own: one whose stored version moved on is not written (``None``
+        in its place) and the others are. The client data must be as stored: it is neither read
+        nor written (no decryption). Backends write them in as few atomic writes as they can (one
+        SQLite transaction; entity-group transactions on Table Storage), each record together with
+        its events. This default writes them one by one."""
+        saved: list[Handoff | None] = []
+        for handoff, events in changes:
+            try:
+                saved.append(await self.save_handoff(handoff, events))
+            except Conflict:
+                saved.append(None)
+        return saved
 
     @abc.abstractmethod
     async def due_handoffs(self, now: datetime, limit: int) -> list[Handoff | UnreadableRecord]:

@@ -266,6 +266,28 @@ class Cards:
             purge=self.purge_day(handoff),
         )
 
+    # -- digest reminders (issue 14) ------------------------------------------------------------
+
+    def reminder_digest(self, handoffs: Sequence[Handoff]) -> Card:
+        """One reminder for one recipient: each pending reference, who sent it, when it arrived and
+        when it is purged, with a button that shows its card. No client data."""
+        return self.templates.bind("herinnering", {
+            "titel": texts.reminder_digest_title(len(handoffs)),
+            "intro": texts.REMINDER_DIGEST_INTRO,
+            "items": [{
+                "referentie": h.reference, "handoff": h.id,
+                "label_afzender": texts.REMINDER_DIGEST_FROM, "afzender": h.counsellor.name or texts.A_COUNSELLOR,
+                "label_ontvangen": texts.REMINDER_DIGEST_RECEIVED,
+                "ontvangen": dmy((h.sent_at or h.created_at).astimezone(BRUSSELS).date()),
+                "label_gewist": texts.REMINDER_DIGEST_PURGED, "gewist": self.purge_day(h),
+                "knop": texts.REMINDER_DIGEST_SHOW,
+            } for h in handoffs],
+        })
+
+    def reminder_summary(self, handoffs: Sequence[Handoff]) -> str:
+        """The digest's notification line (the activity's ``summary``)."""
+        return texts.reminder_digest_title(len(handoffs))
+
     def notice_text(self, handoff: Handoff, notice: Notice) -> str:
         """What the counsellor is told: the reference with the client's name while it is known (issue 14:
         the counsellor sent it and may see it), the recipient, and what to do next."""

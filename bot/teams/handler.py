@@ -233,6 +233,7 @@ async def _ask_return(app: Terugkoppeling, call: Call) -> Answer:
     return ConfirmReturn(seen.handoff) if isinstance(seen, r.Current) else seen
 
 
+
 # Each Action.Execute verb is one use case; its result becomes the card that replaces the clicked one.
 VERBS: dict[Verb, UseCase] = {
     Verb.NIEUW: lambda app, call: counsellor.start(app, call.actor, address_of(call.context.activity)),

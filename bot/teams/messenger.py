@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
 from botbuilder.core import BotAdapter, CardFactory, MessageFactory, TurnContext
 from botbuilder.schema import (
@@ -18,6 +19,7 @@ from botbuilder.schema import (
 from botframework.connector.models import ErrorResponseException
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
+from bot.adapters.ratelimit import RETRYABLE_STATUSES, RateLimiter, limited_call
 from bot.app.ports import CardRemoval, DeliveryError, IncidentNotice, Notice
 from bot.domain.handoff import Draft, Handoff
 from bot.domain.model import Address, Delivery, DpoContact
@@ -26,6 +28,7 @@ from bot.teams.cards import Cards, moment
 from bot.teams.graph import GraphError, GraphInstaller
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Teams documents these as worth retrying; 403 (e.g. MessageWritesBlocked) and 404 are not.
 RETRYABLE = frozenset({408, 412, 429, 500, 502, 503, 504})
@@ -43,6 +46,18 @@ def _retry_after(error: Exception) -> float | None:
         return max(0.0, float(headers.get("Retry-After", "")))
     except ValueError:
         return None
+
+
+def _retry_after_header(error: Exception) -> str | None:
+    headers = getattr(getattr(error, "response", None), "headers", None) or {}
+    value = headers.get("Retry-After")
+    return None if value is None else str(value)
+
+
+# Throttled calls retried by the messenger (issue 16). A new card's POST only when Teams surely did
+# not apply it (412, 429): after a 502/504 it may be live, and the outbox's next attempt (a new
+# attempt number) is what keeps a second copy content-free. Everything else may be sent again.
+RETRY_UNAPPLIED = frozenset({412, 429})
 
 
 def _delivery_error(error: Exception) -> DeliveryError:
@@ -107,9 +122,11 @@ class TeamsMessenger:
 
     def __init__(
         self, adapter: BotAdapter, cards: Cards, *, service_url: str, app_id_for: Callable[[str], str],
-        timeout: float = 4.0, installer: GraphInstaller | None = None,
+        timeout: float = 4.0, installer: GraphInstaller | None = None, limiter: RateLimiter | None = None,
     ) -> None:
         self._adapter = adapter
+        # Teams' rate limits (issue 16): one limiter per process, shared by every send (bootstrap).
+        self._limiter = limiter
         self._cards = cards
         self._service_url = service_url
         self._app_id_for = app_id_for  # tenant id → the bot registration that speaks to that tenant
@@ -139,7 +156,7 @@ class TeamsMessenger:
             conversation_id = context.activity.conversation.id
             activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
             activity.summary = texts.NOTIFICATION_SUMMARY.format(reference=handoff.reference)
-            activity_id = await _post(context, activity)
+            activity_id = await self._post(context, activity, recipient.tenant_id, retry_on=RETRY_UNAPPLIED)
             address = Address(
                 service_url=self._service_url,
                 conversation_id=conversation_id,
@@ -153,6 +170,8 @@ class TeamsMessenger:
             """Open the chat and post the card; ``False`` if Teams refused the chat because the app
             is not installed for the recipient (nothing was posted) and an installer can help."""
             try:
+                if self._limiter is not None:  # the POST /v3/conversations itself: no conversation yet
+                    await self._limiter.acquire(recipient.tenant_id, None)
                 await self._adapter.create_conversation(app_id, send, parameters, "msteams", self._service_url, None)
             except ErrorResponseException as error:
                 # Once ``send`` ran, the card may be out: only a refused chat is worth an install.
@@ -190,19 +209,37 @@ class TeamsMessenger:
             )
             raise NotInstalled(error.status, retryable=error.retryable, retry_after=error.retry_after) from None
 
-    async def remind(self, handoff: Handoff) -> None:
-        """A short new message under the card, reference only; failures are raised for the sweep."""
-        assert handoff.delivery is not None
-        text = self._cards.reminder_text(handoff)
+    async def remind(self, handoffs: Sequence[Handoff]) -> None:
+        """One digest for one recipient (issue 14), under their latest card; failures are raised
+        for the sweep."""
+        latest = max(handoffs, key=lambda h: h.sent_at or h.created_at)
+        assert latest.delivery is not None
+        activity = MessageFactory.attachment(CardFactory.adaptive_card(self._cards.reminder_digest(handoffs)))
+        activity.summary = self._cards.reminder_summary(handoffs)
+        tenant = latest.recipient.tenant_id
 
         async def post(context: TurnContext) -> None:
-            await _post(context, MessageFactory.text(text))
+            await self._post(context, activity, tenant)
 
-        reference = reference_of(handoff.delivery.address)
+        reference = reference_of(latest.delivery.address)
         try:
-            await self._adapter.continue_conversation(reference, post, self._app_id_for(handoff.recipient.tenant_id))
+            await self._adapter.continue_conversation(reference, post, self._app_id_for(tenant))
         except CONNECTOR_ERRORS as error:
             raise _delivery_error(error) from None
+        except TimeoutError:
+            raise DeliveryError(None, retryable=True) from None
+
+    async def _post(self, context: TurnContext, activity: Activity, tenant_id: str, *,
+                    retry_on: frozenset[int] = RETRYABLE_STATUSES) -> str:
+        """A new message in the turn's conversation, in a slot of the rate limiter (issue 16)."""
+        return await self._limited(tenant_id, context.activity.conversation.id, lambda: _post(context, activity),
+                                   retry_on=retry_on)
+
+    async def _limited(self, tenant_id: str, conversation_id: str | None, call: Callable[[], Awaitable[T]], *,
+                       retry_on: frozenset[int] = RETRYABLE_STATUSES) -> T:
+        return await limited_call(self._limiter, tenant_id, conversation_id, call, status_of=_status,
+                                  retry_after_of=_retry_after_header, retry_on=retry_on, timeout=self._timeout,
+                                  budget=self._timeout)
 
     async def withdraw(self, handoff: Handoff) -> CardRemoval:
         delivery = handoff.delivery
@@ -217,11 +254,14 @@ class TeamsMessenger:
             update = Activity(
                 type=ActivityTypes.message, id=activity_id, attachments=[CardFactory.adaptive_card(replacement)]
             )
-            outcome["overwritten"] = await self._attempt("update", handoff, context.update_activity(update), outcome)
-            outcome["deleted"] = await self._attempt("delete", handoff, context.delete_activity(activity_id), outcome)
+            tenant, conversation = handoff.recipient.tenant_id, context.activity.conversation.id
+            outcome["overwritten"] = await self._attempt("update", handoff, self._limited(
+                tenant, conversation, lambda: context.update_activity(update)), outcome)
+            outcome["deleted"] = await self._attempt("delete", handoff, self._limited(
+                tenant, conversation, lambda: context.delete_activity(activity_id)), outcome)
             if outcome["overwritten"] and handoff.removal_attempts == 0:  # say "verwijderd" only once it is true
                 confirmation = MessageFactory.text(self._cards.closed_text(handoff))
-                await self._best_effort("confirm", handoff, _post(context, confirmation))
+                await self._best_effort("confirm", handoff, self._post(context, confirmation, tenant))
 
         await self._continue(delivery.address, handoff.recipient.tenant_id, overwrite_then_delete, handoff)
         status = outcome.get("status")
@@ -253,7 +293,8 @@ class TeamsMessenger:
             update = Activity(
                 type=ActivityTypes.message, id=activity_id, attachments=[CardFactory.adaptive_card(replacement)]
             )
-            await context.update_activity(update)
+            await self._limited(draft.counsellor.tenant_id, context.activity.conversation.id,
+                                lambda: context.update_activity(update))
 
         try:
             await self._adapter.continue_conversation(
@@ -266,7 +307,8 @@ class TeamsMessenger:
         text = self._cards.notice_text(handoff, notice)
 
         async def tell(context: TurnContext) -> None:
-            await self._best_effort("notify", handoff, _post(context, MessageFactory.text(text)))
+            await self._best_effort("notify", handoff, self._post(context, MessageFactory.text(text),
+                                                                  handoff.counsellor.tenant_id))
 
         await self._continue(handoff.counsellor_address, handoff.counsellor.tenant_id, tell, handoff)
 
@@ -332,10 +374,12 @@ class TeamsMessenger:
         async def send(context: TurnContext) -> None:
             activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
             activity.summary = texts.DPO_SUMMARY.format(reference=incident.reference)
-            await _post(context, activity)
+            await self._post(context, activity, contact.tenant_id, retry_on=RETRY_UNAPPLIED)
 
         try:
             async with asyncio.timeout(self._timeout):
+                if self._limiter is not None:
+                    await self._limiter.acquire(contact.tenant_id, None)
                 await self._adapter.create_conversation(self._app_id_for(contact.tenant_id), send, parameters,
                                                         "msteams", self._service_url, None)
         except CONNECTOR_ERRORS as error:

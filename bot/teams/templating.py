@@ -39,6 +39,8 @@ def _lookup(scope: Mapping[str, Any], path: str) -> Any:
 
 
 def _string(template: str, scope: Mapping[str, Any]) -> Any:
+    if "${" not in template:  # most strings of a card are literal: no pattern to look for
+        return template
     if (whole := _WHOLE.fullmatch(template)) and not whole.group(1):
         return _lookup(scope, whole.group(2))
     return _EMBEDDED.sub(lambda m: _text(_lookup(scope, m.group(1))), template)

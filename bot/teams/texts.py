@@ -505,3 +505,17 @@ WITHDRAWN_BY_COUNSELLOR_RECIPIENT = (
     "{reference} werd ingetrokken door de bemiddelaar. De terugkoppeling is uit deze chat en uit het "
     "systeem verwijderd. Je hoeft niets te doen."
 )
+# -- digest reminders (issue 14): one reminder message per recipient per sweep -------------------
+REMINDER_DIGEST_TITLE_ONE = "Herinnering: 1 terugkoppeling wacht op jou"
+REMINDER_DIGEST_TITLE_MANY = "Herinnering: {count} terugkoppelingen wachten op jou"
+REMINDER_DIGEST_INTRO = (
+    "Neem ze over in KBI/Allis en klik in het bericht van elke terugkoppeling op 'Overgezet' (of op "
+    "'Niet mijn klant'). Wat niet overgezet is, wordt op de vermelde datum automatisch gewist."
+)
+REMINDER_DIGEST_FROM = "Van"
+REMINDER_DIGEST_RECEIVED = "Ontvangen"
+REMINDER_DIGEST_PURGED = "Gewist op"
+REMINDER_DIGEST_SHOW = "Toon bericht"
+
+def reminder_digest_title(count: int) -> str:
+    return REMINDER_DIGEST_TITLE_ONE if count == 1 else REMINDER_DIGEST_TITLE_MANY.format(count=count)

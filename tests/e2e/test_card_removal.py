@@ -29,8 +29,9 @@ def content_left(connector, conversation) -> bool:
 async def test_a_removal_that_fails_is_retried_and_proven_later(harness, connector, counsellor, els):
     await send(counsellor)
     receive(els)
-    connector.fail(method="PUT", status=412, times=1)  # (412: retryable for Teams, not retried inside msrest)
-    connector.fail(method="DELETE", status=412, times=1)
+    # 412: retryable for Teams; the messenger tries each call up to 4 times within its 4 s, then the sweep
+    connector.fail(method="PUT", status=412, times=4)
+    connector.fail(method="DELETE", status=412, times=4)
     await els.click("overgezet")
     assert content_left(connector, els.conversation_id)
     assert not [t for t in els.texts() if "verwijderd" in t]  # nothing untrue was said

@@ -119,7 +119,7 @@ async def test_sweeps_in_separate_processes_at_the_same_moment_remind_once(world
     results = await asyncio.gather(*(bot.sweep(later) for _ in range(4)))
     assert sum(r.get("remind", 0) for r in results) == 1, results
     conversation = connector.conversation_for(ELS)
-    assert sum(c.body.get("text", "").startswith("Herinnering") for c in connector.sent_to(conversation)) == 1
+    assert sum(c.body.get("summary", "").startswith("Herinnering") for c in connector.sent_to(conversation)) == 1
 
 
 async def test_the_server_sweeps_on_its_own_timer(tmp_path):

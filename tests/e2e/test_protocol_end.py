@@ -73,7 +73,7 @@ async def test_one_agency_leaving_withdraws_only_its_handoffs(harness, connector
     assert done.get("protocol_ended") == 1
     assert [t for t in bram.texts() if "ingetrokken" in t] and not [t for t in sofie.texts() if "ingetrokken" in t]
     amal = connector.sent_to(connector.conversation_for(PIETER))  # Amal's card stays open, reminded as usual
-    assert any("herinnering" in (c.body.get("text") or "").lower() for c in amal), [c.body for c in amal]
+    assert any("herinnering" in (c.body.get("summary") or "").lower() for c in amal), [c.body for c in amal]
 
     card = await identify(bram, *AMINA)  # a new one for an Atlas client: refused, with a reason of its own
     assert texts(card)[0] == "Agentschap neemt niet meer deel"

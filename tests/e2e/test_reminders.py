@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from bot.bootstrap import build
 from bot.domain.calendar import BRUSSELS
 from bot.domain.handoff import HandoffState
+from bot.teams import texts as texts_module
 from tests.e2e.conftest import ELS
 from tests.e2e.flows import CONTENT, identify, receive, send
 from tests.support.cards import texts
@@ -38,8 +39,10 @@ async def only_handoff(harness):
     return await harness.runtime.store.get_handoff(row[0])
 
 
-def reminders(els) -> list[str]:
-    return [t for t in els.texts() if t.startswith("Herinnering")]
+def reminders(els) -> list[dict]:
+    """The digest reminders in Els's chat (issue 14): one message with a card, oldest first."""
+    return [c.body for c in els.h.connector.sent_to(els.conversation_id)
+            if (c.body.get("summary") or "").startswith("Herinnering")]
 
 
 async def test_reminders_skip_weekends_and_holidays_then_escalate_then_purge(harness, counsellor, els):
@@ -50,8 +53,11 @@ async def test_reminders_skip_weekends_and_holidays_then_escalate_then_purge(har
         assert await harness.sweep(moment) == {}, moment
     assert await harness.sweep(at(2026, 12, 28)) == {"remind": 1}
     (first,) = reminders(els)
-    assert first.startswith(f"Herinnering: terugkoppeling {ref} van 23/12/2026 om 10:00 wacht nog")
-    assert NAME not in first and "Amina" not in first and "1990" not in first
+    assert first["summary"] == "Herinnering: 1 terugkoppeling wacht op jou"
+    lines = texts(first["attachments"][0]["content"])
+    assert lines[:2] == ["Herinnering: 1 terugkoppeling wacht op jou", texts_module.REMINDER_DIGEST_INTRO]
+    assert ref in lines and "23/12/2026" in lines and "22/01/2027" in lines  # received, purged
+    assert NAME not in str(first) and "Amina" not in str(first) and "1990" not in str(first)
 
     assert await harness.sweep(at(2026, 12, 29, 16)) == {}
     assert await harness.sweep(at(2026, 12, 30)) == {"remind": 1}
@@ -70,7 +76,9 @@ async def test_reminders_skip_weekends_and_holidays_then_escalate_then_purge(har
 
     assert await harness.sweep(at(2027, 1, 22, 9, 59)) == {}
     assert await harness.sweep(at(2027, 1, 22)) == {"expire": 1}
-    assert [c for c in els.h.connector.live_activities(els.conversation_id) if c.get("attachments")] == []
+    # the card is gone; the digest reminders stay in the chat: references and dates only
+    assert [c for c in els.h.connector.live_activities(els.conversation_id) if c.get("attachments")
+            and not (c.get("summary") or "").startswith("Herinnering")] == []
     assert els.last_text().startswith(f"{ref} werd niet binnen 30 dagen als overgezet bevestigd")
     assert counsellor.last_text().startswith(f"{ref} ({NAME}) werd niet binnen 30 dagen als overgezet bevestigd")
     stored = await harness.runtime.store.get_handoff(handoff.id)

@@ -344,3 +344,46 @@ async def test_handoffs_written_before_the_overview_are_found_after_a_restart(st
         assert [h.id for h in await again.counsellor_handoffs(added.owner, 10)] == [added.id]
     finally:
         await again.close()
+# -- batched sweep writes (issue 16) ---------------------------------------------------------------
+
+
+def _reminder(at_minute: int) -> AuditEvent:
+    return AuditEvent(at=f.NOW + timedelta(minutes=at_minute), event="reminded", subject=f"TK-{at_minute:06X}",
+                      reason="1")
+
+
+async def test_save_handoffs_writes_many_envelopes_with_their_events_and_leaves_the_content(store):
+    added = [await store.add_handoff(f.handoff(state=HandoffState.DELIVERED, due_at=f.NOW)) for _ in range(40)]
+    assert len(await store.due_handoffs(f.NOW, 100)) == 40
+    later = f.NOW + timedelta(days=2)
+    changes = [(h.model_copy(update={"due_at": later, "reminders_sent": 1}), [_reminder(n)])
+               for n, h in enumerate(added)]
+    saved = await store.save_handoffs(changes)  # 40 records, 3 operations and an event each: several transactions
+    assert [s.version if s else None for s in saved] == [2] * 40
+    for handoff, written in zip(added, saved, strict=True):
+        loaded = await store.get_handoff(handoff.id)
+        assert loaded == written and loaded.client == handoff.client and loaded.reminders_sent == 1
+    assert await store.due_handoffs(f.NOW, 100) == []
+    assert len(await store.due_handoffs(later, 100)) == 40
+    trail = await store.audit_events()
+    assert [e.subject for e in trail] == [f"TK-{n:06X}" for n in range(40)]  # in order, numbered on
+    assert [e.seq for e in trail] == list(range(1, 41))
+
+    again = await store.save_handoffs([(s.model_copy(update={"due_at": None}), []) for s in saved if s])
+    assert [s.version if s else None for s in again] == [3] * 40  # on what the last batch wrote
+    assert await store.due_handoffs(later, 100) == []
+
+
+async def test_save_handoffs_refuses_only_the_record_that_moved_on(store):
+    first, second, third = [await store.add_handoff(f.handoff(state=HandoffState.DELIVERED, due_at=f.NOW))
+                            for _ in range(3)]
+    await store.due_handoffs(f.NOW, 10)
+    moved = await store.save_handoff(second.model_copy(update={"state": HandoffState.TRANSFERRED, "client": None}))
+    later = f.NOW + timedelta(hours=1)
+    saved = await store.save_handoffs([(h.model_copy(update={"due_at": later}), [_reminder(n)])
+                                       for n, h in enumerate((first, second, third))])
+    assert saved[1] is None and saved[0] is not None and saved[2] is not None
+    assert await store.get_handoff(second.id) == moved  # not resurrected, its content not back
+    assert [e.subject for e in await store.audit_events()] == ["TK-000000", "TK-000002"]
+    assert saved[0].version == 2 and (await store.get_handoff(first.id)).due_at == later
+    assert await store.ended_with_content() == []
