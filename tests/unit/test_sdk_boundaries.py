@@ -1,6 +1,6 @@
 """Each Teams SDK is imported by its own host package only (issue 16): botbuilder (and its
 botframework/msrest parts) by bot/teams/, the Microsoft 365 Agents SDK by bot/agents/. The
-shared code (cards, texts, invoke parsing, bot/app, bot/domain) imports neither."""
+shared code (cards, texts, invoke parsing, bot/chat, bot/app, bot/domain) imports neither."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def test_the_agents_host_loads_without_botbuilder_and_the_shared_modules_without
     script = (
         "import sys\n"
         "import bot.teams.activity, bot.teams.cards, bot.teams.texts, bot.teams.verbs, bot.teams.graph\n"
-        "import bot.app.services, bot.app.counsellor, bot.app.recipient\n"
+        "import bot.app.services, bot.app.counsellor, bot.app.recipient, bot.chat.turns\n"
         "shared = sorted({m.split('.')[0] for m in sys.modules} & {'botbuilder', 'botframework', 'msrest',"
         " 'microsoft_agents'})\n"
         "import bot.agents.host\n"
