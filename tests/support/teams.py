@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -67,6 +68,7 @@ class Harness:
             "BOT_TEAMS_SERVICE_URL": self.connector.url,
             "BOT_DATA_KEY": DATA_KEY,
             "BOT_DIRECTORY_FILE": str(self.directory_file()),
+            "BOT_HOST": os.environ.get("BOT_HOST", "botbuilder"),  # tests/e2e/conftest.py runs both
             **self.env,
         }
         return Settings(_env_file=None, **values)
