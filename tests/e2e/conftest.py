@@ -30,13 +30,12 @@ def bot_host(request):
 
 
 def assert_host(harness: Harness, host: str) -> None:
-    """The bot under test was really assembled as ``host``: its messenger, and (the Agents host
-    only) the connector session the app closes on clean-up."""
+    """The bot under test was really assembled as ``host``: its host object and its messenger."""
     assert harness.runtime is not None
     messenger = type(harness.runtime.service.messenger).__name__
-    hooks = harness.runtime.app.on_cleanup
-    agents = any(type(getattr(hook, "__self__", None)).__name__ == "AgentsHost" for hook in hooks)
-    assert (messenger, agents) == {"botbuilder": ("TeamsMessenger", False), "agents": ("AgentsMessenger", True)}[host]
+    built = type(harness.runtime.host).__name__
+    assert (built, messenger) == {"botbuilder": ("TeamsHost", "TeamsMessenger"),
+                                  "agents": ("AgentsHost", "AgentsMessenger")}[host]
 
 
 @pytest.fixture
