@@ -39,12 +39,8 @@ from bot.domain.policy import Policy
 from bot.domain.retention import Retention
 from bot.domain.schedule import Schedule
 from bot.domain.template import Identity
-from bot.teams.adapter import BotCloud, BotRegistration, Registrations, create_adapter
 from bot.teams.cards import Cards
-from bot.teams.endpoint import TeamsEndpoint
 from bot.teams.graph import GraphApp, GraphInstaller, graph_credentials
-from bot.teams.handler import TerugkoppelingBot
-from bot.teams.messenger import TeamsMessenger
 from bot.web import ServerLimits, create_app
 
 log = logging.getLogger(__name__)
@@ -61,6 +57,10 @@ class Runtime:
     service: Terugkoppeling
     app: web.Application
     installer: GraphInstaller | None = None
+    # The Teams host (bot.teams.host or bot.agents.host). The Agents host's connector session, which
+    # the messenger sends on, is closed here: after the server stopped AND the running sweep
+    # finished its deliveries, not with the app.
+    host: Any = None
 
     async def close(self) -> None:
         closer = getattr(self.service.directory, "close", None)  # the HTTP directory's session and credential
@@ -68,6 +68,8 @@ class Runtime:
             await closer()
         if self.installer is not None:
             await self.installer.close()
+        if self.host is not None:
+            await self.host.close()
         await self.store.close()
 
 
@@ -212,23 +214,6 @@ async def check_keys(settings: Settings, store: Store, sealer: Sealer, *, strict
         raise ConfigurationError(f"{where} must include {keys}; the current key has id {sealer.key_id}")
     log.warning("records sealed under a key that is not configured are skipped",
                 extra={"error": f"{where} must include {keys}", "count": sum(missing.values())})
-
-
-def registrations_of(settings: Settings) -> Registrations:
-    primary = BotRegistration(settings.app_id, settings.app_password, settings.app_type, settings.app_tenant_id)
-    others = [BotRegistration(r.app_id, r.password, r.type, r.tenant) for r in settings.registrations]
-    return Registrations(primary, others)
-
-
-def cloud_of(settings: Settings) -> BotCloud | None:
-    if not (settings.openid_metadata_url or settings.token_issuer):
-        return None  # the public cloud, botbuilder's defaults
-    return BotCloud(
-        TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL=settings.openid_metadata_url or None,
-        TO_BOT_FROM_CHANNEL_TOKEN_ISSUER=settings.token_issuer or "https://api.botframework.com",
-        TO_CHANNEL_FROM_BOT_LOGIN_URL="https://login.microsoftonline.com/botframework.com",
-        TO_CHANNEL_FROM_BOT_OAUTH_SCOPE="https://api.botframework.com",
-    )
 
 
 def installer_of(
@@ -488,25 +473,24 @@ def _directory(settings: Settings) -> FileDirectory:
 
 def _assemble(settings: Settings, clock: Clock | None, installer: GraphInstaller | None, sealer: Sealer,
               directory: ClientDirectory, store: Store) -> Runtime:
-    registrations = registrations_of(settings)
-    adapter = create_adapter(registrations, cloud_of(settings))
     cards = Cards(retention_days=settings.retention_days, admin_contact=settings.admin_contact,
                   protocol_url=settings.protocol_url, protocol_start=settings.protocol_start,
                   protocol_end=settings.protocol_end)
-    agents = None
-    limiter = rate_limiter_of(settings)
-    if settings.bot_host == "agents":  # the Microsoft 365 Agents SDK host; only it imports that SDK
+    # Each host package is the only code that imports its SDK, and is imported only when chosen.
+    limiter = rate_limiter_of(settings)  # Teams' rate limits, shared by every connector call (issue 16)
+    host: TeamsHost | AgentsHost
+    if settings.bot_host == "agents":  # the Microsoft 365 Agents SDK
         from bot.agents.host import AgentsHost
 
-        agents = AgentsHost(settings, cards, installer, limiter=limiter)
-    messenger = agents.messenger if agents else TeamsMessenger(
-        adapter, cards, service_url=settings.teams_service_url, app_id_for=registrations.app_id_for,
-        timeout=settings.delivery_timeout_seconds, installer=installer, limiter=limiter,
-    )
+        host = AgentsHost(settings, cards, installer, limiter=limiter)
+    else:  # botbuilder, the default
+        from bot.teams.host import TeamsHost
+
+        host = TeamsHost(settings, cards, installer, limiter=limiter)
     service = Terugkoppeling(
         store=store,
         directory=directory,
-        messenger=messenger,
+        messenger=host.messenger,
         clock=clock or SystemClock(),
         policy=policy_of(settings),
         fingerprint_key=sealer.fingerprint_key,
@@ -517,7 +501,6 @@ def _assemble(settings: Settings, clock: Clock | None, installer: GraphInstaller
                                  audit_key=sealer.audit_key, signer=checkpoint_signer_of(settings)),
         backups=backups_of(settings),  # issue 14
     )
-    bot = TerugkoppelingBot(service, cards)
     mode = "production" if not settings.local_mode else "local" if is_loopback(settings.host) else "insecure"
     ready = health.readiness({"store": health.store_check(store), "directory": health.directory_check(directory),
                               "data_key": health.key_check(sealer)})
@@ -525,9 +508,7 @@ def _assemble(settings: Settings, clock: Clock | None, installer: GraphInstaller
         header_timeout=settings.server_header_timeout_seconds, body_timeout=settings.server_body_timeout_seconds,
         idle_timeout=settings.server_idle_timeout_seconds, max_connections=settings.server_max_connections,
     )
-    endpoint = agents.endpoint(service) if agents else TeamsEndpoint(adapter, bot)
+    endpoint = host.endpoint(service)
     app = create_app(endpoint, health={"mode": mode}, ready=ready, limits=limits,
                      middlewares=[telemetry.middleware()])
-    if agents:
-        app.on_cleanup.append(agents.close)
-    return Runtime(settings, store, service, app, installer)
+    return Runtime(settings, store, service, app, installer, host=host)

@@ -11,23 +11,19 @@ from typing import Any, TypeVar
 from bot.adapters.ratelimit import RETRYABLE_STATUSES, RateLimiter, limited_call
 from bot.agents.connector import Connector, ConnectorError, card_activity, text_activity
 from bot.app.ports import CardRemoval, DeliveryError, IncidentNotice, Notice
+from bot.chat.delivery import RETRYABLE, delivery_error, dpo_card, install, mail_dpo, not_installed
 from bot.domain.handoff import Draft, Handoff
 from bot.domain.model import Address, Delivery, DpoContact
 from bot.teams import texts
-from bot.teams.cards import Cards, moment
-from bot.teams.graph import GraphError, GraphInstaller
+from bot.teams.cards import Cards
+from bot.teams.graph import GraphInstaller
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-RETRYABLE = frozenset({408, 412, 429, 500, 502, 503, 504})
-NOT_INSTALLED_CODE = "ForbiddenOperationException"
-NOT_INSTALLED_PHRASE = "installed in user's personal scope"
-
 
 def _delivery_error(error: ConnectorError) -> DeliveryError:
-    status = error.status
-    return DeliveryError(status, retryable=status is None or status in RETRYABLE, retry_after=error.retry_after)
+    return delivery_error(error.status, error.retry_after)
 
 
 # Throttled calls retried here (issue 16); a new card's POST only when Teams surely did not apply it
@@ -45,15 +41,7 @@ def _retry_after_of(error: Exception) -> str | None:
 
 
 def is_not_installed(error: ConnectorError) -> bool:
-    return error.status == 403 and (
-        error.code == NOT_INSTALLED_CODE or (error.code == "BadArgument" and NOT_INSTALLED_PHRASE in error.message)
-    )
-
-
-class NotInstalled(DeliveryError):
-    """The app is not installed for the recipient and Graph could not install it (as on botbuilder)."""
-
-    reason = "not_installed"
+    return not_installed(error.status, error.code, error.message)
 
 
 class AgentsMessenger:
@@ -93,7 +81,7 @@ class AgentsMessenger:
                 conversation = await open_chat()
                 if conversation is None:
                     assert self._installer is not None
-                    await self._install(handoff, self._installer)
+                    await install(handoff, self._installer)
                     conversation = await open_chat()
                     if conversation is None:
                         log.warning("installed, not yet known to teams", extra={"ref": handoff.reference})
@@ -107,17 +95,6 @@ class AgentsMessenger:
         address = Address(service_url=self._service_url, conversation_id=conversation, tenant_id=tenant,
                           user_id=member, bot_id=f"28:{app_id}" if app_id else "")
         return Delivery(address=address, activity_id=activity_id, attempt=handoff.attempts)
-
-    @staticmethod
-    async def _install(handoff: Handoff, installer: GraphInstaller) -> None:
-        recipient = handoff.recipient
-        log.info("installing the app for the recipient", extra={"ref": handoff.reference, "step": "install"})
-        try:
-            await installer.install_for_user(recipient.tenant_id, recipient.aad_object_id)
-        except GraphError as error:
-            log.warning("app not installed for the recipient",
-                        extra={"ref": handoff.reference, "status": error.status, "error": error.code or None})
-            raise NotInstalled(error.status, retryable=error.retryable, retry_after=error.retry_after) from None
 
     async def remind(self, handoffs: Sequence[Handoff]) -> None:
         """One digest for one recipient (issue 14), in the chat of their latest card."""
@@ -195,20 +172,15 @@ class AgentsMessenger:
         return CardRemoval(overwritten=overwritten, deleted=deleted, status=status,
                            retryable=status is None or status in RETRYABLE)
 
-    # -- art. 9: incidents to the data protection officers (as bot.teams.messenger) ---------------
+    # -- art. 9: incidents to the data protection officers (bot.chat.delivery) -------------------
 
     async def notify_dpo(self, contact: DpoContact, incident: IncidentNotice) -> None:
         """A content-free card in the DPO's 1:1 chat (with "Kennis genomen"), or an e-mail through
         Graph ``sendMail``; ``DeliveryError`` if it did not go out."""
         if contact.channel == "mail":
-            await self._mail_dpo(contact, incident)
+            await mail_dpo(self._installer, contact, incident)
             return
-        card = self._cards.templates.bind("incident", {
-            "titel": texts.DPO_TITLE.format(reference=incident.reference), "stijl": "attention",
-            "intro": texts.DPO_INTRO, "hint": texts.DPO_ACK_HINT, "knop": texts.DPO_ACKNOWLEDGE,
-            "melding": incident.notification_id,
-            "feiten": [{"label": label, "waarde": value} for label, value in _dpo_facts(incident)],
-        })
+        card = dpo_card(self._cards, incident)
         activity = card_activity(card, summary=texts.DPO_SUMMARY.format(reference=incident.reference))
         app_id = self._app_id_for(contact.tenant_id)
         try:
@@ -223,18 +195,6 @@ class AgentsMessenger:
         except TimeoutError:
             raise DeliveryError(None, retryable=True) from None
 
-    async def _mail_dpo(self, contact: DpoContact, incident: IncidentNotice) -> None:
-        if self._installer is None or not incident.sender_mailbox or not incident.sender_tenant:
-            log.error("dpo mail not configured", extra={"ref": incident.reference})
-            raise DeliveryError(None, retryable=False)
-        lines = [texts.DPO_INTRO, "", *(f"{label}: {value}" for label, value in _dpo_facts(incident)), "",
-                 texts.DPO_MAIL_ACK]
-        try:
-            await self._installer.send_mail(incident.sender_tenant, incident.sender_mailbox, contact.mailbox,
-                                            texts.DPO_TITLE.format(reference=incident.reference), "\n".join(lines))
-        except GraphError as error:
-            raise DeliveryError(error.status, retryable=error.retryable, retry_after=error.retry_after) from None
-
     @staticmethod
     async def _attempt(step: str, handoff: Handoff, failed: list[int | None], call: Awaitable[object]) -> bool:
         """One connector call: ``True`` if it took effect; a failure is logged and its status kept."""
@@ -247,21 +207,3 @@ class AgentsMessenger:
             log.warning("connector call failed", extra={"ref": handoff.reference, "step": step, "status": status,
                                                         "error": type(error).__name__})
             return False
-
-
-def _dpo_facts(incident: IncidentNotice) -> list[tuple[str, str]]:
-    """What a DPO reads, card or mail: names and codes worded, never a value of the client's
-    (a copy of bot.teams.messenger's, which imports botbuilder)."""
-    labels = texts.DPO_LABELS
-    fields = (texts.DPO_FIELDS_REQUIRED.format(fields=", ".join(incident.fields)) if incident.fields
-              else texts.DPO_NO_FIELDS)
-    agency = next((name for a, name in texts.AGENCY_NAMES.items() if a.value == incident.agency), texts.DPO_NO_AGENCY)
-    return [
-        (labels["reference"], incident.reference),
-        (labels["category"], texts.DPO_CATEGORIES.get(incident.category, incident.category)),
-        (labels["agency"], agency),
-        (labels["detected"], moment(incident.detected_at)),
-        (labels["notified"], moment(incident.notified_at)),
-        (labels["fields"], fields),
-        (labels["actions"], "; ".join(texts.DPO_ACTIONS.get(a, a) for a in incident.actions)),
-    ]

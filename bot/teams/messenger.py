@@ -21,17 +21,15 @@ from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from bot.adapters.ratelimit import RETRYABLE_STATUSES, RateLimiter, limited_call
 from bot.app.ports import CardRemoval, DeliveryError, IncidentNotice, Notice
+from bot.chat.delivery import RETRYABLE, delivery_error, dpo_card, install, mail_dpo, not_installed
 from bot.domain.handoff import Draft, Handoff
 from bot.domain.model import Address, Delivery, DpoContact
 from bot.teams import texts
-from bot.teams.cards import Cards, moment
-from bot.teams.graph import GraphError, GraphInstaller
+from bot.teams.cards import Cards
+from bot.teams.graph import GraphInstaller
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-# Teams documents these as worth retrying; 403 (e.g. MessageWritesBlocked) and 404 are not.
-RETRYABLE = frozenset({408, 412, 429, 500, 502, 503, 504})
 
 
 def _status(error: Exception) -> int | None:
@@ -61,18 +59,10 @@ RETRY_UNAPPLIED = frozenset({412, 429})
 
 
 def _delivery_error(error: Exception) -> DeliveryError:
-    status = _status(error)
-    return DeliveryError(status, retryable=status is None or status in RETRYABLE, retry_after=_retry_after(error))
+    return delivery_error(_status(error), _retry_after(error))
 
 
 CONNECTOR_ERRORS = (ErrorResponseException, HttpOperationError, ClientRequestError, OSError)
-
-# What Teams answers ``POST /v3/conversations`` for a user who does not have the app in their
-# personal scope: documented as 403 ``ForbiddenOperationException`` "Bot isn't installed in user's
-# personal scope"; answered in practice as 403 ``BadArgument`` "Bot is not installed in user's
-# personal scope". ``BadArgument`` is a generic code, so that one is recognised by its message too.
-NOT_INSTALLED_CODE = "ForbiddenOperationException"
-NOT_INSTALLED_PHRASE = "installed in user's personal scope"
 
 
 def _error_of(error: Exception) -> tuple[str, str]:
@@ -83,18 +73,7 @@ def _error_of(error: Exception) -> tuple[str, str]:
 
 def is_not_installed(error: Exception) -> bool:
     """Teams refused to open the 1:1 chat because the app is not installed for that user."""
-    if _status(error) != 403:
-        return False
-    code, message = _error_of(error)
-    return code == NOT_INSTALLED_CODE or (code == "BadArgument" and NOT_INSTALLED_PHRASE in message)
-
-
-class NotInstalled(DeliveryError):
-    """The recipient does not have the app and it could not be installed for them through Graph
-    (``status`` is Graph's). Nothing was sent. Final for 401/403/404: that tenant's administrator
-    has to grant consent or upload the app; retryable when Graph was throttled or down."""
-
-    reason = "not_installed"
+    return not_installed(_status(error), *_error_of(error))
 
 
 async def _post(context: TurnContext, activity: Activity) -> str:
@@ -184,7 +163,7 @@ class TeamsMessenger:
             async with asyncio.timeout(self._timeout):
                 if not await open_chat():
                     assert self._installer is not None
-                    await self._install(handoff, self._installer)
+                    await install(handoff, self._installer)
                     if not await open_chat():
                         # Graph has it installed; Teams has not caught up yet. The outbox tries again.
                         log.warning("installed, not yet known to teams", extra={"ref": handoff.reference})
@@ -194,20 +173,6 @@ class TeamsMessenger:
         except TimeoutError:
             raise DeliveryError(None, retryable=True) from None
         return delivered[0]
-
-    @staticmethod
-    async def _install(handoff: Handoff, installer: GraphInstaller) -> None:
-        """Install the app for the recipient through Graph, in the recipient's tenant."""
-        recipient = handoff.recipient
-        log.info("installing the app for the recipient", extra={"ref": handoff.reference, "step": "install"})
-        try:
-            await installer.install_for_user(recipient.tenant_id, recipient.aad_object_id)
-        except GraphError as error:
-            log.warning(
-                "app not installed for the recipient",
-                extra={"ref": handoff.reference, "status": error.status, "error": error.code or None},
-            )
-            raise NotInstalled(error.status, retryable=error.retryable, retry_after=error.retry_after) from None
 
     async def remind(self, handoffs: Sequence[Handoff]) -> None:
         """One digest for one recipient (issue 14), under their latest card; failures are raised
@@ -358,14 +323,9 @@ class TeamsMessenger:
         """A content-free card in the DPO's 1:1 chat (with "Kennis genomen"), or an e-mail through
         Graph ``sendMail``; ``DeliveryError`` if it did not go out."""
         if contact.channel == "mail":
-            await self._mail_dpo(contact, incident)
+            await mail_dpo(self._installer, contact, incident)
             return
-        card = self._cards.templates.bind("incident", {
-            "titel": texts.DPO_TITLE.format(reference=incident.reference), "stijl": "attention",
-            "intro": texts.DPO_INTRO, "hint": texts.DPO_ACK_HINT, "knop": texts.DPO_ACKNOWLEDGE,
-            "melding": incident.notification_id,
-            "feiten": [{"label": label, "waarde": value} for label, value in _dpo_facts(incident)],
-        })
+        card = dpo_card(self._cards, incident)
         parameters = ConversationParameters(
             is_group=False, members=[ChannelAccount(id=contact.aad_object_id)], tenant_id=contact.tenant_id,
             channel_data={"tenant": {"id": contact.tenant_id}},
@@ -386,32 +346,3 @@ class TeamsMessenger:
             raise _delivery_error(error) from None
         except TimeoutError:
             raise DeliveryError(None, retryable=True) from None
-
-    async def _mail_dpo(self, contact: DpoContact, incident: IncidentNotice) -> None:
-        if self._installer is None or not incident.sender_mailbox or not incident.sender_tenant:
-            log.error("dpo mail not configured", extra={"ref": incident.reference})
-            raise DeliveryError(None, retryable=False)
-        lines = [texts.DPO_INTRO, "", *(f"{label}: {value}" for label, value in _dpo_facts(incident)), "",
-                 texts.DPO_MAIL_ACK]
-        try:
-            await self._installer.send_mail(incident.sender_tenant, incident.sender_mailbox, contact.mailbox,
-                                            texts.DPO_TITLE.format(reference=incident.reference), "\n".join(lines))
-        except GraphError as error:
-            raise DeliveryError(error.status, retryable=error.retryable, retry_after=error.retry_after) from None
-
-
-def _dpo_facts(incident: IncidentNotice) -> list[tuple[str, str]]:
-    """What a DPO reads, card or mail: names and codes worded, never a value of the client's."""
-    labels = texts.DPO_LABELS
-    fields = (texts.DPO_FIELDS_REQUIRED.format(fields=", ".join(incident.fields)) if incident.fields
-              else texts.DPO_NO_FIELDS)
-    agency = next((name for a, name in texts.AGENCY_NAMES.items() if a.value == incident.agency), texts.DPO_NO_AGENCY)
-    return [
-        (labels["reference"], incident.reference),
-        (labels["category"], texts.DPO_CATEGORIES.get(incident.category, incident.category)),
-        (labels["agency"], agency),
-        (labels["detected"], moment(incident.detected_at)),
-        (labels["notified"], moment(incident.notified_at)),
-        (labels["fields"], fields),
-        (labels["actions"], "; ".join(texts.DPO_ACTIONS.get(a, a) for a in incident.actions)),
-    ]

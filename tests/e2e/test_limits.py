@@ -18,16 +18,27 @@ from tests.support.process import Bot
 HALF_OPEN, SILENT = 200, 1100
 
 
-@pytest.fixture
-def idle_timeout() -> str:
-    return "30"  # longer than the head deadline: what closes the silent sockets is the head deadline
+def _running(tmp, idle_timeout: str) -> Bot:
+    bot = Bot(tmp, None, BOT_SERVER_HEADER_TIMEOUT_SECONDS="4", BOT_SERVER_BODY_TIMEOUT_SECONDS="1",
+              BOT_SERVER_IDLE_TIMEOUT_SECONDS=idle_timeout, BOT_LOG_LEVEL="INFO")
+    bot.start()
+    return bot
+
+
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory, bot_host):
+    """One ``python -m bot`` per host for the module (a process start is most of each test's time):
+    each test leaves it as it found it, and every test checks that it still answers. The idle
+    timeout is longer than the head deadline: what closes the silent sockets is the head deadline."""
+    running = _running(tmp_path_factory.mktemp(f"limits-{bot_host}"), "30")
+    yield running
+    running.stop()
+    assert running.process is not None and running.process.returncode == 0
 
 
 @pytest.fixture
-def bot(tmp_path, idle_timeout):
-    running = Bot(tmp_path, None, BOT_SERVER_HEADER_TIMEOUT_SECONDS="4", BOT_SERVER_BODY_TIMEOUT_SECONDS="1",
-                  BOT_SERVER_IDLE_TIMEOUT_SECONDS=idle_timeout, BOT_LOG_LEVEL="INFO")
-    running.start()
+def quick_idle_bot(tmp_path):
+    running = _running(tmp_path, "1")
     yield running
     running.stop()
     assert running.process is not None and running.process.returncode == 0
@@ -98,11 +109,11 @@ def test_a_body_that_stops_coming_gets_408(bot):
     answer = raw_request(bot.port, b"POST /api/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                                    b"Content-Length: 1000\r\n\r\n{\"type\": ")
     assert answer.startswith(b"HTTP/1.1 408"), answer[:80]
+    assert healthz(bot.port) == 200
 
 
-@pytest.mark.parametrize("idle_timeout", ["1"])
-def test_an_idle_keep_alive_connection_is_closed(bot):
-    with connect(bot.port) as sock:
+def test_an_idle_keep_alive_connection_is_closed(quick_idle_bot):
+    with connect(quick_idle_bot.port) as sock:
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         sock.settimeout(5)
         assert sock.recv(65536).startswith(b"HTTP/1.1 200")
@@ -140,3 +151,4 @@ def test_deeply_nested_json_is_a_400(bot, body):
         status = error.code
         reason = json.loads(error.read())["error"]
     assert status == 400 and reason == "JSON nested too deeply"
+    assert healthz(bot.port) == 200

@@ -31,7 +31,9 @@ class Bot:
             "BOT_STORE": f"sqlite:///{tmp / 'data' / 'terugkoppeling.db'}",
             "BOT_TEAMS_SERVICE_URL": connector.url if connector else "", "BOT_DATA_KEY": DATA_KEY,
             "BOT_DIRECTORY_FILE": str(ROOT / "examples" / "clients.json"), "BOT_LOG_LEVEL": "DEBUG",
-            "BOT_SWEEP_INTERVAL_SECONDS": "0", "BOT_UNDO_MINUTES": "0", **env,  # (issue 14: no undo window)
+            "BOT_SWEEP_INTERVAL_SECONDS": "0", "BOT_UNDO_MINUTES": "0",  # (issue 14: no undo window)
+            "BOT_HOST": os.environ.get("BOT_HOST", "botbuilder"),  # tests/e2e/conftest.py runs both
+            **env,
         }
         self.process: subprocess.Popen | None = None
         self.output = tmp / f"{name}-output.log"  # everything its processes wrote, for the privacy check

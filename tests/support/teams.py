@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -68,6 +69,7 @@ class Harness:
             "BOT_DATA_KEY": DATA_KEY,
             "BOT_DIRECTORY_FILE": str(self.directory_file()),
             "BOT_UNDO_MINUTES": "0",  # "Overgezet" purges at once unless a test opens the undo window (issue 14)
+            "BOT_HOST": os.environ.get("BOT_HOST", "botbuilder"),  # tests/e2e/conftest.py runs both
             **self.env,
         }
         return Settings(_env_file=None, **values)

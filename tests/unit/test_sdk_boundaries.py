@@ -1,6 +1,6 @@
 """Each Teams SDK is imported by its own host package only (issue 16): botbuilder (and its
 botframework/msrest parts) by bot/teams/, the Microsoft 365 Agents SDK by bot/agents/. The
-shared code (cards, texts, invoke parsing, bot/app, bot/domain) imports neither."""
+shared code (cards, texts, invoke parsing, bot/chat, bot/app, bot/domain) imports neither."""
 
 from __future__ import annotations
 
@@ -39,15 +39,16 @@ def test_each_sdk_is_imported_by_its_own_package_only():
 
 
 def test_the_agents_host_loads_without_botbuilder_and_the_shared_modules_without_either():
-    """Importing the Agents host (with the shared cards, texts and use cases it uses) loads no
-    botbuilder module; the shared modules alone load no SDK at all."""
+    """Importing the Agents host (with the shared cards, texts and use cases it uses, and the
+    composition root and command line that choose a host) loads no botbuilder module; the shared
+    modules alone load no SDK at all."""
     script = (
         "import sys\n"
         "import bot.teams.activity, bot.teams.cards, bot.teams.texts, bot.teams.verbs, bot.teams.graph\n"
-        "import bot.app.services, bot.app.counsellor, bot.app.recipient\n"
+        "import bot.app.services, bot.app.counsellor, bot.app.recipient, bot.chat.turns, bot.chat.delivery\n"
         "shared = sorted({m.split('.')[0] for m in sys.modules} & {'botbuilder', 'botframework', 'msrest',"
         " 'microsoft_agents'})\n"
-        "import bot.agents.host\n"
+        "import bot.bootstrap, bot.__main__, bot.agents.host\n"
         "agents = sorted({m.split('.')[0] for m in sys.modules} & {'botbuilder', 'botframework', 'msrest'})\n"
         "print(shared, agents, 'microsoft_agents' in sys.modules)\n"
     )

@@ -10,12 +10,12 @@ import re
 import typing
 from pathlib import Path
 
+from bot.chat.turns import VERBS
 from bot.domain.model import AuditName
 from bot.domain.template import TEXT_RULES
 from bot.teams import texts
 from bot.teams.activity import ExecuteAction
 from bot.teams.cards import CARDS_DIR
-from bot.teams.handler import VERBS
 from bot.teams.verbs import Verb
 from tests.support.cards import nodes
 
@@ -40,10 +40,12 @@ def test_the_handler_routes_every_verb_and_only_those():
     assert set(VERBS) == set(Verb)
 
 
-def test_the_agents_host_routes_every_verb_too():
-    from bot.agents.handler import VERBS as AGENTS_VERBS
+def test_both_hosts_route_through_the_one_table():
+    """The verb table is host-neutral (bot/chat/turns.py): neither host keeps one of its own."""
+    from bot.agents import handler as agents_handler
+    from bot.teams import handler as teams_handler
 
-    assert set(AGENTS_VERBS) == set(Verb)
+    assert not hasattr(agents_handler, "VERBS") and not hasattr(teams_handler, "VERBS")
 
 
 def test_the_invoke_model_takes_its_verbs_from_the_enum():
@@ -86,8 +88,9 @@ def test_no_audit_event_is_named_outside_the_enum():
 def test_every_sentence_a_user_reads_is_in_texts():
     """The Teams layer's other modules hold no Dutch: string constants there are identifiers, keys,
     formats, log messages (English) or docstrings."""
-    for module in ("cards.py", "handler.py", "messenger.py"):
-        tree = ast.parse((ROOT / "bot" / "teams" / module).read_text())
+    for module in ("teams/cards.py", "teams/handler.py", "teams/messenger.py", "chat/turns.py",
+                   "chat/delivery.py", "agents/handler.py", "agents/messenger.py"):
+        tree = ast.parse((ROOT / "bot" / module).read_text())
         docstrings = {id(n.body[0].value) for n in ast.walk(tree)
                       if isinstance(n, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
                       and n.body and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
