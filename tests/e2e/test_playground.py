@@ -64,7 +64,9 @@ def test_the_whole_loop_in_the_agents_playground(playground, tmp_path):
     seen = json.loads(done.stdout.strip().splitlines()[-1]) if done.stdout.strip() else {}
     assert done.returncode == 0, (seen.get("error"), done.stderr[-2000:])
     assert seen["steps"] == ["1-identificatie", "2-inhoud", "3-voorbeeld", "4-ontvangen", "5-overzicht",
-                             "6-wijzigen", "7-gewijzigd", "8-overgezet"]
+                             "6-wijzigen", "7-gewijzigd", "8-bevestigen", "9-overgezet"]
+    # "Niet mijn klant" asks first, with what will happen and no client data; "Terug" changed nothing
+    assert "Als je bevestigt, gebeurt dit meteen" in seen["confirmation"] and "Samira" not in seen["confirmation"]
     # issue 14: the overview names the client for the sender; the correction leaves one live copy
     assert "Samira Haddad" in seen["overview"] and "Wacht op 'Overgezet'" in seen["overview"]
     assert "Zorgkundige in een woonzorgcentrum" in seen["corrected"] and seen["live"] == 1

@@ -1,7 +1,8 @@
 // Drives the Microsoft 365 Agents Playground in headless Debian Chromium through one whole
 // terugkoppeling: type "terugkoppeling", identify the client, fill the template, preview, send,
 // see the card arrive, open the overview from the receipt, correct it ("Wijzigen": the card is
-// replaced), click "Overgezet" on the new card, see it replaced. Screenshots go to OUT_DIR.
+// replaced), ask "Niet mijn klant" and go back from its confirmation, click "Overgezet" on the new
+// card, see it replaced. Screenshots go to OUT_DIR.
 //   node drive.mjs OUT_DIR [PLAYGROUND_URL]
 // Prints one JSON line with what it saw; exits 1 on the first step that fails.
 import { mkdirSync } from "node:fs";
@@ -119,13 +120,21 @@ try {
   seen.corrected = await replaced.first().innerText();
   seen.live = (await cards().allInnerTexts()).filter((t) => t.includes("Samira Haddad")).length;
   await shot("7-gewijzigd");
+  // Issue 14: "Niet mijn klant" asks first and says what will happen; "Terug" changes nothing.
+  const live = replaced.first();
+  await live.getByRole("button", { name: "Niet mijn klant", exact: true }).click();
+  await page.getByText(/Is TK-[0-9A-F]{6} niet jouw klant\?/).first().waitFor();
+  seen.confirmation = (await cards().allInnerTexts()).find((t) => /Is TK-[0-9A-F]{6} niet jouw klant\?/.test(t)) ?? "";
+  await shot("8-bevestigen");
+  await page.getByRole("button", { name: "Terug", exact: true }).first().click();
+  await replaced.first().getByRole("button", { name: "Overgezet", exact: true }).waitFor();
   await replaced.first().getByRole("button", { name: "Overgezet", exact: true }).click();
   await page.getByText(/is overgezet naar KBI\/Allis/).first().waitFor();
   await page.waitForTimeout(1500);
   // Only the cards: the counsellor's text notice names the client, by design (issue 14; here the
   // counsellor and the trajectbegeleider are one Playground user).
   seen.after = (await cards().allInnerTexts()).join("\n");
-  await shot("8-overgezet");
+  await shot("9-overgezet");
   if (!seen.delivered.includes("Samira Haddad")) throw new Error("the card did not carry the client");
   if (seen.after.includes("Samira") || seen.after.includes("05/05/1996")) {
     throw new Error("client data still on screen after Overgezet");
