@@ -80,6 +80,7 @@ class Connection:
         self._jobs = jobs
         self._thread = thread
         self._begin: str | None = None  # a BEGIN to send with the next statement
+        self._closed = False  # after ``close`` the thread is gone: a job would wait for ever
 
     @classmethod
     async def connect(cls, path: Path | str, *, uri: bool = False, name: str = "sqlite",
@@ -97,6 +98,8 @@ class Connection:
         return cls(connection, jobs, thread, inline=inline)
 
     async def _hop(self, job: Callable[[], T]) -> T:
+        if self._closed:  # as sqlite3 says it, so the store maps it as it does any closed connection
+            raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._jobs.put((future, job))
         return await future
@@ -163,10 +166,16 @@ class Connection:
             await self._on_thread("ROLLBACK")
 
     async def close(self) -> None:
+        """Close the connection and end its thread; a second ``close`` does nothing."""
+        if self._closed:
+            return
         connection = self._connection
 
         def stop() -> object:
             connection.close()
             return _STOP
 
-        await self._hop(stop)
+        try:
+            await self._hop(stop)
+        finally:
+            self._closed = True
