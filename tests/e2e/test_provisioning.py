@@ -237,7 +237,8 @@ async def test_graph_unavailable_goes_to_the_outbox_and_the_sweep_delivers_once(
     assert await harness.sweep(handoff.due_at) == {"deliver": 1}
     assert len(graph.installs()) == 1 and creates(connector) == [403, 403, 201]
     assert len(connector.cards_to(ELS)) == 1
-    assert counsellor.last_text().startswith(f"{handoff.reference} is alsnog aangekomen bij Els Peeters")
+    told = counsellor.last_text()  # names the client for the counsellor (issue 14)
+    assert told.startswith(f"{handoff.reference} (Amina El Idrissi) is alsnog aangekomen bij Els Peeters"), told
     assert await harness.sweep(harness.clock.now() + timedelta(hours=2)) == {}
     assert len(connector.cards_to(ELS)) == 1
     trail = await harness.runtime.store.audit_events()
