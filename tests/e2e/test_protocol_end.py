@@ -108,7 +108,7 @@ async def test_taking_an_agency_off_the_list_stops_queued_cards_but_purges_nothi
     connector.fail(method="POST", path_is="/v3/conversations", status=503, times=50)
     assert texts(await send(bram, "Ali Hassan", "1993-03-14"))[0] == "Terugkoppeling wordt verstuurd"  # Amal, queued
 
-    harness.env["BOT_AGENCY_TENANTS"] = f"atlas={ATLAS}"  # the operator takes Amal off the list, and restarts
+    harness.env = {**harness.env, "BOT_AGENCY_TENANTS": f"atlas={ATLAS}"}  # Amal off the list; a restart
     await harness.restart()
     connector.clear_failures()
     done = await harness.sweep(at(2, 10))
