@@ -86,29 +86,12 @@ def check_sqlite_file(path: Path) -> None:
     try:
         if not path.exists():
             return
-        if not path.is_file():
-            raise StoreFileRefused(f"{where} is not a file")
-        with path.open("rb") as file:
-            header = file.read(len(HEADER))
     except OSError as error:
         raise StoreFileRefused(f"{where} cannot be read ({type(error).__name__}: {error.strerror})") from None
-    if not header:
-        raise StoreFileRefused(f"{where} is empty (0 bytes), not a store; restore it from a backup, "
-                               "or remove it to start a new store")
-    if header != HEADER:
-        raise StoreFileRefused(f"{where} is not an SQLite database; refusing to overwrite it")
-    try:
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=2)
-        try:
-            (version,) = db.execute("PRAGMA user_version").fetchone()
-            tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        finally:
-            db.close()
-    except sqlite3.Error as error:
-        raise StoreFileRefused(f"{where} is not a usable SQLite database ({type(error).__name__}: {error})") from None
-    tables.discard("sqlite_sequence")
-    if version == 0 and not tables:
+    found = _tables(path, where)
+    if found is None:
         return  # an empty database: the store creates its schema
+    version, tables = found
     if version > len(MIGRATIONS):
         raise StoreFileRefused(f"{where} has schema version {version}, newer than this bot's "
                                f"{len(MIGRATIONS)}; run the newer version")
