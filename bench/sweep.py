@@ -135,9 +135,18 @@ async def fill(store: SqliteStore, sealer: Sealer, base: Handoff, pending: int) 
         for n, due in enumerate(plan(pending))
     ]
     await store.add_handoff(first)
-    for start in range(0, len(rest), BATCH):
-        batch = [rows(h, sealer) for h in rest[start:start + BATCH]]
-        async with store._turn():  # as the store writes: the keys first (their own file), then the content
+    await write_rows(store, sealer, rest)
+    if rest:
+        sample = rest[len(rest) // 2]
+        assert await store.get_handoff(sample.id) == sample, "a bulk-written handoff does not read back as written"
+
+
+async def write_rows(store: SqliteStore, sealer: Sealer, handoffs: list[Handoff]) -> None:
+    """Bulk-write ``handoffs`` as the store would: per batch the keys first (their own file), then
+    the content that names them."""
+    for start in range(0, len(handoffs), BATCH):
+        batch = [rows(h, sealer) for h in handoffs[start:start + BATCH]]
+        async with store._turn():
             async with store._transaction(store._keys) as keys:
                 await keys.executemany("INSERT INTO record_keys (record_id, key_ref, key_id, wrapped_key, created_at)"
                                        " VALUES (?, ?, ?, ?, ?)", [b[1] for b in batch])
@@ -146,9 +155,6 @@ async def fill(store: SqliteStore, sealer: Sealer, base: Handoff, pending: int) 
                                      " VALUES (?, ?, ?, ?, ?, ?, ?)", [b[0] for b in batch])
                 await db.executemany("INSERT INTO sealed (record_id, ciphertext, key_ref) VALUES (?, ?, ?)",
                                      [b[2] for b in batch])
-    if rest:
-        sample = rest[len(rest) // 2]
-        assert await store.get_handoff(sample.id) == sample, "a bulk-written handoff does not read back as written"
 
 
 async def fill_through_the_store(store: Store, base: Handoff, pending: int) -> None:

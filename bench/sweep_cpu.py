@@ -33,7 +33,7 @@ from aiohttp import ClientSession
 
 from bench.common import DIRECTORY_FILE, new_data_key
 from bench.connector import BenchConnector
-from bench.sweep import BATCH, DAY, rows, template
+from bench.sweep import DAY, template, write_rows
 from bot import logs
 from bot.adapters.clock import FixedClock
 from bot.adapters.sqlite_store import SqliteStore
@@ -71,18 +71,7 @@ def pending_handoffs(base: Handoff, due: int, pending: int) -> list[tuple[Handof
 
 
 async def fill(store: SqliteStore, settings: Settings, handoffs: list[Handoff]) -> None:
-    sealer = await sealer_of(settings)
-    for start in range(0, len(handoffs), BATCH):
-        batch = [rows(h, sealer) for h in handoffs[start:start + BATCH]]
-        async with store._turn():
-            async with store._transaction(store._keys) as keys:
-                await keys.executemany("INSERT INTO record_keys (record_id, key_ref, key_id, wrapped_key, created_at)"
-                                       " VALUES (?, ?, ?, ?, ?)", [b[1] for b in batch])
-            async with store._transaction(store._db) as db:
-                await db.executemany("INSERT INTO handoffs (id, reference, draft_id, version, state, due_at, doc)"
-                                     " VALUES (?, ?, ?, ?, ?, ?, ?)", [b[0] for b in batch])
-                await db.executemany("INSERT INTO sealed (record_id, ciphertext, key_ref) VALUES (?, ?, ?)",
-                                     [b[2] for b in batch])
+    await write_rows(store, await sealer_of(settings), handoffs)
 
 
 async def connector_cpu(connector: BenchConnector, posts: int) -> float:
