@@ -10,6 +10,7 @@ from bot.adapters.table_store import AUDIT, TableStore
 from bot.app.evidence import verify
 from bot.domain.model import AuditEvent
 from tests import factories as f
+from tests.support.audit import edit_event as edit
 
 EVENTS = ["started", "identified", "recorded", "sent", "transferred", "purged"]
 
@@ -18,16 +19,6 @@ async def fill(store) -> None:
     for i, name in enumerate(EVENTS):
         await store.append_audit(AuditEvent(at=f.NOW + timedelta(minutes=i), event=name, subject="TK-ABC123",
                                             actor="aad-bram"))
-
-
-async def edit(store, seq: int, **fields) -> None:
-    if isinstance(store, SqliteStore):
-        for column, value in fields.items():
-            await store._db.execute(f"UPDATE audit SET {column} = ? WHERE seq = ?", (value, seq))
-    else:
-        entity = await store._table.get_entity(AUDIT, f"a|{seq:012d}")
-        entity.update({k.capitalize(): v for k, v in fields.items()})
-        await store._table.update_entity(entity)
 
 
 async def delete(store, seq: int) -> None:

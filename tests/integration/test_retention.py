@@ -23,6 +23,7 @@ from bot.domain.policy import Policy
 from bot.domain.retention import BRUSSELS, Retention
 from bot.domain.schedule import Schedule
 from tests import factories as f
+from tests.support.audit import edit_event
 
 NOW = f.NOW  # 30/11/2026
 DAY = timedelta(days=1)
@@ -197,16 +198,6 @@ async def test_sweepers_at_once_prune_and_forget_once(store, sealer):
 
 
 # -- tampering with the checkpoint ------------------------------------------------------------
-
-
-async def edit_event(store, seq: int, **fields) -> None:
-    if isinstance(store, SqliteStore):
-        for column, value in fields.items():
-            await store._db.execute(f"UPDATE audit SET {column} = ? WHERE seq = ?", (value, seq))
-    else:
-        entity = await store._table.get_entity(AUDIT, f"a|{seq:012d}")
-        entity.update({k.capitalize(): v for k, v in fields.items()})
-        await store._table.update_entity(entity)
 
 
 async def rewrite_checkpoint(store, change) -> None:
