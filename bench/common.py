@@ -46,6 +46,11 @@ def bot_env(db: Path, connector_url: str, data_key: str, port: int) -> dict[str,
     return child_env(
         BOT_STORE=f"sqlite:///{db}", BOT_DATA_KEY=data_key, BOT_TEAMS_SERVICE_URL=connector_url,
         BOT_DIRECTORY_FILE=str(DIRECTORY_FILE), HOST="127.0.0.1", PORT=str(port), BOT_SWEEP_INTERVAL_SECONDS="0",
+        # The bench sends hundreds of cards a second to one recipient's chat, far past Teams' limits
+        # (7/s, 60 per 30 s per conversation); the limiter would make every row measure its waits.
+        # It is measured on its own (``bench/ratelimit.py``, tests/e2e/test_sweep_rate_limits.py).
+        BOT_TEAMS_TENANT_RATE="1000000", BOT_TEAMS_CONVERSATION_RATE="1000000",
+        BOT_TEAMS_CONVERSATION_PER_30S="1000000", BOT_TEAMS_CONVERSATION_PER_HOUR="1000000",
     )
 
 
