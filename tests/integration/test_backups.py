@@ -154,6 +154,28 @@ async def test_a_copy_of_the_content_taken_before_a_purge_opens_nothing_after_it
         assert (wrapped in held) == (record == kept.id)
 
 
+async def test_a_draft_handed_over_to_its_handoff_loses_its_key_after_the_write(backend):
+    """``verstuur``: the handoff takes the draft's data over, in the write that drops the draft. The
+    draft's key is not needed after it; on SQLite it goes right after the write instead of inside it
+    (no fsync on the reply's path, issue 16), by ``settle`` (and ``close``) at the latest. The handoff
+    still opens, and so does nothing of the draft: not live, nor from a copy taken before."""
+    sealer = Sealer(MASTER)
+    store = await backend.open(sealer)
+    draft = await store.add_draft(f.draft(client=f.client(SECRET)))
+    handoff = await store.add_handoff(f.handoff(draft_id=draft.id, client=f.client(SECRET)))
+    copy = await backend.copy_content()
+    delivered = await store.save_handoff(handoff.model_copy(update={"state": HandoffState.DELIVERED}),
+                                         drop_draft=draft.id)
+    if isinstance(store, SqliteStore):
+        await store.settle()
+    assert await store.get_draft(draft.id) is None
+    assert delivered.client is not None and (await store.get_handoff(handoff.id)).client.identity.naam == SECRET
+    after = await backend.keys_now()
+    assert {record for record, _, _ in after} == {handoff.id}
+    assert opens(sealer, backend.ciphertexts(copy), after) == {handoff.id}
+    await store.close()
+
+
 async def test_a_restored_copy_reads_its_purged_records_as_unreadable(tmp_path):
     """Restoring the content from a backup (with the key store as it is) brings nothing purged
     back: those records come back as ``Unreadable`` (their key is missing), the others read whole."""
