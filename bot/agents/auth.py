@@ -61,29 +61,57 @@ def _configuration(registration: Registration, name: str, issuer: str) -> AgentA
     )
 
 
-class _ConfiguredKeys:
-    """The SDK's validator picks the key set from the token's issuer (Microsoft's own URLs); with
-    ``BOT_FRAMEWORK_OPENID_METADATA_URL`` set (sovereign cloud, tests) the keys come from there."""
+class _EndorsedKeys(PyJWKClient):
+    """A key set that also remembers each key's channel endorsements (Bot Framework keys carry
+    ``endorsements``: the channels allowed to sign with them), from the same fetch."""
 
-    def __init__(self, metadata_url: str) -> None:
+    def __init__(self, uri: str) -> None:
+        super().__init__(uri, timeout=int(KEYS_TIMEOUT))
+        self.endorsements: dict[str, frozenset[str]] = {}
+
+    def fetch_data(self) -> Any:
+        data = super().fetch_data()
+        keys = data.get("keys") if isinstance(data, dict) else None
+        self.endorsements = {str(key.get("kid")): frozenset(map(str, key.get("endorsements") or ()))
+                             for key in keys or () if isinstance(key, dict)}
+        return data
+
+
+class _Keys:
+    """The signing keys, in place of the SDK's own key manager: fetched within ``KEYS_TIMEOUT``
+    (the SDK's waits PyJWT's 30 s, past Teams' 5 s), with each key's endorsements kept for the
+    channel check botbuilder makes (``Registrations.authenticate``). The SDK picks the key set from
+    the token's issuer (Microsoft's own URLs); with ``BOT_FRAMEWORK_OPENID_METADATA_URL`` set
+    (sovereign cloud, tests) the keys come from there."""
+
+    def __init__(self, metadata_url: str = "") -> None:
         self._metadata_url = metadata_url
-        self._client: PyJWKClient | None = None
+        self._clients: dict[str, _EndorsedKeys] = {}
         self._lock = asyncio.Lock()
 
     def _jwks_uri(self) -> str:
         with urllib.request.urlopen(self._metadata_url, timeout=KEYS_TIMEOUT) as response:  # noqa: S310 - configured
             return str(json.load(response)["jwks_uri"])
 
-    async def get_signing_key(self, _jwks_uri: str, header: dict[str, Any]) -> Any:
-        async with self._lock:
-            if self._client is None:
+    async def _client(self, jwks_uri: str) -> _EndorsedKeys:
+        key = self._metadata_url or jwks_uri
+        if key not in self._clients:
+            if self._metadata_url:
                 try:
-                    uri = await asyncio.to_thread(self._jwks_uri)
+                    jwks_uri = await asyncio.to_thread(self._jwks_uri)
                 except (OSError, ValueError, KeyError) as error:
                     raise jwt.PyJWKClientConnectionError(type(error).__name__) from None
-                self._client = PyJWKClient(uri, timeout=int(KEYS_TIMEOUT))
-            client = self._client
+            self._clients[key] = _EndorsedKeys(jwks_uri)
+        return self._clients[key]
+
+    async def get_signing_key(self, jwks_uri: str, header: dict[str, Any]) -> Any:
+        async with self._lock:  # one fetch at a time: the key set is cached, and PyJWKClient is not async-safe
+            client = await self._client(jwks_uri)
             return await asyncio.to_thread(client.get_signing_key, str(header.get("kid", "")))
+
+    def endorsed(self, kid: str) -> frozenset[str]:
+        """The channels the key ``kid`` is endorsed for, as last fetched."""
+        return frozenset().union(*(client.endorsements.get(kid, frozenset()) for client in self._clients.values()))
 
 
 class Registrations:
@@ -99,13 +127,13 @@ class Registrations:
                        for i, r in enumerate(everyone)}
         self._manager: MsalConnectionManager | None = None
         self._validator: JwtTokenValidator | None = None
+        self._keys = _Keys(metadata_url)
         if everyone:
             configurations = {self._names[r.app_id]: _configuration(r, self._names[r.app_id], self._issuer)
                               for r in everyone}
             self._manager = MsalConnectionManager(connections_configurations=configurations)
             self._validator = JwtTokenValidator(configurations["SERVICE_CONNECTION"])
-            if metadata_url:
-                self._validator._jwk_client_manager = _ConfiguredKeys(metadata_url)  # type: ignore[assignment]
+            self._validator._jwk_client_manager = self._keys  # type: ignore[assignment]
 
     @property
     def anonymous(self) -> bool:
@@ -118,7 +146,7 @@ class Registrations:
     def app_id_for(self, tenant_id: str) -> str:
         return self._by_tenant.get(tenant_id, self._default)
 
-    async def authenticate(self, auth_header: str, service_url: str) -> ClaimsIdentity | None:
+    async def authenticate(self, auth_header: str, service_url: str, channel_id: str) -> ClaimsIdentity | None:
         """The token's claims; None in local mode. Raises ``Unauthorized`` or ``KeysUnreachable``."""
         if self._validator is None:
             if auth_header:
@@ -136,6 +164,11 @@ class Registrations:
         # Bot Framework tokens name the service URL they were issued for: replies go only there.
         if claims.claims.get("serviceurl") != service_url:
             raise Unauthorized("service url")
+        # The signing key must be endorsed for the activity's channel, as botbuilder requires
+        # (its EndorsementsValidator): a key published for another channel does not sign for Teams.
+        kid = str(jwt.get_unverified_header(token).get("kid", ""))
+        if channel_id and channel_id not in self._keys.endorsed(kid):
+            raise Unauthorized("key not endorsed for the channel")
         return claims
 
     async def token_for(self, tenant_id: str) -> str | None:

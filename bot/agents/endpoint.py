@@ -34,7 +34,9 @@ class AgentsEndpoint:
             log.info("request rejected", extra={"status": 400, "error": "not a valid activity"})
             return 400, {"error": "not a valid activity"}
         try:
-            await self.registrations.authenticate(auth_header, activity.service_url)
+            # the channel, without an Agents sub-channel ("msteams:…"): endorsements name channels
+            channel = str(activity.channel_id or "").partition(":")[0]
+            await self.registrations.authenticate(auth_header, activity.service_url, channel)
         except Unauthorized as error:
             log.warning("request rejected", extra={"status": 401, "error": str(error)})
             return 401, {"error": "unauthorized"}

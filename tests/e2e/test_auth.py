@@ -59,8 +59,11 @@ async def test_no_token_is_401(harness, counsellor):
         lambda issuer, url: issuer.token(APP_A, "https://evil.example/"),  # for another service URL
         lambda issuer, url: issuer.token(APP_A, url, issuer="https://sts.example/"),
         lambda issuer, url: issuer.token(APP_A, url, lifetime=-3600),  # expired
+        # signed with a published key that is endorsed for another channel, not for msteams
+        lambda issuer, url: issuer.token(APP_A, url, key=issuer.other_channel_key, kid=issuer.other_channel_kid),
     ],
-    ids=["garbage", "bad-signature", "unknown-key", "other-app", "other-service-url", "other-issuer", "expired"],
+    ids=["garbage", "bad-signature", "unknown-key", "other-app", "other-service-url", "other-issuer", "expired",
+         "key-not-endorsed-for-msteams"],
 )
 async def test_a_bad_token_is_401_and_changes_nothing(harness, counsellor, issuer, make_token):
     harness.headers["Authorization"] = f"Bearer {make_token(issuer, harness.connector.url)}"

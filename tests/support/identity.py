@@ -27,6 +27,8 @@ class IdentityStandIn:
     def __init__(self) -> None:
         self.signing_key, self.kid = _key(), "stand-in-key-1"
         self.stranger_key = _key()  # a key nobody published
+        # published, but endorsed for another channel only: Teams' tokens are not signed with it
+        self.other_channel_key, self.other_channel_kid = _key(), "stand-in-key-skype"
         self._server: ThreadingHTTPServer | None = None
 
     @property
@@ -44,7 +46,10 @@ class IdentityStandIn:
                     body: Any = {"issuer": ISSUER, "jwks_uri": f"{base}/v1/keys"}
                 elif self.path.endswith("/keys"):
                     jwk = json.loads(RSAAlgorithm.to_jwk(stand_in.signing_key.public_key()))
-                    body = {"keys": [{**jwk, "kid": stand_in.kid, "use": "sig", "endorsements": ["msteams"]}]}
+                    other = json.loads(RSAAlgorithm.to_jwk(stand_in.other_channel_key.public_key()))
+                    body = {"keys": [{**jwk, "kid": stand_in.kid, "use": "sig", "endorsements": ["msteams"]},
+                                     {**other, "kid": stand_in.other_channel_kid, "use": "sig",
+                                      "endorsements": ["skype"]}]}
                 else:
                     self.send_error(404)
                     return
