@@ -3,7 +3,6 @@ the Agents SDK, the turn, and every failure as the botbuilder host answers it.""
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -14,13 +13,12 @@ from bot.agents.auth import KeysUnreachable, Registrations, Unauthorized
 from bot.agents.connector import ConnectorError
 from bot.agents.handler import AgentsBot
 from bot.app.ports import StoreUnavailable
-from bot.teams.activity import well_typed
+from bot.chat.inbound import plausible, routable
 
 log = logging.getLogger(__name__)
 # The SDK logs a refused activity's validation error, input values included (client data may be
 # among them): this host says "not a valid activity" itself, content-free.
 logging.getLogger("microsoft_agents.activity").setLevel(logging.CRITICAL)
-MAX_MESSAGE_TEXT = 2_000  # as bot.teams.endpoint: longer text never enters the turn
 
 
 class AgentsEndpoint:
@@ -60,29 +58,15 @@ class AgentsEndpoint:
             return 500, {"error": "internal error"}
 
 
-def _unicode_text(body: dict[str, Any]) -> bool:
-    try:
-        json.dumps(body, ensure_ascii=False).encode("utf-8")
-    except (UnicodeEncodeError, RecursionError, ValueError, TypeError):
-        return False
-    return True
-
-
 def _activity(body: dict[str, Any]) -> Activity | None:
     """The SDK's activity model, or None when it is not one Teams could have sent (a 400)."""
-    if not isinstance(body.get("type"), str) or not well_typed(body) or not _unicode_text(body):
+    if not plausible(body):
         return None
     try:
         activity = Activity.model_validate(_without_nulls(body))
     except (ValidationError, ValueError, TypeError, RecursionError):
         return None
-    if not activity.conversation or not activity.conversation.id or not activity.service_url:
-        return None
-    if not activity.from_property or not activity.from_property.id:
-        return None
-    if isinstance(activity.text, str) and len(activity.text) > MAX_MESSAGE_TEXT:
-        activity.text = ""
-    return activity
+    return activity if routable(activity) else None
 
 
 def _without_nulls(value: Any, key: str = "") -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -15,12 +14,9 @@ from msrest.exceptions import ClientRequestError
 from msrest.serialization import Model
 
 from bot.app.ports import StoreUnavailable
-from bot.teams.activity import well_typed
+from bot.chat.inbound import plausible, routable
 
 log = logging.getLogger(__name__)
-# A message longer than this is answered as any non-command is, without its text entering the turn
-# (where every word of it would be remembered for log redaction).
-MAX_MESSAGE_TEXT = 2_000
 
 
 class TeamsEndpoint:
@@ -71,28 +67,12 @@ class TeamsEndpoint:
         return response.status, payload.serialize() if isinstance(payload, Model) else payload  # type: ignore[no-untyped-call]
 
 
-def _unicode_text(body: dict[str, Any]) -> bool:
-    """True when every string in the body (keys too) is text that UTF-8 can carry: a JSON escape
-    like ``"\\ud800"`` parses into a lone surrogate half, which no store, log or card can take."""
-    try:
-        json.dumps(body, ensure_ascii=False).encode("utf-8")
-    except (UnicodeEncodeError, RecursionError, ValueError, TypeError):
-        return False
-    return True
-
-
 def _activity(body: dict[str, Any]) -> Activity | None:
     """The activity, or None when it is not one Teams could have sent (a 400, never a 500)."""
-    if not isinstance(body.get("type"), str) or not well_typed(body) or not _unicode_text(body):
+    if not plausible(body):
         return None
     try:
         activity = Activity().deserialize(body)
     except Exception:  # noqa: BLE001 - msrest raises assorted types for wrong shapes
         return None
-    if not activity.conversation or not activity.conversation.id or not activity.service_url:
-        return None
-    if not activity.from_property or not activity.from_property.id:
-        return None
-    if isinstance(activity.text, str) and len(activity.text) > MAX_MESSAGE_TEXT:
-        activity.text = ""  # never a command (see command_text); client data the bot has no use for
-    return activity
+    return activity if routable(activity) else None
