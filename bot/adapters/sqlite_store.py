@@ -24,17 +24,26 @@ written in an order that a crash cannot turn into content without a key:
 
 A crash between two steps leaves only a key no content names (an orphan; it opens nothing live),
 which ``sweep_keys`` deletes once it is older than ``KEY_GRACE``: at every ``open`` (so after the
-restart that follows a crash) and whenever the sweep asks. The key store keeps a rollback journal
-(not WAL) with secure_delete, so a deleted key is zeroed in the file and no journal keeps it after
-the commit (a truncated journal), and a commit there is synced before the next step starts.
-Both files run ``synchronous = NORMAL``; a purge is made durable explicitly (``SqliteStore._sync``)
-so that a power loss can never bring purged content back, nor leave it sealed under a lost key.
+restart that follows a crash) and whenever the sweep asks.
 
-A draft that becomes a handoff is not a purge: its client data lives on in the handoff, written in
-the same transaction that drops the draft. Its key goes right after the reply instead of before it
-(``SqliteStore._hand_over``), unsynced: a crash first leaves an orphan for ``sweep_keys``, a power
-loss at worst the draft back (it expires as drafts do). That keeps two key-store commits and two
-fsyncs off every ``verstuur`` (issue 16).
+Both files are WAL with secure_delete and ``synchronous = NORMAL``: a commit is ~0.05 ms, not an
+fsync (the key store's rollback journal before issue 16 cost ~3 ms a commit, twice per
+``verstuur``). A process crash loses nothing (the commits are in the OS's hands). A power loss may
+roll back the last commits of either file; so the key store is checkpointed (``TRUNCATE``, which
+syncs it) by the tidy-up, below, within ``TIDY_SECONDS`` of every write to it, and a power loss in
+that second could leave a record written in it unreadable (its key lost, as any missing key: the
+record is reported and skipped, never opened). A purge never waits for the tidy-up: its content's
+deletion is synced first (``SqliteStore._sync``), then its keys are deleted and the key store is
+checkpointed at once (``SqliteStore._checkpoint_keys``), so that a power loss can never bring
+purged content back nor leave it sealed under a lost key. A checkpoint is also what zeroes a
+deleted key in the key store's file and leaves no WAL frame with a copy of it: at once for a purge,
+within ``TIDY_SECONDS`` for any other deletion, and at every ``sweep_keys`` and ``close``.
+
+The tidy-up (``SqliteStore._tidy_up``, in the background) also deletes the keys of drafts a handoff
+took over. That is not a purge: the draft's client data lives on in the handoff, written in the
+same transaction that drops the draft; a crash before the tidy-up leaves an orphan for
+``sweep_keys``. So a ``verstuur``'s reply waits for one key-store commit, the handoff's key, and no
+fsync (issue 16).
 """
 
 from __future__ import annotations
@@ -136,6 +145,8 @@ KEY_SCHEMA = """
         record_id TEXT NOT NULL, key_ref TEXT NOT NULL DEFAULT '', key_id TEXT NOT NULL,
         wrapped_key BLOB NOT NULL, created_at TEXT NOT NULL DEFAULT '', PRIMARY KEY (record_id, key_ref))
 """
+# How long a tidy-up (module docstring) waits: a busy second pays for one checkpoint, not one per write.
+TIDY_SECONDS = 1.0
 # A key no content names is deleted once older than this: a write in progress (its key committed,
 # its content not yet) takes milliseconds, so this leaves a frozen process minutes to finish.
 KEY_GRACE = timedelta(minutes=10)
@@ -201,10 +212,14 @@ class SqliteStore(Store):
         # Keys to delete once the current content transaction has committed: (record id, the key_ref
         # to keep, or None for all). Only touched inside ``_write`` (under the lock below).
         self._superseded: list[tuple[str, str | None]] = []
-        # Drafts whose data a handoff took over in the current transaction: their keys go after it,
-        # in the background (module docstring); the tasks doing that, awaited by ``settle``/``close``.
+        # Drafts whose data a handoff took over in the current transaction; then, for the tidy-up
+        # (module docstring): those whose keys are still to go, and whether the key store was written
+        # since the last checkpoint. ``settle`` (and ``close``) runs a pending tidy-up at once and waits for it.
         self._handed_over: list[str] = []
-        self._tidying: set[asyncio.Task[None]] = set()
+        self._to_forget: list[str] = []
+        self._unchecked = False
+        self._tidy: asyncio.Task[None] | None = None
+        self._tidy_now = asyncio.Event()
         # One connection serves every request of this process: a transaction must not interleave
         # with another coroutine's statements. Other processes are kept apart by SQLite's own lock.
         self._lock = asyncio.Lock()
@@ -231,9 +246,9 @@ class SqliteStore(Store):
             ):
                 await db.execute(f"PRAGMA {pragma}")
             for pragma in (
-                "journal_mode = TRUNCATE",  # no WAL that keeps a deleted key's old page (docstring)
+                "journal_mode = WAL",  # checkpointed after deletions (module docstring)
                 "secure_delete = ON",
-                "synchronous = NORMAL",
+                "synchronous = NORMAL",  # synced by the checkpoints (module docstring)
                 f"busy_timeout = {int(BUSY_SECONDS * 1000)}",
             ):
                 await key_db.execute(f"PRAGMA {pragma}")
@@ -292,6 +307,7 @@ class SqliteStore(Store):
                         " VALUES (?, ?, ?, ?, ?)",
                         (record_id, key_ref(sealed), sealed.key_id, sealed.wrapped_key, _utc(datetime.now(UTC))),
                     )
+                self._unchecked = True
             try:
                 async with self._transaction(self._db) as db:
                     yield db
@@ -304,36 +320,59 @@ class SqliteStore(Store):
                 await self._sync(0)
             for superseded, keep in self._superseded:
                 await self._forget_keys(superseded, keep=keep)
-            if purged:  # and so must the keys' deletion: a purge is never undone
-                await self._sync(1)
-            if self._handed_over:
-                self._hand_over(list(self._handed_over))
+            if purged:  # and the keys' deletion must be on disk, leaving no copy: a purge is never undone
+                await self._checkpoint_keys()
+            self._to_forget.extend(self._handed_over)
+            if self._to_forget or self._unchecked:
+                self._tidy_later()
 
-    def _hand_over(self, drafts: list[str]) -> None:
-        """Delete the keys of drafts a handoff took over, once the caller has its answer."""
+    def _tidy_later(self) -> None:
+        if self._tidy is None or self._tidy.done():
+            self._tidy_now.clear()
+            self._tidy = asyncio.get_running_loop().create_task(self._tidy_up(), name="sqlite-tidy-up")
 
-        async def forget() -> None:
-            with contextlib.suppress(StoreUnavailable):  # no turn in time: the keys are orphans for the sweep
-                async with self._turn():
-                    for draft_id in drafts:
-                        await self._forget_keys(draft_id)
-
-        task = asyncio.get_running_loop().create_task(forget(), name="sqlite-hand-over")
-        self._tidying.add(task)
-        task.add_done_callback(self._tidying.discard)
+    async def _tidy_up(self) -> None:
+        """The tidy-up (module docstring), once ``TIDY_SECONDS`` have passed or ``settle`` asks."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._tidy_now.wait(), TIDY_SECONDS)
+        try:
+            async with self._turn():
+                drafts, self._to_forget = self._to_forget, []
+                for draft_id in drafts:
+                    await self._forget_keys(draft_id)
+                if self._unchecked:
+                    await self._checkpoint_keys()
+        except StoreUnavailable:  # no turn in time: the keys are orphans for the sweep, checkpointed by it
+            log.warning("key store tidy-up left for the key sweep")
 
     async def settle(self) -> None:
-        """Wait for the keys of handed-over drafts to be deleted (tests, ``close``)."""
-        while self._tidying:
-            await asyncio.gather(*self._tidying, return_exceptions=True)
+        """Run a pending tidy-up now and wait for it (tests, ``close``)."""
+        while self._tidy is not None and not self._tidy.done():
+            self._tidy_now.set()
+            await asyncio.gather(self._tidy, return_exceptions=True)
+
+    async def _checkpoint_keys(self) -> None:
+        """Copy the key store's WAL into its file and truncate it: what a deletion zeroed is then
+        zeroed on disk, and no frame keeps the key. Another process reading the key store just then
+        may hold the checkpoint back: it is logged, and made again at the next one."""
+        try:
+            with _faults():
+                rows = await (await self._keys.execute("PRAGMA wal_checkpoint(TRUNCATE)")).fetchall()
+        except (StoreUnavailable, sqlite3.Error) as error:
+            log.warning("key store not checkpointed", extra={"error": type(error).__name__})
+            return
+        if rows and rows[0][0]:
+            log.warning("key store not checkpointed", extra={"error": "busy"})
+            return
+        self._unchecked = False
 
     async def _sync(self, which: int) -> None:
-        """Make the last commit of one file durable now. Both files run ``synchronous = NORMAL``
-        (a commit costs ~0.1 ms instead of ~5 ms for an fsync); a power loss could then roll back
-        the last commits. For a purge that is not good enough: if the content's deletion rolled back
-        while the key's stood, the record would come back unreadable; if the key's deletion rolled
-        back too, readable. So a purge syncs the content's WAL before its keys are deleted, and the
-        key store after. A fault here leaves the ordinary NORMAL guarantee; it is logged."""
+        """Make the content's last commit durable now. It runs ``synchronous = NORMAL`` (a commit
+        costs ~0.1 ms instead of ~5 ms for an fsync); a power loss could then roll back the last
+        commits. For a purge that is not good enough: if the content's deletion rolled back while the
+        key's stood, the record would come back unreadable. So a purge syncs the content's WAL before
+        its keys are deleted (and the key store is checkpointed after, which syncs it). A fault here
+        leaves the ordinary NORMAL guarantee; it is logged."""
         if self._files is None:
             return
         path = self._files[which]
@@ -372,7 +411,8 @@ class SqliteStore(Store):
             sql, params = sql + " AND key_ref = ?", [record_id, only]
         try:
             async with self._transaction(self._keys) as keys:
-                await keys.execute(sql, params)
+                cursor = await keys.execute(sql, params)
+            self._unchecked = self._unchecked or cursor.rowcount > 0
         except (StoreUnavailable, sqlite3.Error) as error:
             log.warning("a key left for the key sweep", extra={"record": record_id, "error": type(error).__name__})
 
@@ -447,6 +487,10 @@ class SqliteStore(Store):
                 "DELETE FROM record_keys WHERE created_at < ? AND NOT EXISTS (SELECT 1 FROM content.sealed s"
                 " WHERE s.record_id = record_keys.record_id AND s.key_ref = record_keys.key_ref)", (cutoff,)
             )
+            self._unchecked = self._unchecked or cursor.rowcount > 0
+        if self._unchecked:
+            async with self._turn():
+                await self._checkpoint_keys()
         if cursor.rowcount:
             log.warning("orphan keys deleted", extra={"count": cursor.rowcount})
         return int(cursor.rowcount)

@@ -200,27 +200,52 @@ async def test_a_restored_copy_reads_its_purged_records_as_unreadable(tmp_path):
 
 
 async def test_a_key_that_cannot_be_deleted_yet_is_swept_and_the_purge_stands(tmp_path, caplog):
-    """A real fault between the two files' writes: another reader holds the key store, so the key
-    deletion after a purge cannot commit. The purge (content, audit) stands all the same; the key
-    is left as an orphan, which the key sweep deletes once the store is free and the key old."""
+    """A real fault between the two files' writes: another process holds the key store's write
+    lock, so the key deletion after a purge cannot commit. The purge (content, audit) stands all the
+    same; the key is left as an orphan, which the key sweep deletes once the store is free and the
+    key old."""
     live = Sqlite(tmp_path)
     store = await live.open(Sealer(MASTER))
     handoff = await store.add_handoff(f.handoff(client=f.client(SECRET)))
     copy = await live.copy_content()
 
-    reader = sqlite3.connect(live.keys, isolation_level=None)
-    reader.execute("BEGIN")
-    reader.execute("SELECT count(*) FROM record_keys").fetchone()  # a shared lock, held
+    writer = sqlite3.connect(live.keys, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # the write lock, held
     closed = await store.save_handoff(handoff.model_copy(update={"state": HandoffState.TRANSFERRED, "client": None}))
     assert closed.client is None and (await store.get_handoff(handoff.id)).client is None
     assert "a key left for the key sweep" in caplog.text and SECRET not in caplog.text
-    reader.execute("COMMIT")
-    reader.close()
+    writer.execute("COMMIT")
+    writer.close()
 
     assert [r for r, _, _ in await live.keys_now()] == [handoff.id]  # the orphan, still there
     assert await store.sweep_keys() == 0  # too young: it might be a write in progress
     assert await store.sweep_keys(later()) == 1
     assert await live.keys_now() == [] and opens(Sealer(MASTER), live.ciphertexts(copy), []) == set()
+    await store.close()
+
+
+async def test_a_reader_holds_the_checkpoint_back_until_it_goes(tmp_path, caplog):
+    """In WAL mode a reader never blocks the key's deletion, but while it reads it keeps the old
+    page, so the checkpoint that zeroes the key on disk waits: the purge says so in the log, and the
+    tidy-up after it makes the checkpoint once the reader has gone. Then no byte of the key is left
+    in any of the key store's files."""
+    live = Sqlite(tmp_path)
+    store = await live.open(Sealer(MASTER))
+    handoff = await store.add_handoff(f.handoff(client=f.client(SECRET)))
+    before = await live.keys_now()
+
+    reader = sqlite3.connect(live.keys, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM record_keys").fetchone()  # a read snapshot, held
+    await store.save_handoff(handoff.model_copy(update={"state": HandoffState.TRANSFERRED, "client": None}))
+    assert await live.keys_now() == []  # deleted at once
+    assert "key store not checkpointed" in caplog.text and SECRET not in caplog.text
+    reader.execute("COMMIT")
+    reader.close()
+
+    await store.settle()
+    held = await live.key_bytes()
+    assert not any(wrapped in held for _, _, wrapped in before)
     await store.close()
 
 
@@ -268,7 +293,8 @@ async def test_keys_move_out_of_a_store_from_before_the_key_store(tmp_path):
     assert (await store.get_handoff(handoff.id)).client.identity.naam == SECRET
     assert await store.sealed_key_ids() == {sealer.key_id: 1}
     content = b"".join(p.read_bytes() for p in tmp_path.glob("store.db*") if ".keys" not in p.name)
-    assert sealed.wrapped_key not in content and sealed.wrapped_key in SqliteStore.key_store_of(path).read_bytes()
+    keys = b"".join(p.read_bytes() for p in tmp_path.glob("store.db.keys*"))  # the key store and its WAL
+    assert sealed.wrapped_key not in content and sealed.wrapped_key in keys
     await store.save_handoff(await store.get_handoff(handoff.id))  # re-sealed: the moved key is superseded
     await store.close()
     assert [r for r, _, _ in await Sqlite(tmp_path).keys_now()] == [handoff.id]
@@ -313,9 +339,8 @@ async def test_start_up_refuses_a_key_store_that_is_not_where_the_keys_are(tmp_p
 
 
 async def test_a_process_that_died_writing_the_key_store_does_not_stop_the_reads(tmp_path):
-    """Another process is killed in the middle of a key store commit (its journal left hot): this
-    store's read-only view of the key store cannot roll that back, its key connection does, and
-    the read goes on with the keys as they were."""
+    """Another process is killed in the middle of a key store commit (its pages left in the WAL,
+    never committed): the read goes on with the keys as they were."""
     import os
     import subprocess
     import sys
@@ -333,17 +358,18 @@ async def test_a_process_that_died_writing_the_key_store_does_not_stop_the_reads
         " INSERT INTO record_keys (record_id, key_ref, key_id, wrapped_key)"
         " SELECT 'x' || v, '', 'k', randomblob(4000) FROM n\")\n"
         "os._exit(9)\n"), str(live.keys)], timeout=30)
-    assert killed.returncode == 9 and os.path.getsize(f"{live.keys}-journal") > 0  # hot
+    assert killed.returncode == 9 and os.path.getsize(f"{live.keys}-wal") > 200 * 4000  # its pages, uncommitted
     assert (await store.get_handoff(handoff.id)).client.identity.naam == SECRET
     await store.close()
 
 
 async def test_a_purge_is_synced_to_disk_before_and_after_its_keys_go(tmp_path, monkeypatch):
-    """Both files run ``synchronous = NORMAL``, so a power loss may roll back the last commits. A
-    purge must not be one of them: the content's WAL is synced while the key still exists (so the
-    purge cannot roll back under a deleted key), and the key store is synced after the key is gone
-    (so the key cannot come back). Power loss itself cannot be staged here; the order of the syncs
-    against the two files as they are on disk can, with the real ``os.fsync`` doing the syncing."""
+    """The content file runs ``synchronous = NORMAL``, so a power loss may roll back its last
+    commits. A purge must not be one of them: the content's WAL is synced while the key still exists
+    (so the purge cannot roll back under a deleted key), and the key store is checkpointed after the
+    key is gone (SQLite syncs it then; so the key cannot come back, and its WAL is empty). Power loss
+    itself cannot be staged here; the order of the syncs against the files as they are on disk can,
+    with the real ``os.fsync`` doing the syncing."""
     from bot.adapters import sqlite_store
 
     live = Sqlite(tmp_path)
@@ -363,5 +389,6 @@ async def test_a_purge_is_synced_to_disk_before_and_after_its_keys_go(tmp_path, 
     assert synced == []  # an ordinary save (the seal kept) is not synced: commits stay ~0.1 ms
     await store.save_handoff((await store.get_handoff(handoff.id)).model_copy(
         update={"state": HandoffState.TRANSFERRED, "client": None}))
-    assert synced == [("store.db-wal", [handoff.id]), (live.keys.name, [])]
+    assert synced == [("store.db-wal", [handoff.id])]
+    assert await live.keys_now() == [] and Path(f"{live.keys}-wal").stat().st_size == 0  # checkpointed
     await store.close()
