@@ -232,6 +232,8 @@ class JsonConversations:
         self._tokens = tokens
 
     def __getattr__(self, name: str) -> Any:
+        if name == "_inner":  # not set yet (a copy being built): no recursion
+            raise AttributeError(name)
         return getattr(self._inner, name)
 
     async def _call(self, method: str, path: str, body: Any, ok: frozenset[int]) -> Any:
@@ -293,6 +295,8 @@ class JsonConnectorClient:
         self.conversations = JsonConversations(inner.conversations, session, inner.config.base_url, tokens)
 
     def __getattr__(self, name: str) -> Any:
+        if name == "_inner":  # not set yet (a copy being built): no recursion
+            raise AttributeError(name)
         return getattr(self._inner, name)
 
 
