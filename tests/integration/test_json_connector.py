@@ -19,6 +19,7 @@ from botbuilder.core import BotAdapter, CardFactory, MessageFactory, TurnContext
 from botbuilder.schema import (
     Activity,
     ActivityTypes,
+    AdaptiveCardInvokeResponse,
     CardAction,
     ChannelAccount,
     ConversationAccount,
@@ -38,7 +39,7 @@ from msrest.serialization import Serializer
 from bot.chat.connector import ConnectorSession
 from bot.teams import messenger
 from bot.teams.adapter import BotRegistration, Registrations, create_adapter
-from bot.teams.connector import JsonConnectorClient, wire
+from bot.teams.connector import JsonConnectorClient, serialized, wire
 from tests.support.connector import NOT_INSTALLED_MESSAGE, FakeConnector
 
 MSREST = Serializer({k: v for k, v in models.__dict__.items() if isinstance(v, type)})
@@ -97,6 +98,16 @@ def test_the_wire_form_is_what_msrest_sends(name, model, type_name):
     assert json.dumps(wire(model, type_name), sort_keys=True) == json.dumps(expected, sort_keys=True)
     if type_name == "Activity":
         assert expected["type"] == "message" and "from" in expected and "replyToId" in expected  # camelCase
+
+
+def test_an_invoke_response_body_is_what_msrest_serialises():
+    """The endpoint's answer to a card action (botbuilder leaves it a model): as ``serialize()``."""
+    answer = AdaptiveCardInvokeResponse(status_code=200, type="application/vnd.microsoft.card.adaptive", value=CARD)
+    assert serialized(answer) == copy.deepcopy(answer).serialize() == {
+        "statusCode": 200, "type": "application/vnd.microsoft.card.adaptive", "value": CARD}
+    odd = AdaptiveCardInvokeResponse(status_code=400, type="application/vnd.microsoft.error",
+                                     value={"when": datetime.datetime(2026, 12, 1, tzinfo=datetime.UTC)})
+    assert serialized(odd) == copy.deepcopy(odd).serialize()  # msrest's own, for what the fast path leaves
 
 
 @pytest.fixture
