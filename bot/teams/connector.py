@@ -14,7 +14,7 @@ Failures keep botbuilder's shapes, so that callers (the SDK, the messenger's ``_
 an error status is an ``ErrorResponseException`` with ``.response.status_code``/``.headers`` and
 ``.error.error.code``/``.message``; an unreachable connector (or the timeout) is a
 ``ClientRequestError``. Unlike msrest, a PUT or DELETE answered 5xx is not retried here: its status
-reaches the messenger's rate-limited retry (BOTBUILDER-NOTES 8).
+reaches the messenger and the outbox, whose retries own it (BOTBUILDER-NOTES 8).
 """
 
 from __future__ import annotations
