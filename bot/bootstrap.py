@@ -57,7 +57,7 @@ class Runtime:
     service: Terugkoppeling
     app: web.Application
     installer: GraphInstaller | None = None
-    # The Teams host (bot.teams.host or bot.agents.host). The Agents host's connector session, which
+    # The Teams host (bot.teams.host or bot.agents.host). Its connector session (either host's), which
     # the messenger sends on, is closed here: after the server stopped AND the running sweep
     # finished its deliveries, not with the app.
     host: Any = None

@@ -1,4 +1,5 @@
-"""The Bot Connector REST API (v3) as plain JSON on one keep-alive aiohttp session.
+"""The Bot Connector REST API (v3) as plain JSON on one keep-alive aiohttp session
+(``bot.chat.connector``, shared with the botbuilder host).
 
 The Agents SDK's own connector client builds two client sessions and a new TCP connection per
 turn (PERF-NOTES); this one keeps a session per process and reuses its connections. Tokens come
@@ -11,19 +12,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
-import aiohttp
+from bot.chat.connector import ConnectorError, ConnectorSession
 
+__all__ = ["CARD_TYPE", "Connector", "ConnectorError", "TokenSource", "card_activity", "text_activity"]
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
 # tenant id → bearer token for the registration that serves it, or None (local mode)
 TokenSource = Callable[[str], Awaitable[str | None]]
-
-
-class ConnectorError(Exception):
-    """The connector answered with an error status, or could not be reached (``status`` None)."""
-
-    def __init__(self, status: int | None, code: str = "", message: str = "", retry_after: float | None = None) -> None:
-        super().__init__(f"connector call failed (status {status}, code {code or '-'})")  # content-free
-        self.status, self.code, self.message, self.retry_after = status, code, message, retry_after
 
 
 def card_activity(card: dict[str, Any], **fields: Any) -> dict[str, Any]:
@@ -34,58 +28,19 @@ def text_activity(text: str) -> dict[str, Any]:
     return {"type": "message", "text": text}
 
 
-def _retry_after(headers: Any) -> float | None:
-    try:
-        return max(0.0, float(headers.get("Retry-After", "")))
-    except ValueError:
-        return None
-
-
 class Connector:
     """One session for every service URL; each call bounded by ``timeout`` seconds."""
 
     def __init__(self, tokens: TokenSource, *, timeout: float = 4.0) -> None:
         self._tokens = tokens
-        self._timeout = aiohttp.ClientTimeout(total=timeout, connect=min(timeout, 2.0))
-        self._session: aiohttp.ClientSession | None = None
-
-    def _http(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                timeout=self._timeout, connector=aiohttp.TCPConnector(limit=100, keepalive_timeout=30)
-            )
-        return self._session
+        self._session = ConnectorSession(timeout=timeout)
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._session.close()
 
     async def _call(self, method: str, service_url: str, path: str, tenant_id: str,
                     body: dict[str, Any] | None = None) -> Any:
-        url = service_url.rstrip("/") + path
-        headers = {}
-        token = await self._tokens(tenant_id)
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        try:
-            async with self._http().request(method, url, json=body, headers=headers) as response:
-                if response.status >= 400:
-                    code = message = ""
-                    try:
-                        error = (await response.json(content_type=None) or {}).get("error") or {}
-                        code, message = str(error.get("code") or ""), str(error.get("message") or "")
-                    except (ValueError, AttributeError, aiohttp.ClientError):
-                        pass
-                    raise ConnectorError(response.status, code, message, _retry_after(response.headers))
-                if response.content_length == 0:
-                    return None
-                try:
-                    return await response.json(content_type=None)
-                except ValueError:
-                    return None
-        except (TimeoutError, aiohttp.ClientError, OSError) as error:
-            raise ConnectorError(None, type(error).__name__) from None
+        return await self._session.call(method, service_url, path, token=await self._tokens(tenant_id), body=body)
 
     @staticmethod
     def _conversation(conversation_id: str) -> str:

@@ -31,6 +31,9 @@ from botframework.connector.auth import (
     UserTokenClient,
 )
 
+from bot.chat.connector import ConnectorSession
+from bot.teams.connector import JsonConnectorClient
+
 T = TypeVar("T")
 
 
@@ -116,28 +119,38 @@ def _app_id(claims_identity: ClaimsIdentity) -> str:
 
 
 class _CachedConnectorFactory(ConnectorFactory):
-    def __init__(self, inner: ConnectorFactory, app_id: str, clients: _Clients) -> None:
-        self._inner, self._app_id, self._clients = inner, app_id, clients
+    def __init__(self, inner: ConnectorFactory, app_id: str, clients: _Clients,
+                 session: ConnectorSession | None = None) -> None:
+        self._inner, self._app_id, self._clients, self._session = inner, app_id, clients, session
 
     async def create(self, service_url: str, audience: str | None = None) -> ConnectorClient:
         key = ("connector", self._app_id, service_url, audience)
-        return await self._clients.get(key, lambda: self._inner.create(service_url, audience))
+        return await self._clients.get(key, lambda: self._create(service_url, audience))
+
+    async def _create(self, service_url: str, audience: str | None) -> Any:
+        client = await self._inner.create(service_url, audience)
+        # issue 16: its conversation calls as JSON on the process's one session (bot.teams.connector)
+        return client if self._session is None else JsonConnectorClient(client, self._session)
 
 
 class ReusingAuthentication(BotFrameworkAuthentication):
     """botbuilder's authentication, but the connector and user-token clients it builds are reused
     per registration, service URL and audience instead of built anew for every turn. Building one
     costs milliseconds (msrest's retry policy set-up), twice per turn; reusing it also keeps the
-    credential's token cache warm. Only botbuilder's own extension points are used."""
+    credential's token cache warm. Only botbuilder's own extension points are used.
 
-    def __init__(self, inner: BotFrameworkAuthentication) -> None:
+    With a ``session`` (issue 16) the connector clients it hands out post the conversation calls
+    as plain JSON on that one aiohttp session (``bot.teams.connector.JsonConnectorClient``)."""
+
+    def __init__(self, inner: BotFrameworkAuthentication, session: ConnectorSession | None = None) -> None:
         self._inner = inner
         self._clients = _Clients()
+        self._session = session
 
     async def authenticate_request(self, activity: Activity, auth_header: str) -> AuthenticateRequestResult:
         result = await self._inner.authenticate_request(activity, auth_header)
         result.connector_factory = _CachedConnectorFactory(
-            result.connector_factory, _app_id(result.claims_identity), self._clients
+            result.connector_factory, _app_id(result.claims_identity), self._clients, self._session
         )
         return result
 
@@ -146,7 +159,7 @@ class ReusingAuthentication(BotFrameworkAuthentication):
 
     def create_connector_factory(self, claims_identity: ClaimsIdentity) -> ConnectorFactory:
         inner = self._inner.create_connector_factory(claims_identity)
-        return _CachedConnectorFactory(inner, _app_id(claims_identity), self._clients)
+        return _CachedConnectorFactory(inner, _app_id(claims_identity), self._clients, self._session)
 
     async def create_user_token_client(self, claims_identity: ClaimsIdentity) -> UserTokenClient:
         key = ("user-token", _app_id(claims_identity))
@@ -162,7 +175,9 @@ class ReusingAuthentication(BotFrameworkAuthentication):
         return await self._inner.authenticate_channel_request(auth_header)
 
 
-def create_adapter(registrations: Registrations, cloud: BotCloud | None = None) -> CloudAdapter:
-    """A CloudAdapter; with no registration it runs anonymously (local mode only)."""
+def create_adapter(registrations: Registrations, cloud: BotCloud | None = None,
+                   session: ConnectorSession | None = None) -> CloudAdapter:
+    """A CloudAdapter; with no registration it runs anonymously (local mode only). With a
+    ``session``, its connector calls go over it as JSON (closed by its owner, ``TeamsHost``)."""
     authentication = ConfigurationBotFrameworkAuthentication(cloud or BotCloud(), credentials_factory=registrations)
-    return CloudAdapter(ReusingAuthentication(authentication))
+    return CloudAdapter(ReusingAuthentication(authentication, session))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.adapters.ratelimit import RateLimiter
+from bot.chat.connector import ConnectorSession
 from bot.teams.adapter import BotCloud, BotRegistration, Registrations, create_adapter
 from bot.teams.cards import Cards
 from bot.teams.endpoint import TeamsEndpoint
@@ -38,7 +39,10 @@ class TeamsHost:
     def __init__(self, settings: Any, cards: Cards, installer: GraphInstaller | None,
                  limiter: RateLimiter | None = None) -> None:
         self.registrations = registrations_of(settings)
-        self.adapter = create_adapter(self.registrations, cloud_of(settings))
+        # issue 16: every connector call of the CloudAdapter and the messenger, as JSON on one
+        # keep-alive session bounded by the delivery timeout (bot.teams.connector)
+        self.session = ConnectorSession(timeout=settings.delivery_timeout_seconds)
+        self.adapter = create_adapter(self.registrations, cloud_of(settings), self.session)
         self.cards = cards
         self.messenger = TeamsMessenger(
             self.adapter, cards, service_url=settings.teams_service_url, app_id_for=self.registrations.app_id_for,
@@ -49,4 +53,5 @@ class TeamsHost:
         return TeamsEndpoint(self.adapter, TerugkoppelingBot(service, self.cards))
 
     async def close(self, *_: object) -> None:
-        """Nothing to close: botbuilder's connector calls open their own connections."""
+        """The connector session: after the server stopped and the running sweep finished (bootstrap)."""
+        await self.session.close()
