@@ -392,3 +392,22 @@ async def test_a_purge_is_synced_to_disk_before_and_after_its_keys_go(tmp_path, 
     assert synced == [("store.db-wal", [handoff.id])]
     assert await live.keys_now() == [] and Path(f"{live.keys}-wal").stat().st_size == 0  # checkpointed
     await store.close()
+
+
+async def test_a_key_store_from_before_wal_is_converted_at_open(tmp_path):
+    """A key store written by a version that kept a rollback journal opens in WAL mode, its keys
+    intact (issue 16)."""
+    live = Sqlite(tmp_path)
+    store = await live.open(Sealer(MASTER))
+    handoff = await store.add_handoff(f.handoff(client=f.client(SECRET)))
+    await store.close()
+    old = sqlite3.connect(live.keys, isolation_level=None)
+    assert old.execute("PRAGMA journal_mode = TRUNCATE").fetchone() == ("truncate",)
+    old.close()
+
+    store = await live.open(Sealer(MASTER))
+    assert (await store.get_handoff(handoff.id)).client.identity.naam == SECRET
+    await store.close()
+    reader = sqlite3.connect(live.keys, isolation_level=None)
+    assert reader.execute("PRAGMA journal_mode").fetchone() == ("wal",)  # WAL is kept in the file's header
+    reader.close()
