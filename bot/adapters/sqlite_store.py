@@ -480,7 +480,9 @@ class SqliteStore(Store):
 
     async def sweep_keys(self, now: datetime | None = None) -> int:
         """Delete the keys no ciphertext names (left by a crash between two steps, see the module
-        docstring) once older than ``KEY_GRACE``; how many."""
+        docstring) once older than ``KEY_GRACE``; how many. A pending tidy-up runs first: the keys it
+        deletes are not a crash's orphans."""
+        await self.settle()
         cutoff = _utc((now or datetime.now(UTC)) - KEY_GRACE)
         async with self._turn(), self._transaction(self._keys) as keys:
             cursor = await keys.execute(
