@@ -11,11 +11,12 @@ from typing import Any, TypeVar
 from bot.adapters.ratelimit import RETRYABLE_STATUSES, RateLimiter, limited_call
 from bot.agents.connector import Connector, ConnectorError, card_activity, text_activity
 from bot.app.ports import CardRemoval, DeliveryError, IncidentNotice, Notice
-from bot.chat.delivery import RETRYABLE, delivery_error, dpo_card, install, mail_dpo, not_installed
+from bot.chat import removal
+from bot.chat.delivery import delivery_error, install, not_installed, send_dpo_notice
 from bot.domain.handoff import Draft, Handoff
 from bot.domain.model import Address, Delivery, DpoContact
 from bot.teams import texts
-from bot.teams.cards import Cards
+from bot.teams.cards import Card, Cards
 from bot.teams.graph import GraphInstaller
 
 log = logging.getLogger(__name__)
@@ -121,21 +122,13 @@ class AgentsMessenger:
         delivery = handoff.delivery
         if delivery is None:
             return CardRemoval(overwritten=True, deleted=True)
-        address, tenant = delivery.address, handoff.recipient.tenant_id
-        url, conversation, activity_id = address.service_url, address.conversation_id, delivery.activity_id
-        failed: list[int | None] = []
-        # Overwrite first: a client that misses the delete still shows no client data.
-        replacement = card_activity(self._cards.closed(handoff))
-        overwritten = await self._attempt("update", handoff, failed, self._limited(tenant, conversation, lambda: (
-            self._connector.update(url, tenant, conversation, activity_id, replacement))))
-        deleted = await self._attempt("delete", handoff, failed, self._limited(tenant, conversation, lambda: (
-            self._connector.delete(url, tenant, conversation, activity_id))))
-        if overwritten and handoff.removal_attempts == 0:  # say "verwijderd" only once it is true
-            confirmation = text_activity(self._cards.closed_text(handoff))
-            await self._attempt("confirm", handoff, [], self._send(url, tenant, conversation, confirmation))
-        status = failed[-1] if failed else None
-        return CardRemoval(overwritten=overwritten, deleted=deleted, status=status,
-                           retryable=status is None or status in RETRYABLE)
+        return await removal.withdraw(self._card(delivery, handoff.recipient.tenant_id), self._cards, handoff)
+
+    def _card(self, card: Delivery, tenant_id: str) -> _ConnectorCard:
+        """One card's calls for ``bot.chat.removal``, each in a slot of the rate limiter."""
+        conversation = card.address.conversation_id
+        return _ConnectorCard(self._connector, card, tenant_id,
+                              lambda call: self._limited(tenant_id, conversation, call))
 
     async def retract_draft_card(self, draft: Draft) -> None:
         activity_id = draft.card_activity_id
@@ -159,29 +152,19 @@ class AgentsMessenger:
 
     async def remove_copy(self, handoff: Handoff, copy: Delivery) -> CardRemoval:
         """Overwrite the previous recipient's copy with a content-free card, then delete it."""
-        address = copy.address
-        url, tenant, conversation = address.service_url, address.tenant_id, address.conversation_id
-        failed: list[int | None] = []
-        replacement = card_activity(self._cards.old_copy(handoff))
-        overwritten = await self._attempt("update", handoff, failed,
-                                          self._connector.update(url, tenant, conversation, copy.activity_id,
-                                                                 replacement))
-        deleted = await self._attempt("delete", handoff, failed,
-                                      self._connector.delete(url, tenant, conversation, copy.activity_id))
-        status = failed[-1] if failed else None
-        return CardRemoval(overwritten=overwritten, deleted=deleted, status=status,
-                           retryable=status is None or status in RETRYABLE)
+        return await removal.remove_copy(self._card(copy, copy.address.tenant_id), self._cards, handoff)
 
     # -- art. 9: incidents to the data protection officers (bot.chat.delivery) -------------------
 
     async def notify_dpo(self, contact: DpoContact, incident: IncidentNotice) -> None:
         """A content-free card in the DPO's 1:1 chat (with "Kennis genomen"), or an e-mail through
         Graph ``sendMail``; ``DeliveryError`` if it did not go out."""
-        if contact.channel == "mail":
-            await mail_dpo(self._installer, contact, incident)
-            return
-        card = dpo_card(self._cards, incident)
-        activity = card_activity(card, summary=texts.DPO_SUMMARY.format(reference=incident.reference))
+        await send_dpo_notice(self._cards, self._installer, contact, incident,
+                              lambda card, summary: self._post_to_dpo(contact, card, summary))
+
+    async def _post_to_dpo(self, contact: DpoContact, card: Card, summary: str) -> None:
+        """The DPO's card in their 1:1 chat, opened for it."""
+        activity = card_activity(card, summary=summary)
         app_id = self._app_id_for(contact.tenant_id)
         try:
             async with asyncio.timeout(self._timeout):
@@ -207,3 +190,32 @@ class AgentsMessenger:
             log.warning("connector call failed", extra={"ref": handoff.reference, "step": step, "status": status,
                                                         "error": type(error).__name__})
             return False
+
+
+class _ConnectorCard:
+    """One card in a chat through the connector (``bot.chat.removal.CardCalls``): each call through
+    ``limited``, the messenger's slot of the rate limiter for that chat (issue 16)."""
+
+    def __init__(self, connector: Connector, card: Delivery, tenant_id: str,
+                 limited: Callable[[Callable[[], Awaitable[object]]], Awaitable[object]]) -> None:
+        self._connector = connector
+        self._url, self._conversation = card.address.service_url, card.address.conversation_id
+        self._activity_id = card.activity_id
+        self._tenant = tenant_id
+        self._limited = limited
+
+    async def update(self, card: Card) -> None:
+        replacement = card_activity(card)
+        await self._limited(lambda: self._connector.update(self._url, self._tenant, self._conversation,
+                                                           self._activity_id, replacement))
+
+    async def delete(self) -> None:
+        await self._limited(lambda: self._connector.delete(self._url, self._tenant, self._conversation,
+                                                           self._activity_id))
+
+    async def post_text(self, text: str) -> None:
+        message = text_activity(text)
+        await self._limited(lambda: self._connector.send(self._url, self._tenant, self._conversation, message))
+
+    def status_of(self, error: Exception) -> int | None:
+        return _status_of(error)

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from bot.app.ports import DeliveryError, IncidentNotice
 from bot.domain.handoff import Handoff
@@ -59,6 +60,17 @@ async def install(handoff: Handoff, installer: GraphInstaller) -> None:
 
 
 # -- art. 9: incidents to the data protection officers ------------------------------------------
+
+
+async def send_dpo_notice(cards: Cards, installer: GraphInstaller | None, contact: DpoContact,
+                          incident: IncidentNotice, post_card: Callable[[Card, str], Awaitable[None]]) -> None:
+    """The incident notice to one DPO: an e-mail through Graph ``sendMail`` if that is their
+    channel, else the content-free card and its notification summary, which ``post_card`` (the
+    host's) puts in their 1:1 chat; ``DeliveryError`` if it did not go out."""
+    if contact.channel == "mail":
+        await mail_dpo(installer, contact, incident)
+        return
+    await post_card(dpo_card(cards, incident), texts.DPO_SUMMARY.format(reference=incident.reference))
 
 
 def dpo_card(cards: Cards, incident: IncidentNotice) -> Card:

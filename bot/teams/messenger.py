@@ -21,11 +21,13 @@ from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from bot.adapters.ratelimit import RETRYABLE_STATUSES, RateLimiter, limited_call
 from bot.app.ports import CardRemoval, DeliveryError, IncidentNotice, Notice
-from bot.chat.delivery import RETRYABLE, delivery_error, dpo_card, install, mail_dpo, not_installed
+from bot.chat import removal
+from bot.chat.delivery import delivery_error, install, not_installed, send_dpo_notice
+from bot.chat.removal import CardCalls
 from bot.domain.handoff import Draft, Handoff
 from bot.domain.model import Address, Delivery, DpoContact
 from bot.teams import texts
-from bot.teams.cards import Cards
+from bot.teams.cards import Card, Cards
 from bot.teams.graph import GraphInstaller
 
 log = logging.getLogger(__name__)
@@ -210,42 +212,22 @@ class TeamsMessenger:
         delivery = handoff.delivery
         if delivery is None:
             return CardRemoval(overwritten=True, deleted=True)
-        replacement = self._cards.closed(handoff)
-        activity_id = delivery.activity_id
-        outcome: dict[str, object] = {}
+        return await self._remove(delivery, handoff.recipient.tenant_id, handoff,
+                                  lambda calls: removal.withdraw(calls, self._cards, handoff))
 
-        async def overwrite_then_delete(context: TurnContext) -> None:
-            # Overwrite first: a client that misses the delete still shows no client data.
-            update = Activity(
-                type=ActivityTypes.message, id=activity_id, attachments=[CardFactory.adaptive_card(replacement)]
-            )
-            tenant, conversation = handoff.recipient.tenant_id, context.activity.conversation.id
-            outcome["overwritten"] = await self._attempt("update", handoff, self._limited(
-                tenant, conversation, lambda: context.update_activity(update)), outcome)
-            outcome["deleted"] = await self._attempt("delete", handoff, self._limited(
-                tenant, conversation, lambda: context.delete_activity(activity_id)), outcome)
-            if outcome["overwritten"] and handoff.removal_attempts == 0:  # say "verwijderd" only once it is true
-                confirmation = MessageFactory.text(self._cards.closed_text(handoff))
-                await self._best_effort("confirm", handoff, self._post(context, confirmation, tenant))
+    async def _remove(self, card: Delivery, tenant_id: str, handoff: Handoff,
+                      sequence: Callable[[CardCalls], Awaitable[CardRemoval]]) -> CardRemoval:
+        """A removal sequence of ``bot.chat.removal`` on one card, in a proactive turn in its chat;
+        if the turn did not start, nothing was removed (worth another try)."""
+        outcome: list[CardRemoval] = []
 
-        await self._continue(delivery.address, handoff.recipient.tenant_id, overwrite_then_delete, handoff)
-        status = outcome.get("status")
-        status = status if isinstance(status, int) else None
-        return CardRemoval(overwritten=bool(outcome.get("overwritten")), deleted=bool(outcome.get("deleted")),
-                           status=status, retryable=status is None or status in RETRYABLE)
+        async def run(context: TurnContext) -> None:
+            conversation = context.activity.conversation.id
+            outcome.append(await sequence(_TurnCard(context, card.activity_id, lambda call: self._limited(
+                tenant_id, conversation, call))))
 
-    async def _attempt(self, step: str, handoff: Handoff, call: Awaitable[object], outcome: dict[str, object]) -> bool:
-        """One connector call of a removal: ``True`` if it took effect; a failure's status is kept."""
-        try:
-            await call
-            return True
-        except Exception as error:  # noqa: BLE001 - any failure is reported in the removal, never raised
-            outcome["status"] = _status(error)
-            log.warning(
-                "connector call failed",
-                extra={"ref": handoff.reference, "step": step, "status": _status(error), "error": type(error).__name__},
-            )
-            return False
+        await self._continue(card.address, tenant_id, run, handoff)
+        return outcome[0] if outcome else CardRemoval(overwritten=False, deleted=False, retryable=True)
 
     async def retract_draft_card(self, draft: Draft) -> None:
         """Overwrite the counsellor's card of a draft that ended unsent: no client data stays."""
@@ -300,32 +282,19 @@ class TeamsMessenger:
 
     async def remove_copy(self, handoff: Handoff, copy: Delivery) -> CardRemoval:
         """Overwrite the previous recipient's copy with a content-free card, then delete it."""
-        replacement = self._cards.old_copy(handoff)
-        outcome: dict[str, object] = {}
-
-        async def overwrite_then_delete(context: TurnContext) -> None:
-            update = Activity(
-                type=ActivityTypes.message, id=copy.activity_id, attachments=[CardFactory.adaptive_card(replacement)]
-            )
-            outcome["overwritten"] = await self._attempt("update", handoff, context.update_activity(update), outcome)
-            outcome["deleted"] = await self._attempt("delete", handoff, context.delete_activity(copy.activity_id),
-                                                     outcome)
-
-        await self._continue(copy.address, copy.address.tenant_id, overwrite_then_delete, handoff)
-        status = outcome.get("status")
-        status = status if isinstance(status, int) else None
-        return CardRemoval(overwritten=bool(outcome.get("overwritten")), deleted=bool(outcome.get("deleted")),
-                           status=status, retryable=status is None or status in RETRYABLE)
+        return await self._remove(copy, copy.address.tenant_id, handoff,
+                                  lambda calls: removal.remove_copy(calls, self._cards, handoff))
 
     # -- art. 9: incidents to the data protection officers --------------------------------------
 
     async def notify_dpo(self, contact: DpoContact, incident: IncidentNotice) -> None:
         """A content-free card in the DPO's 1:1 chat (with "Kennis genomen"), or an e-mail through
-        Graph ``sendMail``; ``DeliveryError`` if it did not go out."""
-        if contact.channel == "mail":
-            await mail_dpo(self._installer, contact, incident)
-            return
-        card = dpo_card(self._cards, incident)
+        Graph ``sendMail`` (``bot.chat.delivery``); ``DeliveryError`` if it did not go out."""
+        await send_dpo_notice(self._cards, self._installer, contact, incident,
+                              lambda card, summary: self._post_to_dpo(contact, card, summary))
+
+    async def _post_to_dpo(self, contact: DpoContact, card: Card, summary: str) -> None:
+        """The DPO's card in their 1:1 chat, opened for it."""
         parameters = ConversationParameters(
             is_group=False, members=[ChannelAccount(id=contact.aad_object_id)], tenant_id=contact.tenant_id,
             channel_data={"tenant": {"id": contact.tenant_id}},
@@ -333,7 +302,7 @@ class TeamsMessenger:
 
         async def send(context: TurnContext) -> None:
             activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
-            activity.summary = texts.DPO_SUMMARY.format(reference=incident.reference)
+            activity.summary = summary
             await self._post(context, activity, contact.tenant_id, retry_on=RETRY_UNAPPLIED)
 
         try:
@@ -346,3 +315,28 @@ class TeamsMessenger:
             raise _delivery_error(error) from None
         except TimeoutError:
             raise DeliveryError(None, retryable=True) from None
+
+
+class _TurnCard:
+    """One card in a proactive turn's chat (``bot.chat.removal.CardCalls``): each call through
+    ``limited``, the messenger's slot of the rate limiter for that chat (issue 16)."""
+
+    def __init__(self, context: TurnContext, activity_id: str,
+                 limited: Callable[[Callable[[], Awaitable[object]]], Awaitable[object]]) -> None:
+        self._context = context
+        self._activity_id = activity_id
+        self._limited = limited
+
+    async def update(self, card: Card) -> None:
+        update = Activity(type=ActivityTypes.message, id=self._activity_id,
+                          attachments=[CardFactory.adaptive_card(card)])
+        await self._limited(lambda: self._context.update_activity(update))
+
+    async def delete(self) -> None:
+        await self._limited(lambda: self._context.delete_activity(self._activity_id))
+
+    async def post_text(self, text: str) -> None:
+        await self._limited(lambda: _post(self._context, MessageFactory.text(text)))
+
+    def status_of(self, error: Exception) -> int | None:
+        return _status(error)

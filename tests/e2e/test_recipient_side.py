@@ -243,14 +243,37 @@ async def test_an_old_copy_teams_would_not_remove_holds_the_new_one_back(harness
     await send(counsellor)
     receive(els)
     await els.click("doorsturen")
-    # (412: retryable for Teams, not retried inside msrest)
-    connector.fail(method="PUT", status=412, times=1)
-    connector.fail(method="DELETE", status=412, times=1)
+    # (503: worth another try for the outbox, not one the messenger retries itself)
+    connector.fail(method="PUT", status=503, times=1)
+    connector.fail(method="DELETE", status=503, times=1)
     await els.click("bevestig_doorsturen", {"collega": JAN})
     assert connector.conversation_for(JAN) is None  # nothing posted to Jan yet
-    assert ("card_delete_failed", "412") in await events(harness)
+    assert ("card_delete_failed", "503") in await events(harness)
     assert not any("doorgestuurd naar een collega" in t for t in counsellor.texts())
     assert (await harness.sweep(harness.clock.now() + timedelta(hours=2))).get("deliver") == 1
     assert ("card_deleted", "reassigned") in await events(harness)
     assert live_copies(connector) == 1 and NAME in json.dumps(receive(jan))
+    assert any("doorgestuurd naar een collega" in t for t in counsellor.texts())
+
+
+async def test_a_throttled_old_copy_is_retried_by_the_messenger_and_the_new_one_goes_at_once(
+        harness, connector, counsellor, els, jan):
+    """The previous recipient's copy is removed through the rate limiter like every connector call
+    (issue 16): a 429 or 412 on its overwrite or delete is waited out and tried again there, so the
+    colleague has the card at once, not only after the sweep."""
+    await send(counsellor)
+    receive(els)
+    old_copy = els.card_activity_id
+    await els.click("doorsturen")
+    connector.fail(method="PUT", path_contains=old_copy, status=429, times=1, retry_after=0)
+    connector.fail(method="DELETE", path_contains=old_copy, status=412, times=1)
+    done = await els.click("bevestig_doorsturen", {"collega": JAN})
+    assert any("doorgestuurd naar Jan Janssens" in t for t in texts(done))
+    on_copy = [(c.method, c.status) for c in connector.calls
+               if c.activity_id == old_copy and c.method in ("PUT", "DELETE")]
+    assert on_copy == [("PUT", 429), ("PUT", 200), ("DELETE", 412), ("DELETE", 200)]
+    assert ("card_overwritten", "reassigned") in await events(harness)
+    assert ("card_deleted", "reassigned") in await events(harness)
+    assert not [e for e in await events(harness) if e[0] == "card_delete_failed"]
+    assert live_copies(connector) == 1 and NAME in json.dumps(receive(jan))  # posted now, no sweep needed
     assert any("doorgestuurd naar een collega" in t for t in counsellor.texts())

@@ -46,7 +46,7 @@ def test_the_agents_host_loads_without_botbuilder_and_the_shared_modules_without
         "import sys\n"
         "import bot.teams.activity, bot.teams.cards, bot.teams.texts, bot.teams.verbs, bot.teams.graph\n"
         "import bot.app.services, bot.app.counsellor, bot.app.recipient, bot.chat.turns, bot.chat.delivery\n"
-        "import bot.chat.connector\n"
+        "import bot.chat.connector, bot.chat.removal\n"
         "shared = sorted({m.split('.')[0] for m in sys.modules} & {'botbuilder', 'botframework', 'msrest',"
         " 'microsoft_agents'})\n"
         "import bot.bootstrap, bot.__main__, bot.agents.host\n"

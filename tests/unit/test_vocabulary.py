@@ -89,7 +89,7 @@ def test_every_sentence_a_user_reads_is_in_texts():
     """The Teams layer's other modules hold no Dutch: string constants there are identifiers, keys,
     formats, log messages (English) or docstrings."""
     for module in ("teams/cards.py", "teams/handler.py", "teams/messenger.py", "chat/turns.py",
-                   "chat/delivery.py", "agents/handler.py", "agents/messenger.py"):
+                   "chat/delivery.py", "chat/removal.py", "agents/handler.py", "agents/messenger.py"):
         tree = ast.parse((ROOT / "bot" / module).read_text())
         docstrings = {id(n.body[0].value) for n in ast.walk(tree)
                       if isinstance(n, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
