@@ -42,7 +42,7 @@ from bot.adapters.crypto import Sealer
 from bot.adapters.sealing import envelope, key_ref, seal_client
 from bot.adapters.sqlite_store import SqliteStore, _utc
 from bot.app.ports import Store
-from bot.bootstrap import build, open_store, sealer_of
+from bot.bootstrap import build, open_store, sealer_of, settle_heap
 from bot.config import Settings
 from bot.domain.handoff import Handoff, HandoffState
 from bot.domain.model import Actor, Address, Delivery, Recipient, new_id
@@ -189,6 +189,7 @@ async def run(pending: int, db: Path, azurite: str | None = None) -> dict[str, o
 
         clock = FixedClock(DAY)
         runtime = await build(settings, clock=clock)
+        settle_heap()  # as ``python -m bot sweep`` does once built
         measured = []
         try:
             for sweep in sweeps(pending):

@@ -10,6 +10,10 @@ once) ÷ reminders sent, and the median. The connector's own share is measured a
 number of posts sent to it by a bare aiohttp client) and subtracted, so the figure is the bot's.
 
 ``--host agents`` measures the Agents SDK host (``BOT_HOST=agents``) instead of botbuilder.
+``--base REV`` compares: this checkout against the committed tree at git revision ``REV``
+(exported as ``bench.ab`` exports it), each run as its own process, the two in shuffled order
+round after round (``--rounds``, default 5) on each host of ``--hosts``; printed: every run's
+figure, then per host both medians and new ÷ base.
 Rate limits (``BOT_TEAMS_TENANT_RATE``) are set high here so the run stays short: waiting costs
 no CPU, and this measures CPU. Compare figures of one machine and one run as ratios (PERF-NOTES).
 Prints one JSON object.
@@ -21,7 +25,9 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -37,7 +43,7 @@ from bench.sweep import DAY, template, write_rows
 from bot import logs
 from bot.adapters.clock import FixedClock
 from bot.adapters.sqlite_store import SqliteStore
-from bot.bootstrap import build, open_store, sealer_of
+from bot.bootstrap import build, open_store, sealer_of, settle_heap
 from bot.config import Settings
 from bot.domain.handoff import Handoff
 from bot.domain.model import Address, Delivery, Recipient, new_id
@@ -102,6 +108,7 @@ async def run(due: int, pending: int, folder: Path, host: str = "botbuilder") ->
 
         clock = FixedClock(DAY)
         runtime = await build(settings, clock=clock)
+        settle_heap()  # as ``python -m bot`` does once started
         measured: list[dict[str, Any]] = []
         try:
             for sweep in range(REPEATS + 1):
@@ -129,12 +136,43 @@ async def run(due: int, pending: int, folder: Path, host: str = "botbuilder") ->
             "wall_ms_per_reminder": statistics.median(m["seconds"] / due for m in measured) * 1e3}
 
 
+def compare(base: str, rounds: int, hosts: list[str], due: int, pending: int) -> None:
+    """This checkout against ``base``, interleaved: see the module's docstring."""
+    from bench.ab import export  # only here: it imports the whole load bench
+    from bench.common import ROOT, child_env
+
+    trees = {"base": export(base, Path(tempfile.mkdtemp(prefix="sweep-cpu-")) / "base"), "new": ROOT}
+    figures: dict[tuple[str, str], list[float]] = {(h, t): [] for h in hosts for t in trees}
+    for n in range(rounds):
+        for host in hosts:
+            for which in random.sample(sorted(trees), 2):
+                tree = trees[which]
+                out = subprocess.run([sys.executable, "-m", "bench.sweep_cpu", "--host", host, "--due", str(due),
+                                      "--pending", str(pending)], cwd=tree, env=child_env(PYTHONPATH=str(tree)),
+                                     check=True, capture_output=True, text=True).stdout
+                figure = json.loads(out.strip().splitlines()[-1])["bot_cpu_ms_per_reminder"]
+                figures[host, which].append(figure)
+                print(f"round {n + 1} {host} {which}: {figure:.3f} ms", file=sys.stderr, flush=True)
+    result: dict[str, dict[str, Any]] = {}
+    for host in hosts:
+        old, new = statistics.median(figures[host, "base"]), statistics.median(figures[host, "new"])
+        result[host] = {"base_ms": old, "new_ms": new, "ratio": new / old,
+                        "base_runs": figures[host, "base"], "new_runs": figures[host, "new"]}
+    print(json.dumps({"base": base, "due": due, "pending": pending, "rounds": rounds, "hosts": result}), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.sweep_cpu")
     parser.add_argument("--due", type=int, default=1_000)
     parser.add_argument("--pending", type=int, default=5_000)
     parser.add_argument("--host", choices=("botbuilder", "agents"), default="botbuilder")
+    parser.add_argument("--base", help="compare with this git revision (A/B, interleaved)")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--hosts", default="botbuilder,agents")
     args = parser.parse_args()
+    if args.base:
+        compare(args.base, args.rounds, args.hosts.split(","), args.due, args.pending)
+        return
     logs.setup(os.environ.get("BOT_LOG_LEVEL", "WARNING"))
     with tempfile.TemporaryDirectory() as folder:
         result = asyncio.run(run(args.due, args.pending, Path(folder), args.host))

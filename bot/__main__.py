@@ -28,7 +28,7 @@ from bot import manifest as teams_manifest
 from bot.adapters.clock import FixedClock
 from bot.app import incidents
 from bot.app.evidence import monthly_statistics, verify
-from bot.bootstrap import ConfigurationError, Runtime, build, open_store, sealer_of
+from bot.bootstrap import ConfigurationError, Runtime, build, open_store, sealer_of, settle_heap
 from bot.config import Settings
 from bot.domain.audit import Checkpoint
 from bot.domain.calendar import BRUSSELS
@@ -51,6 +51,7 @@ async def _serve(settings: Settings) -> None:
     loop.set_default_executor(executor)
     deadline = None
     runtime = await build(settings)
+    settle_heap()  # issue 16: what start-up made is not scanned by the collector again (before any request)
     try:
         server = Server(runtime.app, settings.host, settings.port, shutdown_timeout=settings.shutdown_timeout_seconds)
         try:
@@ -166,6 +167,7 @@ async def _sweep(settings: Settings, args: argparse.Namespace) -> None:
     clock = FixedClock(args.now) if args.now else None
     # A record it cannot open is skipped, not fatal; nor is a broken directory: only deliveries need it.
     runtime = await build(settings, clock=clock, strict_keys=False, directory_required=False)
+    settle_heap()  # as the server does once started (issue 16)
     try:
         done = await _traced_sweep(runtime)
     finally:

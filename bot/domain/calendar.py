@@ -27,6 +27,7 @@ FLEMISH_COMMUNITY_DAY = (7, 11)
 _MONTH_DAY = re.compile(r"(\d{2})-(\d{2})")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _LONGEST_RANGE = 366
+_MAX_ANSWERS = 4_096  # days a calendar remembers whether they are working days (years of sweeps)
 
 
 @dataclass(frozen=True)
@@ -100,19 +101,29 @@ class WorkingCalendar:
     _public: holidays.HolidayBase = field(
         default_factory=lambda: holidays.country_holidays("BE", language="nl"), repr=False, compare=False
     )
+    # Answers already given (issue 16: a sweep asks about the same few days for every handoff, and a
+    # holiday look-up is not cheap); the calendar never changes, so neither do they.
+    _answers: dict[date, bool] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.office_start >= self.office_end:
             raise ValueError("office hours must start before they end")
 
     def is_working_day(self, day: date) -> bool:
-        return (
+        known = self._answers.get(day)
+        if known is not None:
+            return known
+        working = (
             day.weekday() < 5
             and day not in self._public
             and (day.month, day.day) != FLEMISH_COMMUNITY_DAY
             and day not in self.extra_closed
             and day not in self.closing
         )
+        if len(self._answers) >= _MAX_ANSWERS:
+            self._answers.clear()
+        self._answers[day] = working
+        return working
 
     def closed_days(self, days: Iterable[date]) -> list[date]:
         return [d for d in days if not self.is_working_day(d)]

@@ -57,3 +57,24 @@ def test_a_list_under_when_repeats_inside_and_an_empty_one_drops_the_container(t
     two = templates.bind("form", {"errors": {"naam": [{"tekst": "Eén ${x}"}, {"tekst": "Twee"}]}})
     assert [line["text"] for line in two["body"][0]["items"]] == ["Eén ${x}", "Twee"]  # literal, never re-parsed
     assert templates.bind("form", {"errors": {"naam": []}})["body"] == []
+
+
+def test_each_bind_is_a_fresh_card_the_template_is_compiled_once(tmp_path):
+    """Compiled once per template (issue 16), yet no two cards share an object: changing one
+    changes neither the next card nor the template."""
+    (tmp_path / "card.json").write_text(json.dumps({"type": "AdaptiveCard", "body": [
+        {"type": "TextBlock", "text": "Hallo ${naam}"},
+        {"type": "TextBlock", "text": "vast", "wrap": True},  # literal only
+        {"$data": "${rijen}", "type": "TextRun", "text": "${label}"},
+    ], "msteams": {"width": "Full"}}))
+    templates = CardTemplates(tmp_path)
+    data = {"naam": "A", "rijen": [{"label": "a"}, {"label": "b"}]}
+    first = templates.bind("card", data)
+    expected = json.loads(json.dumps(first))
+    assert [e["text"] for e in expected["body"]] == ["Hallo A", "vast", "a", "b"]
+    first["body"][1]["text"] = "veranderd"
+    first["body"].append({"type": "TextBlock"})
+    first["msteams"]["width"] = "Smal"
+    second = templates.bind("card", data)
+    assert second == expected
+    assert second["body"][1] is not first["body"][1] and second["msteams"] is not first["msteams"]
