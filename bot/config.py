@@ -7,6 +7,7 @@ With no ``MicrosoftAppId`` the bot runs in local mode: no Bot Framework authenti
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Literal
@@ -15,7 +16,17 @@ from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_va
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.domain.calendar import ClosingDays
-from bot.domain.model import DpoContact, DpoSettings
+from bot.domain.model import Agency, DpoContact, DpoSettings
+
+
+def _agency_pairs(value: str, error: str) -> Iterator[tuple[str, str]]:
+    """The ``agency=value`` items of a comma-separated setting, stripped; ``error`` (formatted with
+    the offending ``part``) when an item names no known agency or no value."""
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        agency, _, item = part.partition("=")
+        if agency.strip() not in set(Agency) or not item.strip():
+            raise ValueError(error.format(part=part))
+        yield agency.strip(), item.strip()
 
 EMEA_SERVICE_URL = "https://smba.trafficmanager.net/emea/"
 TenantSet = frozenset[str]
@@ -275,26 +286,15 @@ class Settings(BaseSettings):
     def _agency_end(cls, value: object) -> object:
         if not isinstance(value, str):
             return value
-        ends: dict[str, str] = {}
-        for part in filter(None, (p.strip() for p in value.split(","))):
-            agency, _, day = part.partition("=")
-            if agency.strip() not in ("agii", "atlas", "amal") or not day.strip():
-                raise ValueError(f"expected agency=YYYY-MM-DD with agency agii, atlas or amal, got {part!r}")
-            ends[agency.strip()] = day.strip()
-        return ends
+        return dict(_agency_pairs(value, "expected agency=YYYY-MM-DD with agency agii, atlas or amal, got {part!r}"))
 
     @field_validator("backup_recipients", mode="before")
     @classmethod
     def _backup_recipients(cls, value: object) -> object:
         if not isinstance(value, str):
             return value
-        backups: dict[str, str] = {}
-        for part in filter(None, (p.strip() for p in value.split(","))):
-            agency, _, who = part.partition("=")
-            if agency.strip() not in ("agii", "atlas", "amal") or not who.strip():
-                raise ValueError(f"expected agency=<object id or e-mail> with agency agii, atlas or amal, got {part!r}")
-            backups[agency.strip()] = who.strip()
-        return backups
+        return dict(_agency_pairs(
+            value, "expected agency=<object id or e-mail> with agency agii, atlas or amal, got {part!r}"))
 
     @field_validator("closed_days", mode="before")
     @classmethod
@@ -332,11 +332,8 @@ class Settings(BaseSettings):
         if not isinstance(value, str):
             return value  # type: ignore[return-value]
         mapping: dict[str, set[str]] = {}
-        for pair in filter(None, (p.strip() for p in value.split(","))):
-            agency, sep, tenant = pair.partition("=")
-            if not sep or agency.strip() not in ("agii", "atlas", "amal") or not tenant.strip():
-                raise ValueError(f"BOT_AGENCY_TENANTS: expected agency=tenant, got {pair!r}")
-            mapping.setdefault(agency.strip(), set()).add(tenant.strip())
+        for agency, tenant in _agency_pairs(value, "BOT_AGENCY_TENANTS: expected agency=tenant, got {part!r}"):
+            mapping.setdefault(agency, set()).add(tenant)
         return {k: frozenset(v) for k, v in mapping.items()}
 
     @property
