@@ -203,12 +203,13 @@ class SqliteStore(Store):
     """A ``Store`` on one SQLite file; safe for several processes (WAL, immediate transactions)."""
 
     def __init__(self, db: Connection, keys: Connection, sealer: Sealer,
-                 files: tuple[Path, Path] | None = None) -> None:
+                 wal: Path | None = None) -> None:
         self._db = db  # the content file, the key store attached read-only as ``keys``
         self._keys = keys  # the key store, the content file attached read-only as ``content``
         self._sealer = sealer
-        # The content file's WAL and the key store's file, synced around a purge (``_write``).
-        self._files = files
+        # The content file's WAL, synced before a purge's keys go (``_write``; the key store's
+        # checkpoint syncs that file itself).
+        self._wal = wal
         # Keys to delete once the current content transaction has committed: (record id, the key_ref
         # to keep, or None for all). Only touched inside ``_write`` (under the lock below).
         self._superseded: list[tuple[str, str | None]] = []
@@ -259,7 +260,7 @@ class SqliteStore(Store):
             await db.close()
             await key_db.close()
             raise
-        store = cls(db, key_db, sealer, files=(path.with_name(path.name + "-wal"), keys))
+        store = cls(db, key_db, sealer, wal=path.with_name(path.name + "-wal"))
         try:
             await store._migrate()
             await store.sweep_keys()
@@ -317,7 +318,7 @@ class SqliteStore(Store):
                 raise
             purged = any(keep is None for _, keep in self._superseded)
             if purged:  # the purge itself must survive a power loss before its keys go (below)
-                await self._sync(0)
+                await self._sync()
             for superseded, keep in self._superseded:
                 await self._forget_keys(superseded, keep=keep)
             if purged:  # and the keys' deletion must be on disk, leaving no copy: a purge is never undone
@@ -366,16 +367,16 @@ class SqliteStore(Store):
             return
         self._unchecked = False
 
-    async def _sync(self, which: int) -> None:
+    async def _sync(self) -> None:
         """Make the content's last commit durable now. It runs ``synchronous = NORMAL`` (a commit
         costs ~0.1 ms instead of ~5 ms for an fsync); a power loss could then roll back the last
         commits. For a purge that is not good enough: if the content's deletion rolled back while the
         key's stood, the record would come back unreadable. So a purge syncs the content's WAL before
         its keys are deleted (and the key store is checkpointed after, which syncs it). A fault here
         leaves the ordinary NORMAL guarantee; it is logged."""
-        if self._files is None:
+        if self._wal is None:
             return
-        path = self._files[which]
+        path = self._wal
 
         def sync() -> None:
             with contextlib.suppress(FileNotFoundError), path.open("rb") as file:
@@ -484,14 +485,14 @@ class SqliteStore(Store):
         deletes are not a crash's orphans."""
         await self.settle()
         cutoff = _utc((now or datetime.now(UTC)) - KEY_GRACE)
-        async with self._turn(), self._transaction(self._keys) as keys:
-            cursor = await keys.execute(
-                "DELETE FROM record_keys WHERE created_at < ? AND NOT EXISTS (SELECT 1 FROM content.sealed s"
-                " WHERE s.record_id = record_keys.record_id AND s.key_ref = record_keys.key_ref)", (cutoff,)
-            )
+        async with self._turn():
+            async with self._transaction(self._keys) as keys:
+                cursor = await keys.execute(
+                    "DELETE FROM record_keys WHERE created_at < ? AND NOT EXISTS (SELECT 1 FROM content.sealed s"
+                    " WHERE s.record_id = record_keys.record_id AND s.key_ref = record_keys.key_ref)", (cutoff,)
+                )
             self._unchecked = self._unchecked or cursor.rowcount > 0
-        if self._unchecked:
-            async with self._turn():
+            if self._unchecked:
                 await self._checkpoint_keys()
         if cursor.rowcount:
             log.warning("orphan keys deleted", extra={"count": cursor.rowcount})
