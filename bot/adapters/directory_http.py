@@ -41,6 +41,7 @@ from azure.core.credentials_async import AsyncTokenCredential
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 from yarl import URL
 
+from bot.adapters.ratelimit import retry_after_seconds
 from bot.adapters.resolver import RecipientResolver
 from bot.app.ports import DirectoryUnavailable, RecipientUnresolved
 from bot.domain.model import Agency, DirectoryClient, Recipient
@@ -188,13 +189,6 @@ class _Failed(DirectoryUnavailable):
     def __init__(self, reason: str, status: int | None = None) -> None:
         super().__init__(reason)
         self.status = status
-
-
-def _retry_after(headers: Any) -> float | None:
-    try:
-        return max(0.0, float(headers.get("Retry-After", "")))
-    except ValueError:
-        return None
 
 
 # -- the adapter --------------------------------------------------------------------------------------
@@ -378,7 +372,7 @@ class HttpDirectory:
                         pass
                     raise _Failed("status_404", status)
                 if status in RETRYABLE or status >= 500:
-                    raise _Retry(f"status_{status}", status, _retry_after(response.headers))
+                    raise _Retry(f"status_{status}", status, retry_after_seconds(response.headers))
                 raise _Failed(f"status_{status}", status)
         except TimeoutError:  # aiohttp's connect or read timeout (the budget's own is a cancellation)
             raise _Retry("timeout") from None

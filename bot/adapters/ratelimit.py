@@ -38,7 +38,7 @@ import math
 import random
 import time
 from bisect import bisect_right, insort
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -268,6 +268,16 @@ def retry_delay(
         return min(max_retry_after, told * (1 + 0.1 * share))
     backoff = min(cap, base * 2.0 ** min(attempt - 1, 62))
     return backoff / 2 + backoff / 2 * share
+
+
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    """A ``Retry-After`` header in seconds (≥ 0), as Teams, Graph and the client directory send it
+    (a number, not an HTTP date); None if absent or not a number. (``parse_retry_after`` also reads
+    a date: the limiter's own retries use it.)"""
+    try:
+        return max(0.0, float(headers.get("Retry-After", "")))
+    except ValueError:
+        return None
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:

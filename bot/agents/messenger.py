@@ -12,7 +12,7 @@ from bot.adapters.ratelimit import RETRYABLE_STATUSES, RateLimiter, limited_call
 from bot.agents.connector import Connector, ConnectorError, card_activity, text_activity
 from bot.app.ports import CardRemoval, DeliveryError, IncidentNotice, Notice
 from bot.chat import removal
-from bot.chat.delivery import delivery_error, install, not_installed, send_dpo_notice
+from bot.chat.delivery import RETRY_UNAPPLIED, delivery_error, install, not_installed, send_dpo_notice
 from bot.domain.handoff import Draft, Handoff
 from bot.domain.model import Address, Delivery, DpoContact
 from bot.teams import texts
@@ -27,9 +27,6 @@ def _delivery_error(error: ConnectorError) -> DeliveryError:
     return delivery_error(error.status, error.retry_after)
 
 
-# Throttled calls retried here (issue 16); a new card's POST only when Teams surely did not apply it
-# (as bot.teams.messenger: after a 502/504 it may be live, and the outbox makes a new attempt).
-RETRY_UNAPPLIED = frozenset({412, 429})
 
 
 def _status_of(error: Exception) -> int | None:

@@ -16,6 +16,8 @@ from urllib.parse import quote
 import aiohttp
 from multidict import CIMultiDict
 
+from bot.adapters.ratelimit import retry_after_seconds
+
 
 class ConnectorError(Exception):
     """The connector answered with an error status, or could not be reached (``status`` None)."""
@@ -25,14 +27,6 @@ class ConnectorError(Exception):
         super().__init__(f"connector call failed (status {status}, code {code or '-'})")  # content-free
         self.status, self.code, self.message, self.retry_after = status, code, message, retry_after
         self.headers: Mapping[str, str] = headers or {}  # of the error answer (case-insensitive)
-
-
-def retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds from a ``Retry-After`` header (Teams sends seconds, not an HTTP date)."""
-    try:
-        return max(0.0, float(headers.get("Retry-After", "")))
-    except ValueError:
-        return None
 
 
 def conversation_path(conversation_id: str, activity_id: str | None = None) -> str:
@@ -83,7 +77,7 @@ class ConnectorSession:
                         code, message = str(error.get("code") or ""), str(error.get("message") or "")
                     except (ValueError, AttributeError, aiohttp.ClientError):
                         pass
-                    raise ConnectorError(status, code, message, retry_after(response.headers),
+                    raise ConnectorError(status, code, message, retry_after_seconds(response.headers),
                                          headers=CIMultiDict(response.headers))
                 if response.content_length == 0:
                     return None

@@ -18,6 +18,10 @@ log = logging.getLogger(__name__)
 
 # Teams documents these as worth retrying; 403 (e.g. MessageWritesBlocked) and 404 are not.
 RETRYABLE = frozenset({408, 412, 429, 500, 502, 503, 504})
+# Throttled calls the messengers retry on the spot (issue 16). A new card's POST only when Teams
+# surely did not apply it (412, 429): after a 502/504 it may be live, and the outbox's next attempt
+# (a new attempt number) is what keeps a second copy content-free. Everything else may be sent again.
+RETRY_UNAPPLIED = frozenset({412, 429})
 
 # What Teams answers ``POST /v3/conversations`` for a user who does not have the app in their
 # personal scope: documented as 403 ``ForbiddenOperationException`` "Bot isn't installed in user's

@@ -32,6 +32,8 @@ from azure.core.credentials_async import AsyncTokenCredential
 from azure.core.exceptions import AzureError, ClientAuthenticationError
 from yarl import URL
 
+from bot.adapters.ratelimit import retry_after_seconds
+
 log = logging.getLogger(__name__)
 
 GRAPH_URL = "https://graph.microsoft.com/v1.0"
@@ -61,13 +63,6 @@ def scope_for(base_url: str) -> str:
     except ValueError:
         loopback = False
     return GRAPH_SCOPE if loopback or not host else f"{parts.scheme}://{parts.netloc}/.default"
-
-
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    try:
-        return max(0.0, float(headers.get("Retry-After", "")))
-    except ValueError:
-        return None
 
 
 async def _error_code(response: aiohttp.ClientResponse) -> str:
@@ -249,7 +244,7 @@ class GraphInstaller:
         code = await _error_code(response)
         retryable = status in RETRYABLE or status >= 500
         log.warning("graph refused", extra={"step": step, "status": status, "error": code})
-        return GraphError(status, retryable, _retry_after(response.headers) if retryable else None, code)
+        return GraphError(status, retryable, retry_after_seconds(response.headers) if retryable else None, code)
 
 
 # -- credentials ---------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TypeVar
 
 from botbuilder.core import BotAdapter, CardFactory, MessageFactory, TurnContext
@@ -19,10 +19,10 @@ from botbuilder.schema import (
 from botframework.connector.models import ErrorResponseException
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
-from bot.adapters.ratelimit import RETRYABLE_STATUSES, RateLimiter, limited_call
+from bot.adapters.ratelimit import RETRYABLE_STATUSES, RateLimiter, limited_call, retry_after_seconds
 from bot.app.ports import CardRemoval, DeliveryError, IncidentNotice, Notice
 from bot.chat import removal
-from bot.chat.delivery import delivery_error, install, not_installed, send_dpo_notice
+from bot.chat.delivery import RETRY_UNAPPLIED, delivery_error, install, not_installed, send_dpo_notice
 from bot.chat.removal import CardCalls
 from bot.domain.handoff import Draft, Handoff
 from bot.domain.model import Address, Delivery, DpoContact
@@ -39,25 +39,18 @@ def _status(error: Exception) -> int | None:
     return getattr(response, "status_code", None)
 
 
+def _headers(error: Exception) -> Mapping[str, str]:
+    return getattr(getattr(error, "response", None), "headers", None) or {}
+
+
 def _retry_after(error: Exception) -> float | None:
     """Seconds from a ``Retry-After`` header (Teams sends seconds, not an HTTP date)."""
-    headers = getattr(getattr(error, "response", None), "headers", None) or {}
-    try:
-        return max(0.0, float(headers.get("Retry-After", "")))
-    except ValueError:
-        return None
+    return retry_after_seconds(_headers(error))
 
 
 def _retry_after_header(error: Exception) -> str | None:
-    headers = getattr(getattr(error, "response", None), "headers", None) or {}
-    value = headers.get("Retry-After")
+    value = _headers(error).get("Retry-After")
     return None if value is None else str(value)
-
-
-# Throttled calls retried by the messenger (issue 16). A new card's POST only when Teams surely did
-# not apply it (412, 429): after a 502/504 it may be live, and the outbox's next attempt (a new
-# attempt number) is what keeps a second copy content-free. Everything else may be sent again.
-RETRY_UNAPPLIED = frozenset({412, 429})
 
 
 def _delivery_error(error: Exception) -> DeliveryError:
