@@ -358,7 +358,7 @@ class SqliteStore(Store):
         may hold the checkpoint back: it is logged, and made again at the next one."""
         try:
             with _faults():
-                rows = await (await self._keys.execute("PRAGMA wal_checkpoint(TRUNCATE)")).fetchall()
+                rows = await (await self._keys.execute("PRAGMA main.wal_checkpoint(TRUNCATE)")).fetchall()
         except (StoreUnavailable, sqlite3.Error) as error:
             log.warning("key store not checkpointed", extra={"error": type(error).__name__})
             return

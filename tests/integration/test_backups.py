@@ -394,6 +394,24 @@ async def test_a_purge_is_synced_to_disk_before_and_after_its_keys_go(tmp_path, 
     await store.close()
 
 
+async def test_the_key_stores_checkpoints_succeed_with_the_content_file_attached(tmp_path, caplog):
+    """The key store's connection has the content file attached read-only. A checkpoint without a
+    schema name would try that file too and fail (SQLITE_IOERR_WRITE) after the key store's own
+    part: the keys were gone, but every tidy-up and purge logged "not checkpointed" and kept
+    asking again. Only the key store is checkpointed, and with no reader about it succeeds quietly."""
+    live = Sqlite(tmp_path)
+    store = await live.open(Sealer(MASTER))
+    handoff = await store.add_handoff(f.handoff(client=f.client(SECRET)))
+    await store.settle()  # the tidy-up after a key-store write
+    assert Path(f"{live.keys}-wal").stat().st_size == 0
+    await store.save_handoff(handoff.model_copy(update={"state": HandoffState.TRANSFERRED, "client": None}))
+    assert await live.keys_now() == [] and Path(f"{live.keys}-wal").stat().st_size == 0  # the purge's
+    assert Path(f"{live.path}-wal").stat().st_size > 0  # the content's WAL had frames all along
+    await store.settle()
+    assert "not checkpointed" not in caplog.text
+    await store.close()
+
+
 async def test_a_key_store_from_before_wal_is_converted_at_open(tmp_path):
     """A key store written by a version that kept a rollback journal opens in WAL mode, its keys
     intact (issue 16)."""
