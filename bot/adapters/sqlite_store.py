@@ -44,6 +44,15 @@ took over. That is not a purge: the draft's client data lives on in the handoff,
 same transaction that drops the draft; a crash before the tidy-up leaves an orphan for
 ``sweep_keys``. So a ``verstuur``'s reply waits for one key-store commit, the handoff's key, and no
 fsync (issue 16).
+
+Both connections are *inline* (``bot.adapters.sqlite_thread``): a transaction (its ``BEGIN`` when
+no other process holds the lock, its statements, its ``COMMIT``) and a read of one record run on the
+event loop's thread, which costs ~10 µs a statement where a trip to the connection's thread cost
+~70; what may wait (another process's lock, a checkpoint's syncs, reads of many rows) still goes to
+that thread. An inline connection never checkpoints in a commit, so the tidy-up also checkpoints
+the content file (``PASSIVE``) within ``TIDY_SECONDS`` of every write: sooner than SQLite's own
+checkpoint every 1,000 pages did. A checkpoint syncs the WAL first (``synchronous = NORMAL``), so
+a power loss can roll back only the commits since the last one: about a second's.
 """
 
 from __future__ import annotations
@@ -145,7 +154,7 @@ KEY_SCHEMA = """
         record_id TEXT NOT NULL, key_ref TEXT NOT NULL DEFAULT '', key_id TEXT NOT NULL,
         wrapped_key BLOB NOT NULL, created_at TEXT NOT NULL DEFAULT '', PRIMARY KEY (record_id, key_ref))
 """
-# How long a tidy-up (module docstring) waits: a busy second pays for one checkpoint, not one per write.
+# How long a tidy-up (module docstring) waits: a busy second pays for one checkpoint of each file, not one per write.
 TIDY_SECONDS = 1.0
 # A key no content names is deleted once older than this: a write in progress (its key committed,
 # its content not yet) takes milliseconds, so this leaves a frozen process minutes to finish.
@@ -219,6 +228,7 @@ class SqliteStore(Store):
         self._handed_over: list[str] = []
         self._to_forget: list[str] = []
         self._unchecked = False
+        self._content_unchecked = False  # the content file written since its last checkpoint
         self._tidy: asyncio.Task[None] | None = None
         self._tidy_now = asyncio.Event()
         # One connection serves every request of this process: a transaction must not interleave
@@ -235,14 +245,14 @@ class SqliteStore(Store):
         keys = keys or cls.key_store_of(path)
         for folder in {path.parent, keys.parent}:
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        db = await Connection.connect(path, uri=True, name="sqlite-content", inline=True)
-        key_db = await Connection.connect(keys, uri=True, name="sqlite-keys")
+        # Both inline (bot.adapters.sqlite_thread): no checkpoint of their own, the tidy-up makes them.
+        db = await Connection.connect(path, uri=True, name="sqlite-content", inline=True, busy_timeout=BUSY_SECONDS)
+        key_db = await Connection.connect(keys, uri=True, name="sqlite-keys", inline=True, busy_timeout=BUSY_SECONDS)
         try:
             for pragma in (
                 "journal_mode = WAL",
                 "secure_delete = ON",  # deleted pages are zeroed, not left readable in the file
                 "foreign_keys = ON",
-                f"busy_timeout = {int(BUSY_SECONDS * 1000)}",
                 "synchronous = NORMAL",
             ):
                 await db.execute(f"PRAGMA {pragma}")
@@ -250,7 +260,6 @@ class SqliteStore(Store):
                 "journal_mode = WAL",  # checkpointed after deletions (module docstring)
                 "secure_delete = ON",
                 "synchronous = NORMAL",  # synced by the checkpoints (module docstring)
-                f"busy_timeout = {int(BUSY_SECONDS * 1000)}",
             ):
                 await key_db.execute(f"PRAGMA {pragma}")
             await key_db.execute(KEY_SCHEMA)
@@ -324,8 +333,8 @@ class SqliteStore(Store):
             if purged:  # and the keys' deletion must be on disk, leaving no copy: a purge is never undone
                 await self._checkpoint_keys()
             self._to_forget.extend(self._handed_over)
-            if self._to_forget or self._unchecked:
-                self._tidy_later()
+            self._content_unchecked = True
+            self._tidy_later()
 
     def _tidy_later(self) -> None:
         if self._tidy is None or self._tidy.done():
@@ -343,6 +352,8 @@ class SqliteStore(Store):
                     await self._forget_keys(draft_id)
                 if self._unchecked:
                     await self._checkpoint_keys()
+                if self._content_unchecked:
+                    await self._checkpoint_content()
         except StoreUnavailable:  # no turn in time: the keys are orphans for the sweep, checkpointed by it
             log.warning("key store tidy-up left for the key sweep")
 
@@ -366,6 +377,18 @@ class SqliteStore(Store):
             log.warning("key store not checkpointed", extra={"error": "busy"})
             return
         self._unchecked = False
+
+    async def _checkpoint_content(self) -> None:
+        """Copy the content's WAL into its file (``PASSIVE``: readers are not waited for; what they
+        hold back goes at the next one). The content connection never checkpoints by itself, so
+        that no commit syncs on the event loop's thread (bot.adapters.sqlite_thread)."""
+        self._content_unchecked = False
+        try:
+            with _faults():
+                await self._db.execute("PRAGMA main.wal_checkpoint(PASSIVE)")
+        except (StoreUnavailable, sqlite3.Error) as error:
+            self._content_unchecked = True
+            log.warning("content file not checkpointed", extra={"error": type(error).__name__})
 
     async def _sync(self) -> None:
         """Make the content's last commit durable now. It runs ``synchronous = NORMAL`` (a commit
@@ -463,7 +486,7 @@ class SqliteStore(Store):
         if client is not None:
             rows = await self._sealed_query(
                 "SELECT s.record_id, k.key_id, k.wrapped_key, s.ciphertext FROM sealed s LEFT JOIN keys.record_keys k"
-                " ON k.record_id = s.record_id AND k.key_ref = s.key_ref WHERE s.record_id = ?", (record_id,)
+                " ON k.record_id = s.record_id AND k.key_ref = s.key_ref WHERE s.record_id = ?", (record_id,), one=True
             )
             if rows and rows[0][1] == self._sealer.key_id:
                 stored = Sealed(rows[0][1], rows[0][2], rows[0][3])
@@ -522,12 +545,13 @@ class SqliteStore(Store):
             await self._append(events)
         return draft
 
-    async def _query(self, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
-        """One statement (one consistent snapshot), never inside another coroutine's transaction."""
+    async def _query(self, sql: str, params: tuple[object, ...] = (), *, one: bool = False) -> list[sqlite3.Row]:
+        """One statement (one consistent snapshot), never inside another coroutine's transaction.
+        ``one``: a record by its key, read on the event loop's thread (bot.adapters.sqlite_thread)."""
         async with self._turn():
             with _faults():
                 try:
-                    cursor = await self._db.execute(sql, params)
+                    cursor = await self._db.execute(sql, params, here=one)
                 except sqlite3.OperationalError as error:
                     if getattr(error, "sqlite_errorcode", 0) != READONLY_ROLLBACK:
                         raise
@@ -537,13 +561,14 @@ class SqliteStore(Store):
                     cursor = await self._db.execute(sql, params)
                 return list(await cursor.fetchall())
 
-    async def _sealed_query(self, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
+    async def _sealed_query(self, sql: str, params: tuple[object, ...] = (), *, one: bool = False
+                            ) -> list[sqlite3.Row]:
         """Records with their sealed data. A statement reads each file as of its own moment: a
         ciphertext whose key it did not see may be one another process re-sealed just then, so
         such a read is made once more; a key still missing after that is missing."""
-        rows = await self._query(sql, params)
+        rows = await self._query(sql, params, one=one)
         if any(row[3] is not None and row[1] is None for row in rows):
-            rows = await self._query(sql, params)
+            rows = await self._query(sql, params, one=one)
         return rows
 
     def _restore(self, model: type[Record], row: sqlite3.Row) -> Record:
@@ -566,7 +591,7 @@ class SqliteStore(Store):
 
     async def get_draft(self, draft_id: str) -> Draft | None:
         rows = await self._sealed_query(f"SELECT d.doc, {SEALED_COLUMNS} FROM drafts d {SEALED_JOIN} WHERE d.id = ?",
-                                 (draft_id,))
+                                        (draft_id,), one=True)
         return next(iter(self._with_sealed(Draft, rows)), None)
 
     async def save_draft(self, draft: Draft, events: Events = ()) -> Draft:
@@ -597,7 +622,7 @@ class SqliteStore(Store):
         return cursor.rowcount == 1
 
     async def draft_of(self, owner: str) -> str | None:
-        rows = await self._query("SELECT id FROM drafts WHERE owner = ?", (owner,))
+        rows = await self._query("SELECT id FROM drafts WHERE owner = ?", (owner,), one=True)
         return rows[0][0] if rows else None
 
     async def expired_drafts(self, now: datetime, limit: int) -> list[str]:
@@ -637,8 +662,7 @@ class SqliteStore(Store):
 
     async def _handoff_where(self, column: str, value: str) -> Handoff | None:
         rows = await self._sealed_query(
-            f"SELECT d.doc, {SEALED_COLUMNS} FROM handoffs d {SEALED_JOIN} WHERE d.{column} = ?",
-                                 (value,))
+            f"SELECT d.doc, {SEALED_COLUMNS} FROM handoffs d {SEALED_JOIN} WHERE d.{column} = ?", (value,), one=True)
         return next(iter(self._with_sealed(Handoff, rows)), None)
 
     async def get_handoff(self, handoff_id: str) -> Handoff | None:
@@ -764,7 +788,8 @@ class SqliteStore(Store):
     # -- sent clients and audit -----------------------------------------------------------------
 
     async def last_sent(self, fingerprint: str) -> datetime | None:
-        rows = await self._query("SELECT last_sent_at FROM sent_clients WHERE fingerprint = ?", (fingerprint,))
+        rows = await self._query("SELECT last_sent_at FROM sent_clients WHERE fingerprint = ?", (fingerprint,),
+                                 one=True)
         return datetime.fromisoformat(rows[0][0]) if rows else None
 
     async def mark_sent(self, fingerprint: str, at: datetime) -> None:
@@ -916,7 +941,7 @@ class SqliteStore(Store):
         return created
 
     async def get_notification(self, notification_id: str) -> Notification | None:
-        rows = await self._query("SELECT doc FROM notifications WHERE id = ?", (notification_id,))
+        rows = await self._query("SELECT doc FROM notifications WHERE id = ?", (notification_id,), one=True)
         return Notification.model_validate_json(rows[0][0]) if rows else None
 
     async def save_notification(self, notification: Notification, events: Events = ()) -> Notification:

@@ -1,19 +1,24 @@
 """A SQLite connection on a thread of its own, awaited from the event loop: what ``SqliteStore`` needs
 of aiosqlite, with fewer trips to that thread.
 
-Every trip (a *hop*) costs two thread switches and a wake-up of the event loop, which is more than
-most statements the store runs. So a statement and its rows come back in one hop (``execute``
-fetches every row there; the store reads them all anyway), and ``begin()`` sends nothing by
-itself: ``BEGIN IMMEDIATE`` goes to the thread with the transaction's first statement, in the same
-hop, and fails there as it would have on its own (SQLite's busy timeout included).
+Every trip (a *hop*) costs two thread switches and a wake-up of the event loop (~70 µs of CPU
+here), which is more than most statements the store runs (~10 µs). So a statement and its rows
+come back in one hop (``execute`` fetches every row there; the store reads them all anyway), and
+``begin()`` sends nothing by itself: ``BEGIN IMMEDIATE`` goes with the transaction's first statement.
 
-With ``inline`` (the content file, in WAL mode), the statements of a transaction after its first
-run on the event loop's thread, at once: the transaction holds the write lock by then, so they
-wait for nobody (WAL readers never block a writer) and only touch pages in memory (a transaction
-of a few rows never spills). What can wait or write to disk stays on the connection's thread:
-``BEGIN`` (another process's lock, the busy timeout), ``COMMIT`` (WAL appends, a checkpoint and
-its fsync), ``ROLLBACK`` and every statement outside a transaction. Statements never overlap:
-the store lets one coroutine use a connection at a time, and awaits each hop before the next.
+With ``inline`` (a file in WAL mode), what cannot wait runs on the event loop's thread, at once:
+``BEGIN`` when no other process holds the write lock, the transaction's statements (WAL readers
+never block a writer, and a transaction of a few rows only touches pages in memory), ``COMMIT``
+(a WAL append: ``synchronous = NORMAL`` does not sync it), ``ROLLBACK``, and the reads the caller
+marks ``here`` (a few rows by key). Such a connection has no busy timeout of its own: a statement
+that meets another process's lock fails at once with ``SQLITE_BUSY``, having done nothing, and is
+sent to the thread, where it waits for the lock as SQLite's busy handler does (``busy_timeout``).
+A ``SQLITE_BUSY`` in the middle of a transaction is raised (the caller rolls back). Nor does an
+inline connection checkpoint by itself (``wal_autocheckpoint = 0``): a checkpoint syncs both
+files, which must not happen on the event loop; the owner checkpoints on the thread
+(``SqliteStore``'s tidy-up). Everything else (pragmas, checkpoints, reads of many rows) runs on
+the connection's thread. Statements never overlap: the store lets one coroutine use a connection
+at a time, and awaits each hop before the next.
 """
 
 from __future__ import annotations
@@ -29,6 +34,11 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 Job = tuple[asyncio.Future[Any] | None, Callable[[], Any]]
 _STOP = object()
+_WAITS = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED: another connection has the lock
+
+
+def _waits(error: sqlite3.OperationalError) -> bool:
+    return (getattr(error, "sqlite_errorcode", 0) & 0xFF) in _WAITS
 
 
 class Cursor:
@@ -74,9 +84,10 @@ class Connection:
     """One ``sqlite3`` connection (autocommit: the store says ``BEGIN`` itself) and its thread."""
 
     def __init__(self, connection: sqlite3.Connection, jobs: SimpleQueue[Job], thread: threading.Thread,
-                 *, inline: bool = False) -> None:
+                 *, inline: bool = False, busy_timeout: float = 0.0) -> None:
         self._connection = connection
         self._inline = inline
+        self._busy_ms = int(busy_timeout * 1000)
         self._jobs = jobs
         self._thread = thread
         self._begin: str | None = None  # a BEGIN to send with the next statement
@@ -84,18 +95,31 @@ class Connection:
 
     @classmethod
     async def connect(cls, path: Path | str, *, uri: bool = False, name: str = "sqlite",
-                      inline: bool = False) -> Connection:
+                      inline: bool = False, busy_timeout: float = 0.0) -> Connection:
+        """``busy_timeout``: seconds a statement waits for another connection's lock (on the thread)."""
         jobs: SimpleQueue[Job] = SimpleQueue()
         thread = threading.Thread(target=_work, args=(jobs,), name=name, daemon=True)
         thread.start()
         future: asyncio.Future[sqlite3.Connection] = asyncio.get_running_loop().create_future()
-        jobs.put((future, lambda: sqlite3.connect(path, isolation_level=None, uri=uri, check_same_thread=False)))
+
+        def open_() -> sqlite3.Connection:
+            connection = sqlite3.connect(path, isolation_level=None, uri=uri, check_same_thread=False)
+            try:
+                connection.execute(f"PRAGMA busy_timeout = {0 if inline else int(busy_timeout * 1000)}")
+                if inline:  # (module docstring)
+                    connection.execute("PRAGMA wal_autocheckpoint = 0")
+            except BaseException:
+                connection.close()
+                raise
+            return connection
+
+        jobs.put((future, open_))
         try:
             connection = await future
         except BaseException:
             jobs.put((None, lambda: _STOP))
             raise
-        return cls(connection, jobs, thread, inline=inline)
+        return cls(connection, jobs, thread, inline=inline, busy_timeout=busy_timeout)
 
     async def _hop(self, job: Callable[[], T]) -> T:
         if self._closed:  # as sqlite3 says it, so the store maps it as it does any closed connection
@@ -116,54 +140,98 @@ class Connection:
         begin, self._begin = self._begin, None
         return begin
 
-    def _here(self) -> bool:
-        """Whether the next statement runs on the event loop's thread (module docstring)."""
-        return self._inline and self._begin is None and self._connection.in_transaction
+    def _began_here(self) -> bool:
+        """Send a pending BEGIN on the event loop's thread; ``False`` if another connection holds the
+        lock (the BEGIN stays pending, for the thread)."""
+        if self._begin is None:
+            return True
+        if self._closed:
+            raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
+        try:
+            self._connection.execute(self._begin)
+        except sqlite3.OperationalError as error:
+            if _waits(error):
+                return False
+            self._begin = None
+            raise
+        self._begin = None
+        return True
 
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
-        connection = self._connection
-        if self._here():
-            cursor = connection.execute(sql, params)
-            return Cursor(cursor.rowcount, cursor.lastrowid, cursor.fetchall())
+    def _here(self, here: bool) -> bool:
+        """Whether the next statement runs on the event loop's thread (module docstring)."""
+        return self._inline and (here or self.in_transaction) and self._began_here()
+
+    async def execute(self, sql: str, params: Sequence[Any] = (), *, here: bool = False) -> Cursor:
+        """``here``: a read of a few rows, run on the event loop's thread with ``inline`` even
+        outside a transaction."""
+        if self._here(here):
+            connection = self._connection
+            try:
+                cursor = connection.execute(sql, params)
+                return Cursor(cursor.rowcount, cursor.lastrowid, cursor.fetchall())
+            except sqlite3.OperationalError as error:
+                if not _waits(error) or connection.in_transaction:
+                    raise
         return await self._on_thread(sql, params)
+
+    def _waiting(self, statement: Callable[[], T]) -> T:
+        """On the thread: ``statement()`` with the busy timeout (an inline connection has none)."""
+        if not self._inline:
+            return statement()
+        connection = self._connection
+        connection.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
+        try:
+            return statement()
+        finally:
+            connection.execute("PRAGMA busy_timeout = 0")
 
     async def _on_thread(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         begin = self._with_begin()
         connection = self._connection
 
-        def run() -> Cursor:
+        def statement() -> Cursor:
             if begin is not None:
                 connection.execute(begin)
             cursor = connection.execute(sql, params)
             return Cursor(cursor.rowcount, cursor.lastrowid, cursor.fetchall())
 
-        return await self._hop(run)
+        return await self._hop(lambda: self._waiting(statement))
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Cursor:
         connection = self._connection
         rows = list(rows)
-        if self._here():
+        if self._here(False):
             cursor = connection.executemany(sql, rows)
             return Cursor(cursor.rowcount, cursor.lastrowid, [])
         begin = self._with_begin()
 
-        def run() -> Cursor:
+        def statement() -> Cursor:
             if begin is not None:
                 connection.execute(begin)
             cursor = connection.executemany(sql, rows)
             return Cursor(cursor.rowcount, cursor.lastrowid, [])
 
-        return await self._hop(run)
+        return await self._hop(lambda: self._waiting(statement))
 
     async def commit(self) -> None:
+        if self._inline and self._began_here() and self._connection.in_transaction:
+            try:
+                self._connection.execute("COMMIT")
+                return
+            except sqlite3.OperationalError as error:
+                if not _waits(error):
+                    raise
         await self._on_thread("COMMIT")
 
     async def rollback(self) -> None:
-        """Roll back the transaction, if one was started on the thread (a BEGIN not sent yet is dropped)."""
+        """Roll back the transaction, if one was started (a BEGIN not sent yet is dropped)."""
         if self._with_begin() is not None and not self._connection.in_transaction:
             return
         if self._connection.in_transaction:
-            await self._on_thread("ROLLBACK")
+            if self._inline:
+                self._connection.execute("ROLLBACK")
+            else:
+                await self._on_thread("ROLLBACK")
 
     async def close(self) -> None:
         """Close the connection and end its thread; a second ``close`` does nothing."""

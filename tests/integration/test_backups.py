@@ -412,6 +412,21 @@ async def test_the_key_stores_checkpoints_succeed_with_the_content_file_attached
     await store.close()
 
 
+async def test_the_tidy_up_checkpoints_the_content_file_which_never_does_it_in_a_commit(tmp_path):
+    """The content connection commits on the event loop's thread and so never checkpoints by itself
+    (a checkpoint syncs); the tidy-up after a write copies its WAL into the file, on the thread."""
+    live = Sqlite(tmp_path)
+    store = await live.open(Sealer(MASTER))
+    await store.settle()
+    before = live.path.stat().st_size
+    for _ in range(20):
+        await store.add_handoff(f.handoff(client=f.client(SECRET)))
+    assert live.path.stat().st_size == before  # all of it in the WAL still
+    await store.settle()
+    assert live.path.stat().st_size > before
+    await store.close()
+
+
 async def test_a_key_store_from_before_wal_is_converted_at_open(tmp_path):
     """A key store written by a version that kept a rollback journal opens in WAL mode, its keys
     intact (issue 16)."""

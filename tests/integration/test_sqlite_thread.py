@@ -21,3 +21,65 @@ async def test_a_closed_connection_raises_at_once_and_closes_twice(tmp_path):
     with pytest.raises(sqlite3.ProgrammingError):
         await asyncio.wait_for(db.execute("SELECT x FROM t"), timeout=5)
     await asyncio.wait_for(db.close(), timeout=5)
+
+
+async def _wal_table(path, *, busy_timeout: float) -> Connection:
+    db = await Connection.connect(path, inline=True, busy_timeout=busy_timeout)
+    await db.execute("PRAGMA journal_mode = WAL")
+    await db.execute("CREATE TABLE IF NOT EXISTS t (x)")
+    return db
+
+
+async def test_an_inline_write_waits_for_another_process_off_the_event_loop(tmp_path):
+    """Inline, a BEGIN runs on the event loop's thread only when it need not wait. When another
+    process holds the write lock, it goes to the connection's thread and waits there, as SQLite's
+    busy handler does: the event loop goes on serving meanwhile, and the write lands once the lock
+    is free."""
+    db = await _wal_table(tmp_path / "t.db", busy_timeout=5.0)
+    other = sqlite3.connect(tmp_path / "t.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+
+    async def write() -> None:
+        db.begin()
+        await db.execute("INSERT INTO t VALUES (1)")
+        await db.commit()
+
+    writer = asyncio.create_task(write())
+    ticks = 0
+    for _ in range(10):
+        await asyncio.sleep(0.02)
+        ticks += 1
+    assert ticks == 10 and not writer.done()  # the loop was never held; the write still waits
+    other.execute("COMMIT")
+    await asyncio.wait_for(writer, timeout=5)
+    assert await (await db.execute("SELECT x FROM t", here=True)).fetchall() == [(1,)]
+    other.close()
+    await db.close()
+
+
+async def test_an_inline_write_past_the_busy_timeout_fails_as_busy_and_leaves_no_transaction(tmp_path):
+    db = await _wal_table(tmp_path / "t.db", busy_timeout=0.1)
+    other = sqlite3.connect(tmp_path / "t.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    db.begin()
+    with pytest.raises(sqlite3.OperationalError) as raised:
+        await db.execute("INSERT INTO t VALUES (1)")
+    assert raised.value.sqlite_errorcode & 0xFF == 5  # SQLITE_BUSY, which the store maps to "unavailable"
+    assert not db.in_transaction
+    other.execute("COMMIT")
+    other.close()
+    await db.close()
+
+
+async def test_an_inline_connection_never_checkpoints_in_a_commit(tmp_path):
+    """A checkpoint syncs the files: on the event loop's thread it would hold every request for
+    milliseconds. An inline connection leaves checkpoints to its owner, on the thread: 1,200
+    commits (past SQLite's automatic checkpoint at 1,000 pages) stay in the WAL until asked."""
+    db = await _wal_table(tmp_path / "t.db", busy_timeout=1.0)
+    for n in range(1_200):
+        db.begin()
+        await db.execute("INSERT INTO t VALUES (?)", (n,))
+        await db.commit()
+    [(busy, frames, copied)] = await (await db.execute("PRAGMA main.wal_checkpoint(PASSIVE)")).fetchall()
+    assert busy == 0 and frames >= 1_200 and copied == frames  # all there, copied only now
+    await db.close()
