@@ -12,6 +12,7 @@ from bot.adapters.ratelimit import RETRYABLE_STATUSES, RateLimiter, limited_call
 from bot.agents.connector import Connector, ConnectorError, card_activity, text_activity
 from bot.app.ports import CardRemoval, DeliveryError, IncidentNotice, Notice
 from bot.chat import removal
+from bot.chat.chats import STALE, Chats
 from bot.chat.delivery import RETRY_UNAPPLIED, delivery_error, install, not_installed, send_dpo_notice
 from bot.domain.handoff import Draft, Handoff
 from bot.domain.model import Address, Delivery, DpoContact
@@ -55,12 +56,15 @@ class AgentsMessenger:
         self._app_id_for = app_id_for
         self._timeout = timeout
         self._installer = installer
+        self._chats = Chats()  # the recipients' 1:1 chats opened before (bot.chat.chats)
 
     async def deliver(self, handoff: Handoff) -> Delivery:
         recipient = handoff.recipient
         tenant = recipient.tenant_id
         app_id = self._app_id_for(tenant)
         member = recipient.teams_user_id or recipient.aad_object_id
+        bot_id = f"28:{app_id}" if app_id else ""
+        chat = (self._service_url, tenant, member, bot_id)
         activity = card_activity(self._cards.recipient(handoff),
                                  summary=texts.NOTIFICATION_SUMMARY.format(reference=handoff.reference))
 
@@ -68,30 +72,43 @@ class AgentsMessenger:
             try:
                 # A slot, not retried here (as on botbuilder): a refused chat is the outbox's to retry.
                 return await self._limited(tenant, None, lambda: self._connector.create_conversation(
-                    self._service_url, tenant, member, f"28:{app_id}" if app_id else ""), retry_on=frozenset())
+                    self._service_url, tenant, member, bot_id), retry_on=frozenset())
             except ConnectorError as error:
                 if self._installer is None or not is_not_installed(error):
                     raise
                 return None
 
+        def post(conversation: str) -> Awaitable[str]:
+            return self._limited(tenant, conversation, lambda: self._connector.send(
+                self._service_url, tenant, conversation, activity), retry_on=RETRY_UNAPPLIED)
+
         try:
             async with asyncio.timeout(self._timeout):
-                conversation = await open_chat()
+                if (conversation := self._chats.get(chat)) is not None:
+                    try:
+                        activity_id = await post(conversation)
+                    except ConnectorError as error:
+                        if error.status not in STALE:
+                            raise
+                        self._chats.forget(chat)  # nothing was posted: open the chat as the first time
+                        conversation = None
                 if conversation is None:
-                    assert self._installer is not None
-                    await install(handoff, self._installer)
                     conversation = await open_chat()
                     if conversation is None:
-                        log.warning("installed, not yet known to teams", extra={"ref": handoff.reference})
-                        raise DeliveryError(403, retryable=True)
-                activity_id = await self._limited(tenant, conversation, lambda: self._connector.send(
-                    self._service_url, tenant, conversation, activity), retry_on=RETRY_UNAPPLIED)
+                        assert self._installer is not None
+                        await install(handoff, self._installer)
+                        conversation = await open_chat()
+                        if conversation is None:
+                            log.warning("installed, not yet known to teams", extra={"ref": handoff.reference})
+                            raise DeliveryError(403, retryable=True)
+                    self._chats.remember(chat, conversation)
+                    activity_id = await post(conversation)
         except ConnectorError as error:
             raise _delivery_error(error) from None
         except TimeoutError:
             raise DeliveryError(None, retryable=True) from None
         address = Address(service_url=self._service_url, conversation_id=conversation, tenant_id=tenant,
-                          user_id=member, bot_id=f"28:{app_id}" if app_id else "")
+                          user_id=member, bot_id=bot_id)
         return Delivery(address=address, activity_id=activity_id, attempt=handoff.attempts)
 
     async def remind(self, handoffs: Sequence[Handoff]) -> None:

@@ -195,7 +195,9 @@ async def test_killed_mid_correction_the_sweep_finishes_it_with_one_live_copy(wo
     if point.startswith("before the old"):
         connector.fail(method="PUT", path_contains=old_id, status="crash", hook=bot.kill)
     else:
-        connector.fail(method="POST", path_is="/v3/conversations", status="crash", hook=bot.kill)
+        # The new card's POST into her chat (the bot remembers the chat: no conversation is opened first).
+        connector.fail(method="POST", path_is=f"/v3/conversations/{conversation}/activities", status="crash",
+                       hook=bot.kill)
     with pytest.raises(Exception):  # noqa: B017 - Teams gets no answer at all
         await counsellor.click("verstuur")
     assert len(content_cards(connector, conversation)) <= 1  # never two copies, not even now
