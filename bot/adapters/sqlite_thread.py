@@ -24,6 +24,7 @@ at a time, and awaits each hop before the next.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -126,7 +127,14 @@ class Connection:
             raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._jobs.put((future, job))
-        return await future
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            # The job runs on regardless. Let it end before the caller (a rollback, say) or anyone
+            # after it uses the connection, from this thread or that one.
+            with contextlib.suppress(BaseException):
+                await future
+            raise
 
     def begin(self, statement: str = "BEGIN IMMEDIATE") -> None:
         """Start a transaction with the next statement (or at ``commit``)."""

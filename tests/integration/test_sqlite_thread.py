@@ -83,3 +83,36 @@ async def test_an_inline_connection_never_checkpoints_in_a_commit(tmp_path):
     [(busy, frames, copied)] = await (await db.execute("PRAGMA main.wal_checkpoint(PASSIVE)")).fetchall()
     assert busy == 0 and frames >= 1_200 and copied == frames  # all there, copied only now
     await db.close()
+
+
+async def test_a_write_cancelled_while_it_waits_on_the_thread_is_rolled_back_not_left_open(tmp_path):
+    """A statement sent to the thread runs there even if the coroutine that sent it is cancelled
+    (a request cut off at shutdown). The coroutine waits for it to end before it goes on, so the
+    rollback sees the transaction the statement opened; before, it saw none, and the connection was
+    left in a transaction that held the write lock for ever."""
+    db = await _wal_table(tmp_path / "t.db", busy_timeout=5.0)
+    other = sqlite3.connect(tmp_path / "t.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+
+    async def write(value: int) -> None:
+        db.begin()
+        try:
+            await db.execute("INSERT INTO t VALUES (?)", (value,))
+            await db.commit()
+        except BaseException:
+            if db.in_transaction:
+                await db.rollback()
+            raise
+
+    writer = asyncio.create_task(write(1))
+    await asyncio.sleep(0.1)  # its BEGIN waits on the thread for the other process's lock
+    writer.cancel()
+    await asyncio.sleep(0.05)
+    other.execute("COMMIT")  # now the BEGIN and the INSERT run, for a caller that has gone
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(writer, timeout=5)
+    assert not db.in_transaction
+    await write(2)
+    assert await (await db.execute("SELECT x FROM t", here=True)).fetchall() == [(2,)]
+    other.close()
+    await db.close()
