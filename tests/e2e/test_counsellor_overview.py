@@ -152,7 +152,9 @@ async def test_a_correction_throttled_by_teams_is_finished_by_the_sweep_with_one
         harness, counsellor, els):
     await send_for(counsellor, NAME, BORN)
     receive(els)
-    harness.connector.fail("POST", path_is="/v3/conversations", status=429, retry_after=30)  # the new post
+    # The posts into her chat: the text that tells her a new version follows, then the new card
+    harness.connector.fail("POST", path_is=f"/v3/conversations/{els.conversation_id}/activities", status=429,
+                           retry_after=30, times=2)
     done = await correct(counsellor, "Zorgkundige")
     assert texts(done)[0] == "Wijziging wordt verstuurd"
     assert live_cards(harness, els.conversation_id) == []  # the old copy is gone; the new one waits

@@ -105,7 +105,9 @@ async def test_taking_an_agency_off_the_list_stops_queued_cards_but_purges_nothi
         harness, connector, bot_env):
     bram, sofie = harness.user("aad-bram", VDAB, "Bram"), harness.user("aad-sofie", VDAB, "Sofie")
     await send(sofie, *YONAS)  # delivered to Pieter (Amal)
-    connector.fail(method="POST", path_is="/v3/conversations", status=503, times=50)
+    # Pieter's chat is open (the bot remembers it): his cards fail as they are posted into it
+    connector.fail(method="POST", path_is=f"/v3/conversations/{connector.conversation_for(PIETER)}/activities",
+                   status=503, times=50)
     assert texts(await send(bram, "Ali Hassan", "1993-03-14"))[0] == "Terugkoppeling wordt verstuurd"  # Amal, queued
 
     harness.env = {**harness.env, "BOT_AGENCY_TENANTS": f"atlas={ATLAS}"}  # Amal off the list; a restart
