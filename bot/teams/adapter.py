@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from botbuilder.core import CloudAdapterBase
 from botbuilder.integration.aiohttp import (
     CloudAdapter,
     ConfigurationBotFrameworkAuthentication,
@@ -181,3 +182,11 @@ def create_adapter(registrations: Registrations, cloud: BotCloud | None = None,
     ``session``, its connector calls go over it as JSON (closed by its owner, ``TeamsHost``)."""
     authentication = ConfigurationBotFrameworkAuthentication(cloud or BotCloud(), credentials_factory=registrations)
     return CloudAdapter(ReusingAuthentication(authentication, session))
+
+
+async def proactive_connector(adapter: CloudAdapterBase, app_id: str, service_url: str) -> Any:
+    """The connector client a proactive turn for ``app_id`` at ``service_url`` is given
+    (``CloudAdapterBase.process_proactive``: the same claims, connector factory and audience, so
+    the same cached client and the registration's own credentials), without the turn (issue 16)."""
+    identity = adapter.create_claims_identity(app_id)
+    return await adapter.bot_framework_authentication.create_connector_factory(identity).create(service_url, None)

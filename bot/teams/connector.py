@@ -269,6 +269,11 @@ class JsonConversations:
         return _resource(await self._call("POST", conversation_path(conversation_id), wire(activity, "Activity"),
                                           _CREATED))
 
+    async def send_wire(self, conversation_id: str, activity: dict[str, Any]) -> ResourceResponse | None:
+        """``send_to_conversation`` of an activity already in its wire form (``digest_activity``):
+        the same POST, with no model to serialise (the sweep's digests, issue 16)."""
+        return _resource(await self._call("POST", conversation_path(conversation_id), activity, _CREATED))
+
     async def reply_to_activity(self, conversation_id: str, activity_id: str, activity: Activity,
                                 **options: Any) -> Any:
         if options:
@@ -294,6 +299,29 @@ def _resource(answer: Any) -> ResourceResponse | None:
     return ResourceResponse(id=answer.get("id")) if isinstance(answer, dict) else None
 
 
+# -- issue 16: the sweep's digests, posted without a turn (bot.teams.messenger.remind) ------------
+
+CARD_TYPE = "application/vnd.microsoft.card.adaptive"
+
+
+def digest_activity(card: dict[str, Any], summary: str) -> dict[str, Any]:
+    """``MessageFactory.attachment(CardFactory.adaptive_card(card))`` with ``summary``, in the wire
+    form ``wire`` gives it (a test compares the two). ``card`` is a bound template (``Cards``): JSON
+    types only, sent as it is."""
+    return {"type": "message", "attachmentLayout": "list", "summary": summary,
+            "attachments": [{"contentType": CARD_TYPE, "content": card}]}
+
+
+async def send_wire(client: Any, conversation_id: str, activity: dict[str, Any]) -> ResourceResponse | None:
+    """POST ``activity`` (wire form) to the conversation on ``client``: as it is on a
+    ``JsonConnectorClient``; msrest's client gets the model msrest makes of it."""
+    conversations = client.conversations
+    if isinstance(conversations, JsonConversations):
+        return await conversations.send_wire(conversation_id, activity)
+    answer = await conversations.send_to_conversation(conversation_id, Activity.deserialize(activity))
+    return answer if isinstance(answer, ResourceResponse) else None
+
+
 class JsonConnectorClient:
     """A ``ConnectorClient`` whose ``conversations`` post JSON on the shared session; the rest of
     it (``config`` with its credentials, ``attachments``, ...) is the msrest client it wraps."""
@@ -309,5 +337,5 @@ class JsonConnectorClient:
         return getattr(self._inner, name)
 
 
-__all__ = ["ConnectorCallFailed", "ConnectorUnreachable", "JsonConnectorClient", "JsonConversations", "serialized",
-           "wire"]
+__all__ = ["ConnectorCallFailed", "ConnectorUnreachable", "JsonConnectorClient", "JsonConversations", "digest_activity",
+           "send_wire", "serialized", "wire"]

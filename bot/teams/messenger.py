@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TypeVar
 
-from botbuilder.core import BotAdapter, CardFactory, MessageFactory, TurnContext
+from botbuilder.core import BotAdapter, CardFactory, CloudAdapterBase, MessageFactory, TurnContext
 from botbuilder.schema import (
     Activity,
     ActivityTypes,
@@ -27,7 +27,9 @@ from bot.chat.removal import CardCalls
 from bot.domain.handoff import Draft, Handoff
 from bot.domain.model import Address, Delivery, DpoContact
 from bot.teams import texts
+from bot.teams.adapter import proactive_connector
 from bot.teams.cards import Card, Cards
+from bot.teams.connector import digest_activity, send_wire
 from bot.teams.graph import GraphInstaller
 
 log = logging.getLogger(__name__)
@@ -95,7 +97,7 @@ class TeamsMessenger:
     """Delivers handoffs into recipients' 1:1 chats and talks to counsellors proactively."""
 
     def __init__(
-        self, adapter: BotAdapter, cards: Cards, *, service_url: str, app_id_for: Callable[[str], str],
+        self, adapter: CloudAdapterBase, cards: Cards, *, service_url: str, app_id_for: Callable[[str], str],
         timeout: float = 4.0, installer: GraphInstaller | None = None, limiter: RateLimiter | None = None,
     ) -> None:
         self._adapter = adapter
@@ -171,19 +173,17 @@ class TeamsMessenger:
 
     async def remind(self, handoffs: Sequence[Handoff]) -> None:
         """One digest for one recipient (issue 14), under their latest card; failures are raised
-        for the sweep."""
+        for the sweep. Posted straight on the connector client a proactive turn would be given
+        (``proactive_connector``: the registration's own credentials for the tenant), without the
+        turn: the sweep sends thousands (issue 16). The activity is the one the turn posted."""
         latest = max(handoffs, key=lambda h: h.sent_at or h.created_at)
         assert latest.delivery is not None
-        activity = MessageFactory.attachment(CardFactory.adaptive_card(self._cards.reminder_digest(handoffs)))
-        activity.summary = self._cards.reminder_summary(handoffs)
-        tenant = latest.recipient.tenant_id
-
-        async def post(context: TurnContext) -> None:
-            await self._post(context, activity, tenant)
-
-        reference = reference_of(latest.delivery.address)
+        address, tenant = latest.delivery.address, latest.recipient.tenant_id
+        activity = digest_activity(self._cards.reminder_digest(handoffs), self._cards.reminder_summary(handoffs))
         try:
-            await self._adapter.continue_conversation(reference, post, self._app_id_for(tenant))
+            client = await proactive_connector(self._adapter, self._app_id_for(tenant), address.service_url)
+            await self._limited(tenant, address.conversation_id,
+                                lambda: send_wire(client, address.conversation_id, activity))
         except CONNECTOR_ERRORS as error:
             raise _delivery_error(error) from None
         except TimeoutError:
