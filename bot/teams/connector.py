@@ -270,7 +270,7 @@ class JsonConversations:
                                           _CREATED))
 
     async def send_wire(self, conversation_id: str, activity: dict[str, Any]) -> ResourceResponse | None:
-        """``send_to_conversation`` of an activity already in its wire form (``digest_activity``):
+        """``send_to_conversation`` of an activity already in its wire form (``wire_card``):
         the same POST, with no model to serialise (the sweep's digests, issue 16)."""
         return _resource(await self._call("POST", conversation_path(conversation_id), activity, _CREATED))
 
@@ -304,10 +304,10 @@ def _resource(answer: Any) -> ResourceResponse | None:
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
 
 
-def digest_activity(card: dict[str, Any], summary: str) -> dict[str, Any]:
-    """``MessageFactory.attachment(CardFactory.adaptive_card(card))`` with ``summary``, in the wire
-    form ``wire`` gives it (a test compares the two). ``card`` is a bound template (``Cards``): JSON
-    types only, sent as it is."""
+def wire_card(card: dict[str, Any], summary: str) -> dict[str, Any]:
+    """``MessageFactory.attachment(CardFactory.adaptive_card(card))`` with ``summary`` (a digest, a
+    recipient's card), in the wire form ``wire`` gives it (a test compares the two). ``card`` is a
+    bound template (``Cards``): JSON types only, sent as it is."""
     return {"type": "message", "attachmentLayout": "list", "summary": summary,
             "attachments": [{"contentType": CARD_TYPE, "content": card}]}
 
@@ -337,5 +337,5 @@ class JsonConnectorClient:
         return getattr(self._inner, name)
 
 
-__all__ = ["ConnectorCallFailed", "ConnectorUnreachable", "JsonConnectorClient", "JsonConversations", "digest_activity",
+__all__ = ["ConnectorCallFailed", "ConnectorUnreachable", "JsonConnectorClient", "JsonConversations", "wire_card",
            "send_wire", "serialized", "wire"]

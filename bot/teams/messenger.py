@@ -22,6 +22,7 @@ from msrest.exceptions import ClientRequestError, HttpOperationError
 from bot.adapters.ratelimit import RETRYABLE_STATUSES, RateLimiter, limited_call, retry_after_seconds
 from bot.app.ports import CardRemoval, DeliveryError, IncidentNotice, Notice
 from bot.chat import removal
+from bot.chat.chats import STALE, Chats
 from bot.chat.delivery import RETRY_UNAPPLIED, delivery_error, install, not_installed, send_dpo_notice
 from bot.chat.removal import CardCalls
 from bot.domain.handoff import Draft, Handoff
@@ -29,7 +30,7 @@ from bot.domain.model import Address, Delivery, DpoContact
 from bot.teams import texts
 from bot.teams.adapter import proactive_connector
 from bot.teams.cards import Card, Cards
-from bot.teams.connector import digest_activity, send_wire
+from bot.teams.connector import send_wire, wire_card
 from bot.teams.graph import GraphInstaller
 
 log = logging.getLogger(__name__)
@@ -113,34 +114,53 @@ class TeamsMessenger:
         # Installs the app for a recipient who never opened the bot; without one, Teams' refusal
         # is final like any other 403.
         self._installer = installer
+        self._chats = Chats()  # the recipients' 1:1 chats opened before (bot.chat.chats)
 
     async def deliver(self, handoff: Handoff) -> Delivery:
         recipient = handoff.recipient
         app_id = self._app_id_for(recipient.tenant_id)
+        member = recipient.teams_user_id or recipient.aad_object_id
+        bot_id = f"28:{app_id}" if app_id else ""
+        chat = (self._service_url, recipient.tenant_id, member, bot_id)
         card = self._cards.recipient(handoff)
+        summary = texts.NOTIFICATION_SUMMARY.format(reference=handoff.reference)
         parameters = ConversationParameters(
             is_group=False,
-            members=[ChannelAccount(id=recipient.teams_user_id or recipient.aad_object_id)],
+            members=[ChannelAccount(id=member)],
             tenant_id=recipient.tenant_id,
             channel_data={"tenant": {"id": recipient.tenant_id}},
         )
         delivered: list[Delivery] = []
         posting: list[bool] = []
 
+        def delivery(conversation_id: str, activity_id: str) -> Delivery:
+            address = Address(service_url=self._service_url, conversation_id=conversation_id,
+                              tenant_id=recipient.tenant_id, user_id=member, bot_id=bot_id)
+            return Delivery(address=address, activity_id=activity_id, attempt=handoff.attempts)
+
         async def send(context: TurnContext) -> None:
             posting.append(True)
             conversation_id = context.activity.conversation.id
+            self._chats.remember(chat, conversation_id)
             activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
-            activity.summary = texts.NOTIFICATION_SUMMARY.format(reference=handoff.reference)
+            activity.summary = summary
             activity_id = await self._post(context, activity, recipient.tenant_id, retry_on=RETRY_UNAPPLIED)
-            address = Address(
-                service_url=self._service_url,
-                conversation_id=conversation_id,
-                tenant_id=recipient.tenant_id,
-                user_id=recipient.teams_user_id or recipient.aad_object_id,
-                bot_id=f"28:{app_id}" if app_id else "",
-            )
-            delivered.append(Delivery(address=address, activity_id=activity_id, attempt=handoff.attempts))
+            delivered.append(delivery(conversation_id, activity_id))
+
+        async def into_open_chat(conversation_id: str) -> Delivery | None:
+            """The card posted into the chat opened before (``bot.chat.chats``), on the connector
+            client a proactive turn would be given; ``None`` if Teams no longer lets the bot write
+            there (nothing was posted): the chat is forgotten, to be opened again."""
+            client = await proactive_connector(self._adapter, app_id, self._service_url)
+            try:
+                answer = await self._limited(recipient.tenant_id, conversation_id, lambda: send_wire(
+                    client, conversation_id, wire_card(card, summary)), retry_on=RETRY_UNAPPLIED)
+            except CONNECTOR_ERRORS as error:
+                if _status(error) not in STALE:
+                    raise
+                self._chats.forget(chat)
+                return None
+            return delivery(conversation_id, str(answer.id) if answer is not None else "")
 
         async def open_chat() -> bool:
             """Open the chat and post the card; ``False`` if Teams refused the chat because the app
@@ -158,6 +178,8 @@ class TeamsMessenger:
 
         try:
             async with asyncio.timeout(self._timeout):
+                if (known := self._chats.get(chat)) is not None and (done := await into_open_chat(known)):
+                    return done
                 if not await open_chat():
                     assert self._installer is not None
                     await install(handoff, self._installer)
@@ -179,7 +201,7 @@ class TeamsMessenger:
         latest = max(handoffs, key=lambda h: h.sent_at or h.created_at)
         assert latest.delivery is not None
         address, tenant = latest.delivery.address, latest.recipient.tenant_id
-        activity = digest_activity(self._cards.reminder_digest(handoffs), self._cards.reminder_summary(handoffs))
+        activity = wire_card(self._cards.reminder_digest(handoffs), self._cards.reminder_summary(handoffs))
         try:
             client = await proactive_connector(self._adapter, self._app_id_for(tenant), address.service_url)
             await self._limited(tenant, address.conversation_id,

@@ -26,7 +26,7 @@ from bot.domain.handoff import Handoff, HandoffState
 from bot.domain.model import Actor, Address, Delivery
 from bot.teams.adapter import BotRegistration, Registrations, create_adapter, proactive_connector
 from bot.teams.cards import Cards
-from bot.teams.connector import JsonConnectorClient, digest_activity, send_wire, wire
+from bot.teams.connector import JsonConnectorClient, send_wire, wire, wire_card
 from bot.teams.messenger import TeamsMessenger, reference_of
 from tests.factories import NOW, RECIPIENT, handoff
 from tests.support.connector import Call, FakeConnector
@@ -139,7 +139,7 @@ async def test_the_wire_form_of_a_digest_is_msrests(connector):
         handoffs = pending(connector, n=n)
         activity = MessageFactory.attachment(CardFactory.adaptive_card(cards.reminder_digest(handoffs)))
         activity.summary = cards.reminder_summary(handoffs)
-        body = digest_activity(cards.reminder_digest(handoffs), cards.reminder_summary(handoffs))
+        body = wire_card(cards.reminder_digest(handoffs), cards.reminder_summary(handoffs))
         assert body == wire(activity, "Activity") == MSREST.body(copy.deepcopy(activity), "Activity")
         assert list(body) == list(wire(activity, "Activity"))  # in the same order, too
 
@@ -161,7 +161,7 @@ async def test_the_client_is_the_one_a_proactive_turn_is_given(connector, sessio
 
 async def test_msrests_own_client_sends_the_same_body(connector):
     """``send_wire`` on a client without the JSON session (an adapter built without one)."""
-    body = digest_activity(Cards().reminder_digest(pending(connector)), "Herinnering")
+    body = wire_card(Cards().reminder_digest(pending(connector)), "Herinnering")
     answer = await send_wire(ConnectorClient(AppCredentials(), base_url=connector.url), "a:1els", body)
     [sent] = connector.sent()
     assert sent.body == body and answer is not None and answer.id == sent.result_id
