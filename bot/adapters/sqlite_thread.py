@@ -85,7 +85,7 @@ class Connection:
     """One ``sqlite3`` connection (autocommit: the store says ``BEGIN`` itself) and its thread."""
 
     def __init__(self, connection: sqlite3.Connection, jobs: SimpleQueue[Job], thread: threading.Thread,
-                 *, inline: bool = False, busy_timeout: float = 0.0) -> None:
+                 *, inline: bool = False, busy_timeout: float = 5.0) -> None:
         self._connection = connection
         self._inline = inline
         self._busy_ms = int(busy_timeout * 1000)
@@ -96,8 +96,9 @@ class Connection:
 
     @classmethod
     async def connect(cls, path: Path | str, *, uri: bool = False, name: str = "sqlite",
-                      inline: bool = False, busy_timeout: float = 0.0) -> Connection:
-        """``busy_timeout``: seconds a statement waits for another connection's lock (on the thread)."""
+                      inline: bool = False, busy_timeout: float = 5.0) -> Connection:
+        """``busy_timeout``: seconds a statement waits for another connection's lock, on the thread
+        (5, as ``sqlite3.connect`` has it)."""
         jobs: SimpleQueue[Job] = SimpleQueue()
         thread = threading.Thread(target=_work, args=(jobs,), name=name, daemon=True)
         thread.start()
