@@ -173,74 +173,74 @@ class Connection:
     async def execute(self, sql: str, params: Sequence[Any] = (), *, here: bool = False) -> Cursor:
         """``here``: a read of a few rows, run on the event loop's thread with ``inline`` even
         outside a transaction."""
-        if self._here(here):
-            connection = self._connection
-            try:
-                cursor = connection.execute(sql, params)
-                return Cursor(cursor.rowcount, cursor.lastrowid, cursor.fetchall())
-            except sqlite3.OperationalError as error:
-                if not _waits(error) or connection.in_transaction:
-                    raise
-        return await self._on_thread(sql, params)
-
-    def _waiting(self, statement: Callable[[], T]) -> T:
-        """On the thread: ``statement()`` with the busy timeout (an inline connection has none)."""
-        if not self._inline:
-            return statement()
-        connection = self._connection
-        connection.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
-        try:
-            return statement()
-        finally:
-            connection.execute("PRAGMA busy_timeout = 0")
-
-    async def _on_thread(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
-        begin = self._with_begin()
         connection = self._connection
 
-        def statement() -> Cursor:
-            if begin is not None:
-                connection.execute(begin)
+        def run() -> Cursor:
             cursor = connection.execute(sql, params)
             return Cursor(cursor.rowcount, cursor.lastrowid, cursor.fetchall())
 
-        return await self._hop(lambda: self._waiting(statement))
+        if self._here(here):
+            try:
+                return run()
+            except sqlite3.OperationalError as error:
+                if not _waits(error) or connection.in_transaction:
+                    raise
+        return await self._on_thread(run)
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Cursor:
         connection = self._connection
         rows = list(rows)
-        if self._here(False):
+
+        def run() -> Cursor:
             cursor = connection.executemany(sql, rows)
             return Cursor(cursor.rowcount, cursor.lastrowid, [])
-        begin = self._with_begin()
 
-        def statement() -> Cursor:
+        return run() if self._here(False) else await self._on_thread(run)
+
+    async def _on_thread(self, run: Callable[[], T]) -> T:
+        """``run`` on the connection's thread, after the pending BEGIN if any, with the busy timeout
+        (an inline connection has none of its own)."""
+        begin = self._with_begin()
+        connection = self._connection
+
+        def statement() -> T:
             if begin is not None:
                 connection.execute(begin)
-            cursor = connection.executemany(sql, rows)
-            return Cursor(cursor.rowcount, cursor.lastrowid, [])
+            return run()
 
-        return await self._hop(lambda: self._waiting(statement))
+        if not self._inline:
+            return await self._hop(statement)
+
+        def waiting() -> T:
+            connection.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
+            try:
+                return statement()
+            finally:
+                connection.execute("PRAGMA busy_timeout = 0")
+
+        return await self._hop(waiting)
 
     async def commit(self) -> None:
-        if self._inline and self._began_here() and self._connection.in_transaction:
+        connection = self._connection
+        if self._inline and self._began_here() and connection.in_transaction:
             try:
-                self._connection.execute("COMMIT")
+                connection.execute("COMMIT")
                 return
             except sqlite3.OperationalError as error:
                 if not _waits(error):
                     raise
-        await self._on_thread("COMMIT")
+        await self._on_thread(lambda: connection.execute("COMMIT"))
 
     async def rollback(self) -> None:
         """Roll back the transaction, if one was started (a BEGIN not sent yet is dropped)."""
         if self._with_begin() is not None and not self._connection.in_transaction:
             return
-        if self._connection.in_transaction:
+        connection = self._connection
+        if connection.in_transaction:
             if self._inline:
-                self._connection.execute("ROLLBACK")
+                connection.execute("ROLLBACK")
             else:
-                await self._on_thread("ROLLBACK")
+                await self._on_thread(lambda: connection.execute("ROLLBACK"))
 
     async def close(self) -> None:
         """Close the connection and end its thread; a second ``close`` does nothing."""
