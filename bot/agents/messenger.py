@@ -12,7 +12,7 @@ from bot.adapters.ratelimit import RETRYABLE_STATUSES, RateLimiter, limited_call
 from bot.agents.connector import Connector, ConnectorError, card_activity, text_activity
 from bot.app.ports import CardRemoval, DeliveryError, IncidentNotice, Notice
 from bot.chat import removal
-from bot.chat.chats import STALE, Chats
+from bot.chat.chats import Chats
 from bot.chat.delivery import RETRY_UNAPPLIED, delivery_error, install, not_installed, send_dpo_notice
 from bot.domain.handoff import Draft, Handoff
 from bot.domain.model import Address, Delivery, DpoContact
@@ -26,8 +26,6 @@ T = TypeVar("T")
 
 def _delivery_error(error: ConnectorError) -> DeliveryError:
     return delivery_error(error.status, error.retry_after)
-
-
 
 
 def _status_of(error: Exception) -> int | None:
@@ -78,35 +76,29 @@ class AgentsMessenger:
                     raise
                 return None
 
-        def post(conversation: str) -> Awaitable[str]:
-            return self._limited(tenant, conversation, lambda: self._connector.send(
+        async def post(conversation: str) -> tuple[str, str]:
+            return conversation, await self._limited(tenant, conversation, lambda: self._connector.send(
                 self._service_url, tenant, conversation, activity), retry_on=RETRY_UNAPPLIED)
 
         try:
             async with asyncio.timeout(self._timeout):
-                if (conversation := self._chats.get(chat)) is not None:
-                    try:
-                        activity_id = await post(conversation)
-                    except ConnectorError as error:
-                        if error.status not in STALE:
-                            raise
-                        self._chats.forget(chat)  # nothing was posted: open the chat as the first time
-                        conversation = None
-                if conversation is None:
-                    conversation = await open_chat()
-                    if conversation is None:
+                posted = await self._chats.post_into(chat, post, _status_of)
+                if posted is None:
+                    opened = await open_chat()
+                    if opened is None:
                         assert self._installer is not None
                         await install(handoff, self._installer)
-                        conversation = await open_chat()
-                        if conversation is None:
+                        opened = await open_chat()
+                        if opened is None:
                             log.warning("installed, not yet known to teams", extra={"ref": handoff.reference})
                             raise DeliveryError(403, retryable=True)
-                    self._chats.remember(chat, conversation)
-                    activity_id = await post(conversation)
+                    self._chats.remember(chat, opened)
+                    posted = await post(opened)
         except ConnectorError as error:
             raise _delivery_error(error) from None
         except TimeoutError:
             raise DeliveryError(None, retryable=True) from None
+        conversation, activity_id = posted
         address = Address(service_url=self._service_url, conversation_id=conversation, tenant_id=tenant,
                           user_id=member, bot_id=bot_id)
         return Delivery(address=address, activity_id=activity_id, attempt=handoff.attempts)

@@ -19,8 +19,11 @@ have the first time, in the same attempt (``STALE``).
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 __all__ = ["STALE", "Chats", "ChatKey"]
+T = TypeVar("T")
 
 # (service URL, tenant id, member id, bot id)
 ChatKey = tuple[str, str, str, str]
@@ -51,6 +54,22 @@ class Chats:
 
     def forget(self, key: ChatKey) -> None:
         self._ids.pop(key, None)
+
+    async def post_into(self, key: ChatKey, post: Callable[[str], Awaitable[T]],
+                        status_of: Callable[[Exception], int | None]) -> T | None:
+        """``post(conversation_id)`` into the chat remembered for ``key``; ``None`` if there is none,
+        or if Teams answered ``STALE`` (nothing was posted): then it is forgotten, to be opened again.
+        Any other failure is raised."""
+        conversation = self.get(key)
+        if conversation is None:
+            return None
+        try:
+            return await post(conversation)
+        except Exception as error:
+            if status_of(error) not in STALE:
+                raise
+            self.forget(key)
+            return None
 
     def __len__(self) -> int:
         return len(self._ids)

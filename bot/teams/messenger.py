@@ -22,7 +22,7 @@ from msrest.exceptions import ClientRequestError, HttpOperationError
 from bot.adapters.ratelimit import RETRYABLE_STATUSES, RateLimiter, limited_call, retry_after_seconds
 from bot.app.ports import CardRemoval, DeliveryError, IncidentNotice, Notice
 from bot.chat import removal
-from bot.chat.chats import STALE, Chats
+from bot.chat.chats import Chats
 from bot.chat.delivery import RETRY_UNAPPLIED, delivery_error, install, not_installed, send_dpo_notice
 from bot.chat.removal import CardCalls
 from bot.domain.handoff import Draft, Handoff
@@ -147,19 +147,12 @@ class TeamsMessenger:
             activity_id = await self._post(context, activity, recipient.tenant_id, retry_on=RETRY_UNAPPLIED)
             delivered.append(delivery(conversation_id, activity_id))
 
-        async def into_open_chat(conversation_id: str) -> Delivery | None:
+        async def into_open_chat(conversation_id: str) -> Delivery:
             """The card posted into the chat opened before (``bot.chat.chats``), on the connector
-            client a proactive turn would be given; ``None`` if Teams no longer lets the bot write
-            there (nothing was posted): the chat is forgotten, to be opened again."""
+            client a proactive turn would be given."""
             client = await proactive_connector(self._adapter, app_id, self._service_url)
-            try:
-                answer = await self._limited(recipient.tenant_id, conversation_id, lambda: send_wire(
-                    client, conversation_id, wire_card(card, summary)), retry_on=RETRY_UNAPPLIED)
-            except CONNECTOR_ERRORS as error:
-                if _status(error) not in STALE:
-                    raise
-                self._chats.forget(chat)
-                return None
+            answer = await self._limited(recipient.tenant_id, conversation_id, lambda: send_wire(
+                client, conversation_id, wire_card(card, summary)), retry_on=RETRY_UNAPPLIED)
             return delivery(conversation_id, str(answer.id) if answer is not None else "")
 
         async def open_chat() -> bool:
@@ -178,7 +171,7 @@ class TeamsMessenger:
 
         try:
             async with asyncio.timeout(self._timeout):
-                if (known := self._chats.get(chat)) is not None and (done := await into_open_chat(known)):
+                if (done := await self._chats.post_into(chat, into_open_chat, _status)) is not None:
                     return done
                 if not await open_chat():
                     assert self._installer is not None
